@@ -1,0 +1,59 @@
+import { rate, slope } from './activations';
+import { linearFeedbackControl, outputControl, type ControllerSettings, type DynState, type Presentation } from './dynamics';
+import { lossGradient } from './losses';
+import { applyMask, type Network, type NetworkParamName } from './model';
+import { tf, type Tensor } from './tf';
+
+/** A value per network parameter (an update or a gradient), each shaped like the parameter. */
+export type ParamSet = Record<NetworkParamName, Tensor>;
+
+export function disposeParamSet(set: Partial<Record<string, Tensor>>): void {
+  for (const t of Object.values(set)) t?.dispose();
+}
+
+/** The controls at a controlled equilibrium: u* = k_i u_I − k_p ∂L/∂y and ψ* (LF: Q u*). */
+export interface Controls {
+  u: Tensor;
+  psi: Tensor;
+}
+
+export function controlsAt(net: Network, ctrl: ControllerSettings, p: Presentation, s: DynState): Controls {
+  return tf.tidy(() => {
+    const u = outputControl(ctrl, s.uI, () => lossGradient(p.loss, s.y, p.target));
+    const psi = ctrl.kind === 'linear-feedback' ? linearFeedbackControl(net, u) : s.psi.clone();
+    return { u, psi };
+  });
+}
+
+/**
+ * Mean over the batch of the local rule "postsynaptic factor × presynaptic rate":
+ *   W: hᵀ r / B,  U: hᵀ x / B,  b: mean h,  D: aᵀ r / B,  d: mean a   (masked)
+ * with h the hidden factor [B, n], a the output factor [B, k], r = ρ(φ) [B, n].
+ */
+export function localOuterProducts(net: Network, h: Tensor, a: Tensor, r: Tensor, x: Tensor): ParamSet {
+  return tf.tidy(() => {
+    const scale = 1 / h.shape[0];
+    const outer = (post: Tensor, pre: Tensor) => tf.mul(scale, tf.matMul(post, pre, true, false));
+    const masked = (name: NetworkParamName, t: Tensor) => applyMask(net.masks, name, t);
+    return {
+      W: masked('W', outer(h, r)),
+      U: masked('U', outer(h, x)),
+      b: tf.mean(h, 0),
+      D: masked('D', outer(a, r)),
+      d: tf.mean(a, 0),
+    };
+  });
+}
+
+/**
+ * The LCP update at the controlled equilibrium (before any optimiser):
+ *   ΔW = ψ* ρ(φ*)ᵀ, ΔU = ψ* xᵀ, Δb = ψ*, ΔD = u* ρ(φ*)ᵀ, Δd = u*  (batch mean, masked);
+ * for linear feedback the hidden factor is ρ'(φ*) ⊙ ψ*.
+ */
+export function lcpUpdate(net: Network, ctrl: ControllerSettings, p: Presentation, s: DynState, c: Controls): ParamSet {
+  return tf.tidy(() => {
+    const r = rate(net.activation, s.phi);
+    const h = ctrl.kind === 'linear-feedback' ? tf.mul(slope(net.activation, s.phi, r), c.psi) : c.psi;
+    return localOuterProducts(net, h, c.u, r, p.x);
+  });
+}

@@ -1,0 +1,119 @@
+import { slopeScalar, type Activation } from './activations';
+import type { ParamSet } from './learning';
+import { NETWORK_PARAMS, type NetworkParamName } from './model';
+import { tf, type Tensor } from './tf';
+
+/** Cosine of two flat vectors; 0 when either is zero. */
+export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += a[i] * b[i];
+    aa += a[i] * a[i];
+    bb += b[i] * b[i];
+  }
+  return aa > 0 && bb > 0 ? ab / Math.sqrt(aa * bb) : 0;
+}
+
+export interface Alignment {
+  /** Cosine per parameter and over all parameters concatenated. */
+  perParam: Record<NetworkParamName, number>;
+  overall: number;
+  /** ‖update‖ / ‖reference‖ over all parameters. */
+  normRatio: number;
+}
+
+/** How well an update points along a reference direction (e.g. −∇L), per matrix and overall. */
+export function alignment(update: ParamSet, reference: ParamSet, scale = 1): Alignment {
+  const perParam = {} as Record<NetworkParamName, number>;
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (const name of NETWORK_PARAMS) {
+    const a = update[name].dataSync();
+    const b = reference[name].dataSync();
+    perParam[name] = cosine(a, b);
+    for (let i = 0; i < a.length; i++) {
+      ab += scale * a[i] * b[i];
+      aa += scale * scale * a[i] * a[i];
+      bb += b[i] * b[i];
+    }
+  }
+  return {
+    perParam,
+    overall: aa > 0 && bb > 0 ? ab / Math.sqrt(aa * bb) : 0,
+    normRatio: bb > 0 ? Math.sqrt(aa / bb) : 0,
+  };
+}
+
+/**
+ * Spectral radius of a square matrix A (row-major, float64) by Gelfand's formula,
+ * ρ(A) = lim ‖A^(2^p)‖^(1/2^p), with repeated squaring and renormalisation (no overflow).
+ * 12 squarings: the estimate is within a factor c^(1/4096) of ρ, c the eigenvector conditioning.
+ */
+export function spectralRadius(a: Float64Array, n: number, squarings = 12): number {
+  let m = Float64Array.from(a);
+  let logScale = 0; // log of the factor divided out so far, for A^(2^p)
+  let power = 1;
+  let next = new Float64Array(n * n);
+  for (let p = 0; p < squarings; p++) {
+    const norm = maxAbs(m);
+    if (norm === 0) return 0;
+    for (let i = 0; i < m.length; i++) m[i] /= norm;
+    logScale += Math.log(norm) / power;
+    next.fill(0);
+    for (let i = 0; i < n; i++) {
+      for (let l = 0; l < n; l++) {
+        const v = m[i * n + l];
+        if (v === 0) continue;
+        for (let j = 0; j < n; j++) next[i * n + j] += v * m[l * n + j];
+      }
+    }
+    [m, next] = [next, m];
+    power *= 2;
+  }
+  const norm = frobenius(m);
+  if (norm === 0) return 0;
+  return Math.exp(logScale + Math.log(norm) / power);
+}
+
+function maxAbs(m: Float64Array): number {
+  let v = 0;
+  for (let i = 0; i < m.length; i++) v = Math.max(v, Math.abs(m[i]));
+  return v;
+}
+
+function frobenius(m: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < m.length; i++) s += m[i] * m[i];
+  return Math.sqrt(s);
+}
+
+/** ρ(W diag(ρ'(φ))) for one sample's φ (stability of the free equilibrium). */
+export function stabilityRadius(W: Tensor, phi: ArrayLike<number>, activation: Activation): number {
+  const n = phi.length;
+  const w = W.dataSync();
+  const j = new Float64Array(n * n);
+  for (let col = 0; col < n; col++) {
+    const s = slopeScalar(activation, phi[col]);
+    for (let row = 0; row < n; row++) j[row * n + col] = w[row * n + col] * s;
+  }
+  return spectralRadius(j, n);
+}
+
+/** Euclidean norm of a − b (mean over the batch of per-sample norms for [B, n] tensors). */
+export function meanRowDistance(a: Tensor, b: Tensor): number {
+  const t = tf.tidy(() => tf.mean(tf.sqrt(tf.sum(tf.square(tf.sub(a, b)), -1))));
+  const v = t.dataSync()[0];
+  t.dispose();
+  return v;
+}
+
+/** Mean over the batch of ½‖v‖² per sample. */
+export function meanHalfSquaredNorm(v: Tensor): number {
+  const t = tf.tidy(() => tf.mean(tf.mul(0.5, tf.sum(tf.square(v), -1))));
+  const out = t.dataSync()[0];
+  t.dispose();
+  return out;
+}

@@ -1,0 +1,155 @@
+import type { Activation } from './activations';
+import type { Rng } from './rng';
+import { tf, type Tensor } from './tf';
+
+/**
+ * The network of DESIGN.md §1: hidden pre-activations φ ∈ ℝⁿ, outputs y ∈ ℝᵏ, inputs x ∈ ℝᵐ.
+ * W (n×n, row = postsynaptic), U (n×m), b (n), D (k×n), d (k); optional controller weights
+ * Q (n×k, linear feedback), B (n×n, masked like Wᵀ) and F (n×k) (learned inversion feedback).
+ */
+export interface Params {
+  W: Tensor;
+  U: Tensor;
+  b: Tensor;
+  D: Tensor;
+  d: Tensor;
+  Q?: Tensor;
+  B?: Tensor;
+  F?: Tensor;
+}
+
+export type ParamName = keyof Params;
+/** The parameters that the LCP update and −∇L both have. */
+export const NETWORK_PARAMS = ['W', 'U', 'b', 'D', 'd'] as const;
+export type NetworkParamName = (typeof NETWORK_PARAMS)[number];
+
+/** 0/1 masks (1 = connection kept); null = dense. `B` is Wᵀ's mask. */
+export interface Masks {
+  W: Tensor | null;
+  U: Tensor | null;
+  D: Tensor | null;
+}
+
+export interface Network {
+  activation: Activation;
+  n: number;
+  m: number;
+  k: number;
+  params: Params;
+  masks: Masks;
+}
+
+/** Plain-array description of a network (scenario files, snapshots, exports). */
+export interface NetworkArrays {
+  activation: Activation;
+  W: number[][];
+  U: number[][];
+  b: number[];
+  D: number[][];
+  d: number[];
+  Q?: number[][];
+  B?: number[][];
+  F?: number[][];
+  mask?: number[][];
+  maskU?: number[][];
+  maskD?: number[][];
+}
+
+/** Masks each parameter the way its connections are masked (W, U, D; B like Wᵀ). */
+export function applyMask(masks: Masks, name: ParamName, value: Tensor): Tensor {
+  const mask =
+    name === 'W' ? masks.W : name === 'U' ? masks.U : name === 'D' ? masks.D : name === 'B' ? masks.W && tf.transpose(masks.W) : null;
+  if (!mask) return value;
+  return tf.tidy(() => tf.mul(value, mask));
+}
+
+/** Build tensors from arrays; masked entries of W, U, D and B are zeroed once here. */
+export function networkFromArrays(a: NetworkArrays): Network {
+  const masks: Masks = {
+    W: a.mask ? tf.tensor2d(a.mask) : null,
+    U: a.maskU ? tf.tensor2d(a.maskU) : null,
+    D: a.maskD ? tf.tensor2d(a.maskD) : null,
+  };
+  const masked = (name: ParamName, t: Tensor): Tensor => {
+    const m = applyMask(masks, name, t);
+    if (m !== t) t.dispose();
+    return m;
+  };
+  const params: Params = {
+    W: masked('W', tf.tensor2d(a.W)),
+    U: masked('U', tf.tensor2d(a.U)),
+    b: tf.tensor1d(a.b),
+    D: masked('D', tf.tensor2d(a.D)),
+    d: tf.tensor1d(a.d),
+  };
+  if (a.Q) params.Q = tf.tensor2d(a.Q);
+  if (a.B) params.B = masked('B', tf.tensor2d(a.B));
+  if (a.F) params.F = tf.tensor2d(a.F);
+  return { activation: a.activation, n: a.b.length, m: a.U[0]?.length ?? 0, k: a.d.length, params, masks };
+}
+
+export function disposeNetwork(net: Network): void {
+  for (const t of Object.values(net.params)) (t as Tensor | undefined)?.dispose();
+  for (const t of Object.values(net.masks)) (t as Tensor | null)?.dispose();
+}
+
+/** Layered topology: hidden units split into consecutive blocks of the given sizes. */
+export interface LayeredMasks {
+  W: Float32Array;
+  U: Float32Array;
+  D: Float32Array;
+  /** Start index of each block in the hidden vector. */
+  offsets: number[];
+}
+
+/**
+ * Masks of a deep net as an equilibrium system: W keeps only blocks h_ℓ → h_ℓ₊₁, U feeds h₁
+ * only, D reads h_L only.
+ */
+export function layeredMasks(layers: number[], m: number, k: number): LayeredMasks {
+  const n = layers.reduce((s, v) => s + v, 0);
+  const offsets: number[] = [];
+  let o = 0;
+  for (const size of layers) {
+    offsets.push(o);
+    o += size;
+  }
+  const W = new Float32Array(n * n);
+  for (let l = 0; l + 1 < layers.length; l++) {
+    for (let i = 0; i < layers[l + 1]; i++) {
+      for (let j = 0; j < layers[l]; j++) W[(offsets[l + 1] + i) * n + offsets[l] + j] = 1;
+    }
+  }
+  const U = new Float32Array(n * m);
+  for (let i = 0; i < layers[0]; i++) for (let j = 0; j < m; j++) U[i * m + j] = 1;
+  const D = new Float32Array(k * n);
+  const last = layers.length - 1;
+  for (let i = 0; i < k; i++) for (let j = 0; j < layers[last]; j++) D[i * n + offsets[last] + j] = 1;
+  return { W, U, D, offsets };
+}
+
+/** Draws N(0, gain²/fanIn) per row, fanIn counted over the row's kept connections. */
+export function drawMasked(
+  rng: Rng,
+  rows: number,
+  cols: number,
+  gain: number,
+  mask: Float32Array | null,
+): Float32Array {
+  const out = new Float32Array(rows * cols);
+  for (let i = 0; i < rows; i++) {
+    let fanIn = cols;
+    if (mask) {
+      fanIn = 0;
+      for (let j = 0; j < cols; j++) fanIn += mask[i * cols + j];
+    }
+    const std = fanIn > 0 ? gain / Math.sqrt(fanIn) : 0;
+    for (let j = 0; j < cols; j++) {
+      const keep = mask ? mask[i * cols + j] : 1;
+      // Draw even where masked so the stream's position does not depend on the topology.
+      const v = rng.normal() * std;
+      out[i * cols + j] = keep ? v : 0;
+    }
+  }
+  return out;
+}

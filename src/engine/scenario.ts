@@ -1,0 +1,208 @@
+import { z } from 'zod';
+import { ACTIVATIONS } from './activations';
+import { rbpGradient } from './baselines';
+import { CONTROLLER_KINDS, disposeState, presentation, zeroState, type ControllerSettings } from './dynamics';
+import { energyRelax } from './energy';
+import { InputError } from './errors';
+import { controlsAt, disposeParamSet, lcpUpdate, type ParamSet } from './learning';
+import { LOSSES, lossPerSample } from './losses';
+import { disposeNetwork, networkFromArrays, NETWORK_PARAMS, type NetworkParamName } from './model';
+import { relax, type SolverSettings } from './solver';
+import { tf, type Tensor } from './tf';
+import { inputErrorFromZod } from './validation';
+
+/**
+ * The scenario file of DESIGN.md §2: one sample with explicit parameters, so that any
+ * implementation of the equations can be checked against this one.
+ */
+const vector = z.array(z.number());
+const matrix = z.array(z.array(z.number()));
+const positive = z.number().gt(0, 'must be > 0');
+
+const scenarioSchema = z
+  .object({
+    model: z.strictObject({
+      activation: z.enum(ACTIVATIONS).default('tanh'),
+      W: matrix,
+      U: matrix,
+      b: vector,
+      D: matrix,
+      d: vector,
+      Q: matrix.optional(),
+      B: matrix.optional(),
+      F: matrix.optional(),
+      mask: matrix.optional(),
+      maskU: matrix.optional(),
+      maskD: matrix.optional(),
+    }),
+    loss: z.enum(LOSSES),
+    x: vector,
+    target: z.union([vector, z.number().int('must be an integer class index')]),
+    controller: z.strictObject({
+      kind: z.enum(CONTROLLER_KINDS),
+      alpha: z.number().gte(0, 'must be ≥ 0'),
+      ki: z.number().gte(0, 'must be ≥ 0').default(1),
+      kp: z.number().gte(0, 'must be ≥ 0').default(0),
+      tauPhi: positive.default(1),
+      tauY: positive.default(1),
+      tauU: positive.default(1),
+      tauPsi: positive.default(1),
+      lr: positive.default(0.01),
+    }),
+    solver: z
+      .strictObject({
+        dt: positive.default(0.2),
+        tol: positive.default(1e-6),
+        maxSteps: z.number().int('must be an integer').gte(1, 'must be ≥ 1').default(100_000),
+      })
+      .default({ dt: 0.2, tol: 1e-6, maxSteps: 100_000 }),
+  })
+  .strict()
+  .superRefine(checkShapes);
+
+export type Scenario = z.infer<typeof scenarioSchema>;
+
+type RefineContext = z.RefinementCtx;
+
+/** Shapes follow from b (n), d (k) and x (m); every matrix is checked against them. */
+function checkShapes(s: { model: Scenario['model']; loss: Scenario['loss']; x: number[]; target: number[] | number; controller: Scenario['controller'] }, ctx: RefineContext) {
+  const n = s.model.b.length;
+  const k = s.model.d.length;
+  const m = s.x.length;
+  const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  if (n === 0) issue(['model', 'b'], 'expected at least one hidden unit');
+  if (k === 0) issue(['model', 'd'], 'expected at least one output');
+  const expectMatrix = (path: (string | number)[], value: number[][] | undefined, rows: number, cols: number, what: string) => {
+    if (!value) return;
+    const got = `${value.length}×${value[0]?.length ?? 0}`;
+    if (value.length !== rows || value.some((row) => row.length !== cols)) {
+      issue(path, `expected a ${rows}×${cols} matrix (${what}), got ${value.every((r) => r.length === value[0]?.length) ? got : 'ragged rows'}`);
+    }
+  };
+  const expectMask = (path: (string | number)[], value: number[][] | undefined) => {
+    if (value?.some((row) => row.some((v) => v !== 0 && v !== 1))) issue(path, 'expected 0/1 entries');
+  };
+  expectMatrix(['model', 'W'], s.model.W, n, n, 'n×n');
+  expectMatrix(['model', 'U'], s.model.U, n, m, 'n×m, m = length of x');
+  expectMatrix(['model', 'D'], s.model.D, k, n, 'k×n');
+  expectMatrix(['model', 'Q'], s.model.Q, n, k, 'n×k');
+  expectMatrix(['model', 'B'], s.model.B, n, n, 'n×n');
+  expectMatrix(['model', 'F'], s.model.F, n, k, 'n×k');
+  expectMatrix(['model', 'mask'], s.model.mask, n, n, 'like W');
+  expectMatrix(['model', 'maskU'], s.model.maskU, n, m, 'like U');
+  expectMatrix(['model', 'maskD'], s.model.maskD, k, n, 'like D');
+  expectMask(['model', 'mask'], s.model.mask);
+  expectMask(['model', 'maskU'], s.model.maskU);
+  expectMask(['model', 'maskD'], s.model.maskD);
+  if (s.loss === 'mse') {
+    if (!Array.isArray(s.target) || s.target.length !== k) issue(['target'], `expected a vector of length ${k} (k outputs) for mse`);
+  } else if (typeof s.target !== 'number' || s.target < 0 || s.target >= k) {
+    issue(['target'], `expected a class index in 0…${k - 1} for cross-entropy`);
+  }
+  const kind = s.controller.kind;
+  if (kind === 'linear-feedback' && !s.model.Q) issue(['model', 'Q'], 'missing (linear-feedback needs Q, n×k)');
+  if (kind === 'dynamic-inversion-kp') {
+    if (!s.model.B) issue(['model', 'B'], 'missing (dynamic-inversion-kp needs B, n×n)');
+    if (!s.model.F) issue(['model', 'F'], 'missing (dynamic-inversion-kp needs F, n×k)');
+  }
+  if (kind === 'energy' && !(s.controller.alpha > 0)) issue(['controller', 'alpha'], 'must be > 0 for energy');
+  if (kind === 'energy' && !(s.controller.ki > 0)) issue(['controller', 'ki'], 'must be > 0 for energy');
+}
+
+/** Validate a parsed JSON value as a scenario; throws InputError naming every bad field. */
+export function parseScenario(raw: unknown): Scenario {
+  const result = scenarioSchema.safeParse(raw);
+  if (!result.success) throw inputErrorFromZod(result.error);
+  return result.data;
+}
+
+export type ParamArrays = { W: number[][]; U: number[][]; b: number[]; D: number[][]; d: number[] };
+
+export interface SolveOutput {
+  free: {
+    phi: number[];
+    y: number[];
+    loss: number;
+    steps: number;
+    converged: boolean;
+    gradient: ParamArrays;
+  };
+  controlled: {
+    phi: number[];
+    y: number[];
+    psi: number[];
+    u: number[];
+    steps: number;
+    converged: boolean;
+    update: ParamArrays;
+  };
+}
+
+function rowOf(t: Tensor): number[] {
+  return Array.from(t.dataSync());
+}
+
+function paramArrays(set: ParamSet): ParamArrays {
+  const out = {} as Record<NetworkParamName, number[] | number[][]>;
+  for (const name of NETWORK_PARAMS) out[name] = set[name].arraySync() as number[] | number[][];
+  return out as ParamArrays;
+}
+
+/**
+ * Solve one scenario: the free equilibrium and −∇L by RBP there, then the controlled
+ * equilibrium and the LCP update. Both solves start from the zero state. Throws
+ * DivergenceError when either blows up.
+ */
+export async function solveScenario(s: Scenario): Promise<SolveOutput> {
+  const net = networkFromArrays(s.model);
+  const ctrl: ControllerSettings = { ...s.controller };
+  const solver: SolverSettings = s.solver;
+  const target = tf.tidy(() =>
+    typeof s.target === 'number' ? tf.cast(tf.oneHot(tf.tensor1d([s.target], 'int32'), net.k), 'float32') : tf.tensor2d([s.target]),
+  );
+  const x = tf.tensor2d([s.x]);
+  const p = presentation(net, x, target, s.loss);
+  const owned: Tensor[] = [x, target, p.drive];
+  try {
+    const free = relax(net, ctrl, solver, p, zeroState(1, net.n, net.k), false);
+    const lossT = lossPerSample(s.loss, free.state.y, target);
+    owned.push(lossT);
+    const gradient = rbpGradient(net, solver, p, free.state.phi, free.state.y);
+    const freeOut = {
+      phi: rowOf(free.state.phi),
+      y: rowOf(free.state.y),
+      loss: lossT.dataSync()[0],
+      steps: free.steps,
+      converged: free.converged,
+      gradient: paramArrays(gradient.descent),
+    };
+    disposeState(free.state);
+    disposeParamSet(gradient.descent);
+
+    const start = zeroState(1, net.n, net.k);
+    const controlled = ctrl.kind === 'energy' ? energyRelax(net, ctrl, solver, p, start) : relax(net, ctrl, solver, p, start, true);
+    const c = controlsAt(net, ctrl, p, controlled.state);
+    const update = lcpUpdate(net, ctrl, p, controlled.state, c);
+    const out: SolveOutput = {
+      free: freeOut,
+      controlled: {
+        phi: rowOf(controlled.state.phi),
+        y: rowOf(controlled.state.y),
+        psi: rowOf(c.psi),
+        u: rowOf(c.u),
+        steps: controlled.steps,
+        converged: controlled.converged,
+        update: paramArrays(update),
+      },
+    };
+    disposeState(controlled.state);
+    tf.dispose([c.u, c.psi]);
+    disposeParamSet(update);
+    return out;
+  } finally {
+    tf.dispose(owned);
+    disposeNetwork(net);
+  }
+}
+
+export { InputError };
