@@ -3,7 +3,7 @@
  * Exit codes: 0 success, 2 bad input (one line on stderr naming the field), 3 divergence.
  */
 import { DivergenceError, InputError } from '../engine/errors';
-import { useBackend } from '../engine/tf';
+import { selectBackend } from '../engine/tf';
 import { runSolve } from './solve';
 
 const USAGE = `usage: lcp solve FILE.json
@@ -15,10 +15,11 @@ export const EXIT_DIVERGED = 3;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  await useBackend('cpu');
+  await selectBackend('cpu');
   switch (command) {
     case 'solve':
-      if (rest.length !== 1) throw InputError.single('arguments', `expected one scenario file\n${USAGE}`);
+      if (rest.length !== 1)
+        throw InputError.single('arguments', `expected one scenario file\n${USAGE}`);
       process.stdout.write(JSON.stringify(await runSolve(rest[0])) + '\n');
       return EXIT_OK;
     case 'train': {
@@ -27,7 +28,10 @@ async function main(argv: string[]): Promise<number> {
       return EXIT_OK;
     }
     default:
-      throw InputError.single('command', `expected "solve" or "train", got ${JSON.stringify(command ?? '')}\n${USAGE}`);
+      throw InputError.single(
+        'command',
+        `expected "solve" or "train", got ${JSON.stringify(command ?? '')}\n${USAGE}`,
+      );
   }
 }
 
@@ -43,7 +47,9 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`diverged: ${error.message}\n`);
       process.exitCode = EXIT_DIVERGED;
     } else {
-      process.stderr.write(`internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.stderr.write(
+        `internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
       process.exitCode = 1;
     }
   },

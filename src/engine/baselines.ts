@@ -21,7 +21,13 @@ export interface GradientResult {
  * (stable wherever the free dynamics are), then ∇W = δ ρ(φ⁰)ᵀ, ∇U = δ xᵀ, ∇b = δ,
  * ∇D = ∂L/∂y ρ(φ⁰)ᵀ, ∇d = ∂L/∂y. Returns −∇L.
  */
-export function rbpGradient(net: Network, solver: SolverSettings, p: Presentation, phi0: Tensor, y0: Tensor): GradientResult {
+export function rbpGradient(
+  net: Network,
+  solver: SolverSettings,
+  p: Presentation,
+  phi0: Tensor,
+  y0: Tensor,
+): GradientResult {
   const { r, s, g } = tf.tidy(() => {
     const r = rate(net.activation, phi0);
     return { r, s: slope(net.activation, phi0, r), g: lossGradient(p.loss, y0, p.target) };
@@ -33,9 +39,14 @@ export function rbpGradient(net: Network, solver: SolverSettings, p: Presentatio
   for (let t = 1; t <= solver.maxSteps; t++) {
     steps = t;
     const next = tf.tidy(() =>
-      tf.add(delta, tf.mul(solver.dt, tf.sub(tf.add(tf.mul(s, tf.matMul(delta, net.params.W)), source), delta))),
+      tf.add(
+        delta,
+        tf.mul(solver.dt, tf.sub(tf.add(tf.mul(s, tf.matMul(delta, net.params.W)), source), delta)),
+      ),
     );
-    const stats = tf.tidy(() => tf.stack([tf.sum(tf.square(tf.sub(next, delta))), tf.sum(tf.square(next))]));
+    const stats = tf.tidy(() =>
+      tf.stack([tf.sum(tf.square(tf.sub(next, delta))), tf.sum(tf.square(next))]),
+    );
     const [diff2, norm2] = stats.dataSync();
     stats.dispose();
     delta.dispose();
@@ -55,7 +66,13 @@ export function rbpGradient(net: Network, solver: SolverSettings, p: Presentatio
 }
 
 /** −∇L from the adjoint δ and the output error ∂L/∂y (the local rule with h = −δ, a = −∂L/∂y). */
-function gradientFromAdjoint(net: Network, p: Presentation, delta: Tensor, g: Tensor, r: Tensor): ParamSet {
+function gradientFromAdjoint(
+  net: Network,
+  p: Presentation,
+  delta: Tensor,
+  g: Tensor,
+  r: Tensor,
+): ParamSet {
   return tf.tidy(() => localOuterProducts(net, tf.neg(delta), tf.neg(g), r, p.x));
 }
 
@@ -64,11 +81,16 @@ function gradientFromAdjoint(net: Network, p: Presentation, delta: Tensor, g: Te
  * forward pass φ ← Wρ(φ) + Ux + b is exact after L sweeps (one per layer) and so is the
  * backward pass δ ← ρ'(φ) ⊙ (Wᵀδ + Dᵀ∂L/∂y). Returns the free state and −∇L.
  */
-export function bpGradient(net: Network, layers: number, p: Presentation): { phi: Tensor; y: Tensor; descent: ParamSet } {
+export function bpGradient(
+  net: Network,
+  layers: number,
+  p: Presentation,
+): { phi: Tensor; y: Tensor; descent: ParamSet } {
   return tf.tidy(() => {
     const { W, D, d } = net.params;
     let phi = tf.zerosLike(p.drive);
-    for (let l = 0; l < layers; l++) phi = tf.add(tf.matMul(rate(net.activation, phi), W, false, true), p.drive);
+    for (let l = 0; l < layers; l++)
+      phi = tf.add(tf.matMul(rate(net.activation, phi), W, false, true), p.drive);
     const r = rate(net.activation, phi);
     const s = slope(net.activation, phi, r);
     const y = tf.add(tf.matMul(r, D, false, true), d);

@@ -41,7 +41,12 @@ export interface Presentation {
   loss: LossKind;
 }
 
-export function presentation(net: Network, x: Tensor, target: Tensor, loss: LossKind): Presentation {
+export function presentation(
+  net: Network,
+  x: Tensor,
+  target: Tensor,
+  loss: LossKind,
+): Presentation {
   const drive = tf.tidy(() => tf.add(tf.matMul(x, net.params.U, false, true), net.params.b));
   return { x, drive, target, loss };
 }
@@ -63,7 +68,11 @@ export function disposeState(s: DynState): void {
 }
 
 /** u = k_i u_I − k_p ∂L/∂y: the output control (k_p = 0 skips the loss gradient). */
-export function outputControl(ctrl: ControllerSettings, uI: Tensor, lossGrad: () => Tensor): Tensor {
+export function outputControl(
+  ctrl: ControllerSettings,
+  uI: Tensor,
+  lossGrad: () => Tensor,
+): Tensor {
   return tf.tidy(() => {
     const integral = tf.mul(ctrl.ki, uI);
     return ctrl.kp === 0 ? integral : tf.sub(integral, tf.mul(ctrl.kp, lossGrad()));

@@ -2,12 +2,19 @@ import { rate, slope } from './activations';
 import type { ControllerSettings, DynState, Presentation } from './dynamics';
 import { lossGradient } from './losses';
 import type { Network } from './model';
-import { NORM_FLOOR, RelaxDivergence, type RelaxResult, type SolverSettings, BLOWUP_RMS } from './solver';
+import {
+  NORM_FLOOR,
+  RelaxDivergence,
+  type RelaxResult,
+  type SolverSettings,
+  BLOWUP_RMS,
+} from './solver';
 import { tf, type Tensor } from './tf';
 
 const BETA1 = 0.9;
 const BETA2 = 0.999;
 const EPS = 1e-8;
+const PLATEAU_PATIENCE = 100;
 
 /**
  * Energy-based control (`energy`): minimise over the states (φ, y)
@@ -15,8 +22,14 @@ const EPS = 1e-8;
  * with Adam (β = 0.9, 0.999; ε = 1e-8) at learning rate ctrl.lr. Its gradients:
  *   ∂E/∂φ = −e_φ + ρ'(φ) ⊙ (Wᵀ e_φ + Dᵀ e_y),  ∂E/∂y = −e_y + (k_i/α) ∂L/∂y.
  * (k_i/α = 1/α' makes it dynamic inversion's fixed point for k_p = 0; k_i = 1 is DESIGN's E_α.)
- * Then ψ* = −e_φ and u* = −e_y. Stops when both φ and y change per iteration by ≤ tol
+ * Then ψ* = −e_φ and u* = −e_y. Stops when φ, y, ψ and u each change per iteration by ≤ tol
  * relative to their norm. Takes ownership of `init` (its φ and y are the starting point).
+ *
+ * Adam with a constant rate ends in a limit cycle whose gradient is ~ lr × curvature (its
+ * effective step grows as v decays), which would cap the accuracy of ψ*. So when ‖∇E‖ has not
+ * reached a new minimum for PLATEAU_PATIENCE iterations, the rate halves: runs of the reference
+ * length (200–800 iterations) are unaffected, long runs converge to the minimiser. (‖∇E‖, not E:
+ * in float32, E near its minimum is flat to within the rounding of its (k_i/α)L term.)
  */
 export function energyRelax(
   net: Network,
@@ -27,60 +40,88 @@ export function energyRelax(
 ): RelaxResult {
   if (!(ctrl.alpha > 0)) throw new Error('energy control needs α > 0');
   const weight = ctrl.ki / ctrl.alpha;
-  let phi = init.phi;
-  let y = init.y;
   init.uI.dispose();
   init.psi.dispose();
-  let mPhi = tf.zerosLike(phi);
-  let vPhi = tf.zerosLike(phi);
-  let mY = tf.zerosLike(y);
-  let vY = tf.zerosLike(y);
+  // Adam's state per block; `e` is the block's residual (−ψ for φ, −u for y) at the last iterate.
+  const blocks = [init.phi, init.y].map((x) => ({
+    x,
+    m: tf.zerosLike(x),
+    v: tf.zerosLike(x),
+    e: tf.zerosLike(x),
+  }));
   let residual = Infinity;
   let steps = 0;
   let converged = false;
-  const lr = ctrl.lr;
+  let lr = ctrl.lr;
+  let bestGrad = Infinity;
+  let sinceBest = 0;
+  const c = 1 - BETA1;
   for (let t = 1; t <= solver.maxSteps; t++) {
     steps = t;
     const next = tf.tidy(() => {
-      const { gPhi, gY } = energyGradient(net, weight, p, phi, y);
-      const m1 = tf.add(tf.mul(BETA1, mPhi), tf.mul(1 - BETA1, gPhi));
-      const v1 = tf.add(tf.mul(BETA2, vPhi), tf.mul(1 - BETA2, tf.square(gPhi)));
-      const m2 = tf.add(tf.mul(BETA1, mY), tf.mul(1 - BETA1, gY));
-      const v2 = tf.add(tf.mul(BETA2, vY), tf.mul(1 - BETA2, tf.square(gY)));
-      const c1 = 1 - Math.pow(BETA1, t);
-      const c2 = 1 - Math.pow(BETA2, t);
-      const adamStep = (m: Tensor, v: Tensor) => tf.div(tf.mul(lr / c1, m), tf.add(tf.sqrt(tf.div(v, c2)), EPS));
-      const dPhi = adamStep(m1, v1);
-      const dY = adamStep(m2, v2);
-      const phi2 = tf.sub(phi, dPhi);
-      const y2 = tf.sub(y, dY);
-      const stats = tf.stack([tf.sum(tf.square(dPhi)), tf.sum(tf.square(phi2)), tf.sum(tf.square(dY)), tf.sum(tf.square(y2))]);
-      return { m1, v1, m2, v2, phi2, y2, stats };
+      const { gPhi, gY, ePhi, eY } = energyGradient(net, weight, p, blocks[0].x, blocks[1].x);
+      const bias1 = 1 - Math.pow(BETA1, t);
+      const bias2 = 1 - Math.pow(BETA2, t);
+      const stats: Tensor[] = [tf.add(tf.sum(tf.square(gPhi)), tf.sum(tf.square(gY)))];
+      const updated = [
+        [gPhi, ePhi],
+        [gY, eY],
+      ].map(([g, e], i) => {
+        const b = blocks[i];
+        const m = tf.add(tf.mul(BETA1, b.m), tf.mul(c, g));
+        const v = tf.add(tf.mul(BETA2, b.v), tf.mul(1 - BETA2, tf.square(g)));
+        const step = tf.div(tf.mul(lr / bias1, m), tf.add(tf.sqrt(tf.div(v, bias2)), EPS));
+        const x = tf.sub(b.x, step);
+        // Relative change of the state and of its control (ψ or u) this iteration.
+        stats.push(
+          tf.sum(tf.square(step)),
+          tf.sum(tf.square(x)),
+          tf.sum(tf.square(tf.sub(e, b.e))),
+          tf.sum(tf.square(e)),
+        );
+        return { x, m, v, e };
+      });
+      return { updated, stats: tf.stack(stats) };
     });
-    const [dp, np, dy, ny] = next.stats.dataSync();
+    const v = next.stats.dataSync();
     next.stats.dispose();
-    const bad = ![dp, np, dy, ny].every(Number.isFinite) || Math.sqrt(np / phi.size) > BLOWUP_RMS;
-    if (bad) {
-      for (const tns of [next.m1, next.v1, next.m2, next.v2, next.phi2, next.y2]) tns.dispose();
-      mPhi.dispose();
-      vPhi.dispose();
-      mY.dispose();
-      vY.dispose();
-      throw new RelaxDivergence('energy', t, 'non-finite or exploding states', energyState(net, ctrl, p, phi, y), t - 1);
+    const gradNorm2 = v[0];
+    if (!Array.from(v).every(Number.isFinite) || Math.sqrt(v[2] / blocks[0].x.size) > BLOWUP_RMS) {
+      for (const u of next.updated) tf.dispose([u.x, u.m, u.v, u.e]);
+      for (const b of blocks) tf.dispose([b.m, b.v, b.e]);
+      const lastGood = energyState(net, ctrl, p, blocks[0].x, blocks[1].x);
+      throw new RelaxDivergence('energy', t, 'non-finite or exploding states', lastGood, t - 1);
     }
-    for (const tns of [mPhi, vPhi, mY, vY, phi, y]) tns.dispose();
-    ({ m1: mPhi, v1: vPhi, m2: mY, v2: vY, phi2: phi, y2: y } = next);
-    residual = Math.max(Math.sqrt(dp) / (Math.sqrt(np) + NORM_FLOOR), Math.sqrt(dy) / (Math.sqrt(ny) + NORM_FLOOR));
-    if (residual <= solver.tol) {
+    for (let i = 0; i < 2; i++) {
+      const b = blocks[i];
+      tf.dispose([b.x, b.m, b.v, b.e]);
+      blocks[i] = next.updated[i];
+    }
+    residual = 0;
+    for (let i = 0; i < 4; i++) {
+      residual = Math.max(
+        residual,
+        Math.sqrt(v[1 + 2 * i]) / (Math.sqrt(v[2 + 2 * i]) + NORM_FLOOR),
+      );
+    }
+    if (gradNorm2 < bestGrad) {
+      bestGrad = gradNorm2;
+      sinceBest = 0;
+    } else if (++sinceBest >= PLATEAU_PATIENCE) {
+      lr /= 2;
+      sinceBest = 0;
+    }
+    // The first iterate's control change is measured against zero: never stop there.
+    if (t > 1 && residual <= solver.tol) {
       converged = true;
       break;
     }
   }
-  for (const tns of [mPhi, vPhi, mY, vY]) tns.dispose();
-  return { state: energyState(net, ctrl, p, phi, y), steps, converged, residual };
+  for (const b of blocks) tf.dispose([b.m, b.v, b.e]);
+  return { state: energyState(net, ctrl, p, blocks[0].x, blocks[1].x), steps, converged, residual };
 }
 
-/** The gradient of E with respect to φ and y (see energyRelax). */
+/** The residuals e_φ, e_y and the gradient of E with respect to φ and y (see energyRelax). */
 function energyGradient(net: Network, weight: number, p: Presentation, phi: Tensor, y: Tensor) {
   const { W, D, d } = net.params;
   const r = rate(net.activation, phi);
@@ -89,14 +130,20 @@ function energyGradient(net: Network, weight: number, p: Presentation, phi: Tens
   const eY = tf.sub(tf.add(tf.matMul(r, D, false, true), d), y);
   const gPhi = tf.sub(tf.mul(s, tf.add(tf.matMul(ePhi, W), tf.matMul(eY, D))), ePhi);
   const gY = tf.sub(tf.mul(weight, lossGradient(p.loss, y, p.target)), eY);
-  return { gPhi, gY };
+  return { gPhi, gY, ePhi, eY };
 }
 
 /**
  * The controlled state that the energy minimiser stands for: ψ* = φ − Wρ(φ) − Ux − b and
  * u* = y − Dρ(φ) − d, stored with u_I = u* ÷ k_i so that u = k_i u_I holds. Takes ownership of φ, y.
  */
-function energyState(net: Network, ctrl: ControllerSettings, p: Presentation, phi: Tensor, y: Tensor): DynState {
+function energyState(
+  net: Network,
+  ctrl: ControllerSettings,
+  p: Presentation,
+  phi: Tensor,
+  y: Tensor,
+): DynState {
   return tf.tidy(() => {
     const { W, D, d } = net.params;
     const r = rate(net.activation, phi);

@@ -1,5 +1,11 @@
 import { rate, slope } from './activations';
-import { linearFeedbackControl, outputControl, type ControllerSettings, type DynState, type Presentation } from './dynamics';
+import {
+  linearFeedbackControl,
+  outputControl,
+  type ControllerSettings,
+  type DynState,
+  type Presentation,
+} from './dynamics';
 import { lossGradient } from './losses';
 import { applyMask, type Network, type NetworkParamName } from './model';
 import { tf, type Tensor } from './tf';
@@ -17,7 +23,12 @@ export interface Controls {
   psi: Tensor;
 }
 
-export function controlsAt(net: Network, ctrl: ControllerSettings, p: Presentation, s: DynState): Controls {
+export function controlsAt(
+  net: Network,
+  ctrl: ControllerSettings,
+  p: Presentation,
+  s: DynState,
+): Controls {
   return tf.tidy(() => {
     const u = outputControl(ctrl, s.uI, () => lossGradient(p.loss, s.y, p.target));
     const psi = ctrl.kind === 'linear-feedback' ? linearFeedbackControl(net, u) : s.psi.clone();
@@ -30,7 +41,13 @@ export function controlsAt(net: Network, ctrl: ControllerSettings, p: Presentati
  *   W: hᵀ r / B,  U: hᵀ x / B,  b: mean h,  D: aᵀ r / B,  d: mean a   (masked)
  * with h the hidden factor [B, n], a the output factor [B, k], r = ρ(φ) [B, n].
  */
-export function localOuterProducts(net: Network, h: Tensor, a: Tensor, r: Tensor, x: Tensor): ParamSet {
+export function localOuterProducts(
+  net: Network,
+  h: Tensor,
+  a: Tensor,
+  r: Tensor,
+  x: Tensor,
+): ParamSet {
   return tf.tidy(() => {
     const scale = 1 / h.shape[0];
     const outer = (post: Tensor, pre: Tensor) => tf.mul(scale, tf.matMul(post, pre, true, false));
@@ -50,10 +67,17 @@ export function localOuterProducts(net: Network, h: Tensor, a: Tensor, r: Tensor
  *   ΔW = ψ* ρ(φ*)ᵀ, ΔU = ψ* xᵀ, Δb = ψ*, ΔD = u* ρ(φ*)ᵀ, Δd = u*  (batch mean, masked);
  * for linear feedback the hidden factor is ρ'(φ*) ⊙ ψ*.
  */
-export function lcpUpdate(net: Network, ctrl: ControllerSettings, p: Presentation, s: DynState, c: Controls): ParamSet {
+export function lcpUpdate(
+  net: Network,
+  ctrl: ControllerSettings,
+  p: Presentation,
+  s: DynState,
+  c: Controls,
+): ParamSet {
   return tf.tidy(() => {
     const r = rate(net.activation, s.phi);
-    const h = ctrl.kind === 'linear-feedback' ? tf.mul(slope(net.activation, s.phi, r), c.psi) : c.psi;
+    const h =
+      ctrl.kind === 'linear-feedback' ? tf.mul(slope(net.activation, s.phi, r), c.psi) : c.psi;
     return localOuterProducts(net, h, c.u, r, p.x);
   });
 }

@@ -24,8 +24,10 @@ export function lossGradient(kind: LossKind, y: Tensor, target: Tensor): Tensor 
 /** Per-sample correctness [B] (1 or 0): argmax match for classification, sign match otherwise. */
 export function correctPerSample(kind: LossKind, y: Tensor, target: Tensor): Tensor {
   return tf.tidy(() => {
-    if (kind === 'cross-entropy') return tf.cast(tf.equal(tf.argMax(y, -1), tf.argMax(target, -1)), 'float32');
-    if (y.shape[1] === 1) return tf.reshape(tf.cast(tf.equal(tf.sign(y), tf.sign(target)), 'float32'), [-1]);
+    if (kind === 'cross-entropy')
+      return tf.cast(tf.equal(tf.argMax(y, -1), tf.argMax(target, -1)), 'float32');
+    if (y.shape[1] === 1)
+      return tf.reshape(tf.cast(tf.equal(tf.sign(y), tf.sign(target)), 'float32'), [-1]);
     return tf.cast(tf.equal(tf.argMax(y, -1), tf.argMax(target, -1)), 'float32');
   });
 }

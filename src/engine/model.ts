@@ -58,7 +58,15 @@ export interface NetworkArrays {
 /** Masks each parameter the way its connections are masked (W, U, D; B like Wᵀ). */
 export function applyMask(masks: Masks, name: ParamName, value: Tensor): Tensor {
   const mask =
-    name === 'W' ? masks.W : name === 'U' ? masks.U : name === 'D' ? masks.D : name === 'B' ? masks.W && tf.transpose(masks.W) : null;
+    name === 'W'
+      ? masks.W
+      : name === 'U'
+        ? masks.U
+        : name === 'D'
+          ? masks.D
+          : name === 'B'
+            ? masks.W && tf.transpose(masks.W)
+            : null;
   if (!mask) return value;
   return tf.tidy(() => tf.mul(value, mask));
 }
@@ -85,7 +93,14 @@ export function networkFromArrays(a: NetworkArrays): Network {
   if (a.Q) params.Q = tf.tensor2d(a.Q);
   if (a.B) params.B = masked('B', tf.tensor2d(a.B));
   if (a.F) params.F = tf.tensor2d(a.F);
-  return { activation: a.activation, n: a.b.length, m: a.U[0]?.length ?? 0, k: a.d.length, params, masks };
+  return {
+    activation: a.activation,
+    n: a.b.length,
+    m: a.U[0]?.length ?? 0,
+    k: a.d.length,
+    params,
+    masks,
+  };
 }
 
 export function disposeNetwork(net: Network): void {
@@ -124,7 +139,8 @@ export function layeredMasks(layers: number[], m: number, k: number): LayeredMas
   for (let i = 0; i < layers[0]; i++) for (let j = 0; j < m; j++) U[i * m + j] = 1;
   const D = new Float32Array(k * n);
   const last = layers.length - 1;
-  for (let i = 0; i < k; i++) for (let j = 0; j < layers[last]; j++) D[i * n + offsets[last] + j] = 1;
+  for (let i = 0; i < k; i++)
+    for (let j = 0; j < layers[last]; j++) D[i * n + offsets[last] + j] = 1;
   return { W, U, D, offsets };
 }
 

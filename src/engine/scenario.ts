@@ -1,7 +1,13 @@
 import { z } from 'zod';
 import { ACTIVATIONS } from './activations';
 import { rbpGradient } from './baselines';
-import { CONTROLLER_KINDS, disposeState, presentation, zeroState, type ControllerSettings } from './dynamics';
+import {
+  CONTROLLER_KINDS,
+  disposeState,
+  presentation,
+  zeroState,
+  type ControllerSettings,
+} from './dynamics';
 import { energyRelax } from './energy';
 import { InputError } from './errors';
 import { controlsAt, disposeParamSet, lcpUpdate, type ParamSet } from './learning';
@@ -65,22 +71,42 @@ export type Scenario = z.infer<typeof scenarioSchema>;
 type RefineContext = z.RefinementCtx;
 
 /** Shapes follow from b (n), d (k) and x (m); every matrix is checked against them. */
-function checkShapes(s: { model: Scenario['model']; loss: Scenario['loss']; x: number[]; target: number[] | number; controller: Scenario['controller'] }, ctx: RefineContext) {
+function checkShapes(
+  s: {
+    model: Scenario['model'];
+    loss: Scenario['loss'];
+    x: number[];
+    target: number[] | number;
+    controller: Scenario['controller'];
+  },
+  ctx: RefineContext,
+) {
   const n = s.model.b.length;
   const k = s.model.d.length;
   const m = s.x.length;
-  const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  const issue = (path: (string | number)[], message: string) =>
+    ctx.addIssue({ code: 'custom', path, message });
   if (n === 0) issue(['model', 'b'], 'expected at least one hidden unit');
   if (k === 0) issue(['model', 'd'], 'expected at least one output');
-  const expectMatrix = (path: (string | number)[], value: number[][] | undefined, rows: number, cols: number, what: string) => {
+  const expectMatrix = (
+    path: (string | number)[],
+    value: number[][] | undefined,
+    rows: number,
+    cols: number,
+    what: string,
+  ) => {
     if (!value) return;
     const got = `${value.length}×${value[0]?.length ?? 0}`;
     if (value.length !== rows || value.some((row) => row.length !== cols)) {
-      issue(path, `expected a ${rows}×${cols} matrix (${what}), got ${value.every((r) => r.length === value[0]?.length) ? got : 'ragged rows'}`);
+      issue(
+        path,
+        `expected a ${rows}×${cols} matrix (${what}), got ${value.every((r) => r.length === value[0]?.length) ? got : 'ragged rows'}`,
+      );
     }
   };
   const expectMask = (path: (string | number)[], value: number[][] | undefined) => {
-    if (value?.some((row) => row.some((v) => v !== 0 && v !== 1))) issue(path, 'expected 0/1 entries');
+    if (value?.some((row) => row.some((v) => v !== 0 && v !== 1)))
+      issue(path, 'expected 0/1 entries');
   };
   expectMatrix(['model', 'W'], s.model.W, n, n, 'n×n');
   expectMatrix(['model', 'U'], s.model.U, n, m, 'n×m, m = length of x');
@@ -95,18 +121,22 @@ function checkShapes(s: { model: Scenario['model']; loss: Scenario['loss']; x: n
   expectMask(['model', 'maskU'], s.model.maskU);
   expectMask(['model', 'maskD'], s.model.maskD);
   if (s.loss === 'mse') {
-    if (!Array.isArray(s.target) || s.target.length !== k) issue(['target'], `expected a vector of length ${k} (k outputs) for mse`);
+    if (!Array.isArray(s.target) || s.target.length !== k)
+      issue(['target'], `expected a vector of length ${k} (k outputs) for mse`);
   } else if (typeof s.target !== 'number' || s.target < 0 || s.target >= k) {
     issue(['target'], `expected a class index in 0…${k - 1} for cross-entropy`);
   }
   const kind = s.controller.kind;
-  if (kind === 'linear-feedback' && !s.model.Q) issue(['model', 'Q'], 'missing (linear-feedback needs Q, n×k)');
+  if (kind === 'linear-feedback' && !s.model.Q)
+    issue(['model', 'Q'], 'missing (linear-feedback needs Q, n×k)');
   if (kind === 'dynamic-inversion-kp') {
     if (!s.model.B) issue(['model', 'B'], 'missing (dynamic-inversion-kp needs B, n×n)');
     if (!s.model.F) issue(['model', 'F'], 'missing (dynamic-inversion-kp needs F, n×k)');
   }
-  if (kind === 'energy' && !(s.controller.alpha > 0)) issue(['controller', 'alpha'], 'must be > 0 for energy');
-  if (kind === 'energy' && !(s.controller.ki > 0)) issue(['controller', 'ki'], 'must be > 0 for energy');
+  if (kind === 'energy' && !(s.controller.alpha > 0))
+    issue(['controller', 'alpha'], 'must be > 0 for energy');
+  if (kind === 'energy' && !(s.controller.ki > 0))
+    issue(['controller', 'ki'], 'must be > 0 for energy');
 }
 
 /** Validate a parsed JSON value as a scenario; throws InputError naming every bad field. */
@@ -158,7 +188,9 @@ export async function solveScenario(s: Scenario): Promise<SolveOutput> {
   const ctrl: ControllerSettings = { ...s.controller };
   const solver: SolverSettings = s.solver;
   const target = tf.tidy(() =>
-    typeof s.target === 'number' ? tf.cast(tf.oneHot(tf.tensor1d([s.target], 'int32'), net.k), 'float32') : tf.tensor2d([s.target]),
+    typeof s.target === 'number'
+      ? tf.cast(tf.oneHot(tf.tensor1d([s.target], 'int32'), net.k), 'float32')
+      : tf.tensor2d([s.target]),
   );
   const x = tf.tensor2d([s.x]);
   const p = presentation(net, x, target, s.loss);
@@ -180,7 +212,10 @@ export async function solveScenario(s: Scenario): Promise<SolveOutput> {
     disposeParamSet(gradient.descent);
 
     const start = zeroState(1, net.n, net.k);
-    const controlled = ctrl.kind === 'energy' ? energyRelax(net, ctrl, solver, p, start) : relax(net, ctrl, solver, p, start, true);
+    const controlled =
+      ctrl.kind === 'energy'
+        ? energyRelax(net, ctrl, solver, p, start)
+        : relax(net, ctrl, solver, p, start, true);
     const c = controlsAt(net, ctrl, p, controlled.state);
     const update = lcpUpdate(net, ctrl, p, controlled.state, c);
     const out: SolveOutput = {

@@ -1,5 +1,11 @@
 import { DivergenceError } from './errors';
-import { disposeState, eulerStep, type ControllerSettings, type DynState, type Presentation } from './dynamics';
+import {
+  disposeState,
+  eulerStep,
+  type ControllerSettings,
+  type DynState,
+  type Presentation,
+} from './dynamics';
 import type { Network } from './model';
 import { tf } from './tf';
 
@@ -47,7 +53,11 @@ const BLOCKS = ['phi', 'y', 'uI', 'psi'] as const;
  * Per block X: ‖X′ − X‖ / (dt · (‖X′‖ + floor)), the relative change per unit time, and the
  * block's RMS — read back in one transfer.
  */
-export function blockResiduals(prev: DynState, next: DynState, dt: number): { residual: number; rms: number } {
+export function blockResiduals(
+  prev: DynState,
+  next: DynState,
+  dt: number,
+): { residual: number; rms: number } {
   const stats = tf.tidy(() =>
     tf.stack(
       BLOCKS.flatMap((key) => [
@@ -115,7 +125,13 @@ export function relax(
     const keepsGrowing = growing >= GROWTH_CHECKS && residual > GROWTH_FACTOR * best;
     if (reason || keepsGrowing) {
       disposeState(current);
-      throw new RelaxDivergence(phase, step, reason ?? 'the residual keeps growing', good, goodStep);
+      throw new RelaxDivergence(
+        phase,
+        step,
+        reason ?? 'the residual keeps growing',
+        good,
+        goodStep,
+      );
     }
     disposeState(good);
     good = current;

@@ -15,7 +15,7 @@ export type Tensor1D = tf.Tensor1D;
 export type Tensor2D = tf.Tensor2D;
 
 /** Select a backend and wait for it; the CPU backend needs nothing else. */
-export async function useBackend(name: string): Promise<void> {
+export async function selectBackend(name: string): Promise<void> {
   const ok = await tf.setBackend(name);
   if (!ok) throw new Error(`tfjs backend "${name}" could not be initialised`);
   await tf.ready();

@@ -20,7 +20,10 @@ export function inputErrorFromZod(error: z.ZodError): InputError {
       if (issue.code === 'invalid_type' && /received undefined/.test(message)) {
         message = `missing (expected ${issue.expected})`;
       } else if (issue.code === 'unrecognized_keys') {
-        return { field: issue.keys.map((k) => (issue.path.length ? `${base}.${k}` : k)).join(', '), message: 'unknown field' };
+        return {
+          field: issue.keys.map((k) => (issue.path.length ? `${base}.${k}` : k)).join(', '),
+          message: 'unknown field',
+        };
       }
       return { field: base, message };
     }),

@@ -25,10 +25,7 @@ export type Matrix = number[][];
 export type ActivationName = 'tanh' | 'sigmoid' | 'linear' | 'softplus';
 export type LossName = 'mse' | 'cross-entropy';
 export type ControllerKind =
-  | 'dynamic-inversion'
-  | 'dynamic-inversion-kp'
-  | 'linear-feedback'
-  | 'energy';
+  'dynamic-inversion' | 'dynamic-inversion-kp' | 'linear-feedback' | 'energy';
 
 /** `model` of a scenario file (DESIGN.md §2). */
 export interface ScenarioModel {
@@ -119,7 +116,9 @@ export function zeroMatrix(rows: number, cols: number): Matrix {
 }
 
 export function identity(n: number): Matrix {
-  return Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 1 : 0)));
+  return Array.from({ length: n }, (_, i) =>
+    Array.from({ length: n }, (_, j) => (i === j ? 1 : 0)),
+  );
 }
 
 export function transpose(A: Matrix, cols = A[0]?.length ?? 0): Matrix {
@@ -471,7 +470,8 @@ function newtonWithContinuation(
 export function freeSystem(net: Network): NonlinearSystem {
   return {
     residual: (phi) => sub(hiddenDrive(net, phi), phi),
-    jacobian: (phi) => weightsTimesSlope(net, phi).map((row, i) => row.map((a, j) => a - (i === j ? 1 : 0))),
+    jacobian: (phi) =>
+      weightsTimesSlope(net, phi).map((row, i) => row.map((a, j) => a - (i === j ? 1 : 0))),
   };
 }
 
@@ -501,7 +501,11 @@ export function rbpGradient(s: ReferenceScenario, free: FreeSolution = solveFree
   const net = effectiveNetwork(s);
   const g = net.loss.gradient(free.y);
   const r = rho(net, free.phi);
-  const delta = slopeWeightedSolve(rhoPrime(net, free.phi), transpose(net.W, net.n), matTVec(net.D, g, net.n));
+  const delta = slopeWeightedSolve(
+    rhoPrime(net, free.phi),
+    transpose(net.W, net.n),
+    matTVec(net.D, g, net.n),
+  );
   return maskedOuterProducts(s, scale(delta, -1), scale(g, -1), r);
 }
 
@@ -582,7 +586,10 @@ export function controlledSystem(s: ReferenceScenario, lambda = 1): NonlinearSys
       const u = control(y);
       const Fphi = add(sub(hiddenDrive(net, phi), phi), psi);
       const Fy = add(sub(outputDrive(net, phi), y), u);
-      const target = fb.type === 'linear' ? matVec(fb.Q, u) : hadamard(rhoPrime(net, phi), add(matVec(fb.A, psi), matVec(fb.C, u)));
+      const target =
+        fb.type === 'linear'
+          ? matVec(fb.Q, u)
+          : hadamard(rhoPrime(net, phi), add(matVec(fb.A, psi), matVec(fb.C, u)));
       return [...Fphi, ...Fy, ...sub(target, psi)];
     },
     jacobian(z) {
@@ -591,23 +598,29 @@ export function controlledSystem(s: ReferenceScenario, lambda = 1): NonlinearSys
       const dudy = net.loss.hessian(y).map((row) => scale(row, -gain));
       const J = zeroMatrix(2 * n + k, 2 * n + k);
       const r1 = rhoPrime(net, phi);
+      const slopeRows = (A: Matrix): Matrix => A.map((row, i) => scale(row, r1[i]));
+      const slopeCols = (A: Matrix): Matrix => A.map((row) => hadamard(row, r1));
       place(J, 0, 0, weightsTimesSlope(net, phi));
       place(J, 0, n + k, identity(n));
-      place(J, n, 0, net.D.map((row) => hadamard(row, r1)));
+      place(J, n, 0, slopeCols(net.D));
       place(J, n, n, dudy);
       if (fb.type === 'linear') {
         place(J, n + k, n, matMul(fb.Q, dudy));
       } else {
         const inner = add(matVec(fb.A, psi), matVec(fb.C, u));
-        const curvature = hadamard(rhoSecond(net, phi), inner);
-        place(J, n + k, 0, curvature.map((v, i) => zeros(n).map((_, j) => (i === j ? v : 0))));
-        place(J, n + k, n, matMul(fb.C, dudy).map((row, i) => scale(row, r1[i])));
-        place(J, n + k, n + k, fb.A.map((row, i) => scale(row, r1[i])));
+        place(J, n + k, 0, diagonal(hadamard(rhoSecond(net, phi), inner)));
+        place(J, n + k, n, slopeRows(matMul(fb.C, dudy)));
+        place(J, n + k, n + k, slopeRows(fb.A));
       }
       for (let i = 0; i < J.length; i++) J[i][i] -= 1;
       return J;
     },
   };
+}
+
+/** diag(v). */
+function diagonal(v: Vector): Matrix {
+  return v.map((vi, i) => v.map((_, j) => (i === j ? vi : 0)));
 }
 
 /** J[r0 + i][c0 + j] += B[i][j]. */
@@ -647,7 +660,8 @@ export function solveControlled(
  */
 export function lcpUpdate(s: ReferenceScenario, eq: ControlledSolution): ParameterSet {
   const net = effectiveNetwork(s);
-  const h = s.controller.kind === 'linear-feedback' ? hadamard(rhoPrime(net, eq.phi), eq.psi) : eq.psi;
+  const h =
+    s.controller.kind === 'linear-feedback' ? hadamard(rhoPrime(net, eq.phi), eq.psi) : eq.psi;
   return maskedOuterProducts(s, h, eq.u, rho(net, eq.phi));
 }
 
@@ -770,29 +784,36 @@ export function simulateEuler(
   let y = zeros(net.k);
   let uI = zeros(net.k);
   let psi = zeros(net.n);
+  /** The reported state: u from u_I and y, and ψ = Q u for linear feedback. */
+  const observe = (): Pick<EulerResult, 'phi' | 'y' | 'psi' | 'u'> => {
+    const u = controlled ? sub(scale(uI, c.ki), scale(net.loss.gradient(y), c.kp)) : zeros(net.k);
+    return { phi, y, psi: fb?.type === 'linear' ? matVec(fb.Q, u) : psi, u };
+  };
   for (let step = 1; step <= maxSteps; step++) {
     const g = net.loss.gradient(y);
     const u = controlled ? sub(scale(uI, c.ki), scale(g, c.kp)) : zeros(net.k);
     const psiNow = fb?.type === 'linear' ? matVec(fb.Q, u) : psi;
     const dPhi = scale(add(sub(hiddenDrive(net, phi), phi), psiNow), 1 / (c.tauPhi ?? 1));
     const dY = scale(add(sub(outputDrive(net, phi), y), u), 1 / (c.tauY ?? 1));
-    const dUI = controlled ? scale(sub(scale(g, -1), scale(uI, c.alpha)), 1 / (c.tauU ?? 1)) : zeros(net.k);
+    const dUI = controlled
+      ? scale(sub(scale(g, -1), scale(uI, c.alpha)), 1 / (c.tauU ?? 1))
+      : zeros(net.k);
     const dPsi =
       fb?.type === 'inversion'
-        ? scale(sub(hadamard(rhoPrime(net, phi), add(matVec(fb.A, psi), matVec(fb.C, u))), psi), 1 / (c.tauPsi ?? 1))
+        ? scale(
+            sub(hadamard(rhoPrime(net, phi), add(matVec(fb.A, psi), matVec(fb.C, u))), psi),
+            1 / (c.tauPsi ?? 1),
+          )
         : zeros(net.n);
     phi = add(phi, scale(dPhi, dt));
     y = add(y, scale(dY, dt));
     uI = add(uI, scale(dUI, dt));
     psi = add(psi, scale(dPsi, dt));
     const z = [...phi, ...y, ...uI, ...psi];
-    if (!z.every(Number.isFinite)) break;
+    if (!z.every(Number.isFinite)) return { phi, y, psi, u, steps: step, converged: false };
     const rate = normInf([...dPhi, ...dY, ...dUI, ...dPsi]);
-    if (rate <= tol * Math.max(1, normInf(z))) {
-      const uNow = controlled ? sub(scale(uI, c.ki), scale(net.loss.gradient(y), c.kp)) : zeros(net.k);
-      const psiOut = fb?.type === 'linear' ? matVec(fb.Q, uNow) : psi;
-      return { phi, y, psi: psiOut, u: uNow, steps: step, converged: true };
-    }
+    if (rate <= tol * Math.max(1, normInf(z)))
+      return { ...observe(), steps: step, converged: true };
   }
-  return { phi, y, psi, u: zeros(net.k), steps: maxSteps, converged: false };
+  return { ...observe(), steps: maxSteps, converged: false };
 }
