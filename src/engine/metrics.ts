@@ -48,20 +48,24 @@ export function alignment(update: ParamSet, reference: ParamSet, scale = 1): Ali
 }
 
 /**
- * Spectral radius of a square matrix A (row-major, float64) by Gelfand's formula,
- * ρ(A) = lim ‖A^(2^p)‖^(1/2^p), with repeated squaring and renormalisation (no overflow).
- * 12 squarings: the estimate is within a factor c^(1/4096) of ρ, c the eigenvector conditioning.
+ * Spectral radius of a square matrix A (row-major, float64) from Gelfand's formula
+ * ‖Aᵏ‖ ≈ c ρᵏ, with k = 2ᵖ by repeated squaring (renormalised, so nothing overflows). The ratio of
+ * two successive powers cancels the constant c: ρ ≈ (‖A^(2K)‖ / ‖A^K‖)^(1/K), K = 2^(squarings−1).
  */
 export function spectralRadius(a: Float64Array, n: number, squarings = 12): number {
   let m = Float64Array.from(a);
-  let logScale = 0; // log of the factor divided out so far, for A^(2^p)
-  let power = 1;
   let next = new Float64Array(n * n);
-  for (let p = 0; p < squarings; p++) {
-    const norm = maxAbs(m);
+  let logScale = 0; // A^(2^p) = exp(logScale) · m
+  let previousLogNorm = NaN;
+  let power = 1;
+  for (let p = 0; p <= squarings; p++) {
+    const norm = frobenius(m);
     if (norm === 0) return 0;
+    const logNorm = logScale + Math.log(norm);
+    if (p === squarings) return Math.exp((logNorm - previousLogNorm) / (power / 2));
+    previousLogNorm = logNorm;
     for (let i = 0; i < m.length; i++) m[i] /= norm;
-    logScale += Math.log(norm) / power;
+    logScale = 2 * logNorm;
     next.fill(0);
     for (let i = 0; i < n; i++) {
       for (let l = 0; l < n; l++) {
@@ -73,15 +77,7 @@ export function spectralRadius(a: Float64Array, n: number, squarings = 12): numb
     [m, next] = [next, m];
     power *= 2;
   }
-  const norm = frobenius(m);
-  if (norm === 0) return 0;
-  return Math.exp(logScale + Math.log(norm) / power);
-}
-
-function maxAbs(m: Float64Array): number {
-  let v = 0;
-  for (let i = 0; i < m.length; i++) v = Math.max(v, Math.abs(m[i]));
-  return v;
+  return NaN;
 }
 
 function frobenius(m: Float64Array): number {
