@@ -88,7 +88,7 @@ export class Rng {
   }
 
   /** Fill `out` with N(0, std²) draws. */
-  fillNormal(out: Float32Array | Float64Array, std = 1): typeof out {
+  fillNormal<T extends Float32Array | Float64Array>(out: T, std = 1): T {
     for (let i = 0; i < out.length; i++) out[i] = std * this.normal();
     return out;
   }

@@ -30,7 +30,12 @@ describe('spectral radius', () => {
   it('handles complex eigenvalues (a scaled rotation has ρ = its scale)', () => {
     const r = 0.8;
     const t = 0.7;
-    const A = Float64Array.from([r * Math.cos(t), -r * Math.sin(t), r * Math.sin(t), r * Math.cos(t)]);
+    const A = Float64Array.from([
+      r * Math.cos(t),
+      -r * Math.sin(t),
+      r * Math.sin(t),
+      r * Math.cos(t),
+    ]);
     expect(spectralRadius(A, 2)).toBeCloseTo(r, 6);
   });
 

@@ -1,0 +1,167 @@
+import { rate, slope } from './activations';
+import type { TrainConfig } from './config';
+import {
+  outputControl,
+  type ControllerSettings,
+  type DynState,
+  type Presentation,
+} from './dynamics';
+import { lossGradient } from './losses';
+import { cosine } from './metrics';
+import type { Network } from './model';
+import type { Rng } from './rng';
+import { NORM_FLOOR, type SolverSettings } from './solver';
+import { tf, type Tensor } from './tf';
+
+/**
+ * Noise-based learning of the linear feedback Q (DESIGN.md §1, item 3). From the controlled
+ * equilibrium, with s the time-scale factor and dt′ = dt/s², for noiseSteps steps:
+ *   ε ← ε + (s/τ_ε)(−dt′ ε + √dt′ ξ),  ξ ~ N(0, I), ε₀ ~ N(0, I)
+ *   φ ← φ + (dt/τ_φ)(−φ + Wρ(φ) + Ux + b + Q u + σ ε)
+ *   y ← y + (dt′/τ_y)(−y + Dρ(φ) + d + u),  u_I ← u_I + (dt′/τ_u)(−∂L/∂y − α u_I)
+ *   A ← A − σ⁻² (Q u + σ ε)(u − u*)ᵀ   (a plain sum; u* the noise-free equilibrium's control)
+ * then Q ← Q + (dt/τ_Q)(mean over the batch of A − λ_Q Q). Noise comes from `noise` only.
+ */
+export function learnQ(
+  net: Network,
+  ctrl: ControllerSettings,
+  config: Pick<
+    TrainConfig,
+    'dt' | 'noiseSigma' | 'noiseTimeScale' | 'tauEps' | 'noiseSteps' | 'tauQ' | 'lambdaQ'
+  >,
+  p: Presentation,
+  eq: DynState,
+  uStar: Tensor,
+  noise: Rng,
+): void {
+  const Q = net.params.Q;
+  if (!Q) throw new Error('Q learning needs Q');
+  const { dt, noiseSigma: sigma, noiseTimeScale: s } = config;
+  const dtSlow = dt / (s * s);
+  const [batch, n] = eq.phi.shape as [number, number];
+  const normal = () => tf.randomNormal([batch, n], 0, 1, 'float32', noise.nextUint32());
+  let phi = eq.phi.clone();
+  let y = eq.y.clone();
+  let uI = eq.uI.clone();
+  let eps = normal();
+  let A = tf.zeros([n, net.k]);
+  for (let step = 0; step < config.noiseSteps; step++) {
+    const next = tf.tidy(() => {
+      const { W, D, d } = net.params;
+      const r = rate(net.activation, phi);
+      const g = lossGradient(p.loss, y, p.target);
+      const u = outputControl(ctrl, uI, () => g);
+      const hidden = tf.add(tf.matMul(u, Q, false, true), tf.mul(sigma, eps));
+      const A2 = tf.sub(
+        A,
+        tf.mul(1 / (sigma * sigma), tf.matMul(hidden, tf.sub(u, uStar), true, false)),
+      );
+      const eps2 = tf.add(
+        eps,
+        tf.mul(
+          s / config.tauEps,
+          tf.add(tf.mul(-dtSlow, eps), tf.mul(Math.sqrt(dtSlow), normal())),
+        ),
+      );
+      const phi2 = tf.add(
+        phi,
+        tf.mul(
+          dt / ctrl.tauPhi,
+          tf.sub(tf.add(tf.add(tf.matMul(r, W, false, true), p.drive), hidden), phi),
+        ),
+      );
+      const y2 = tf.add(
+        y,
+        tf.mul(dtSlow / ctrl.tauY, tf.sub(tf.add(tf.add(tf.matMul(r, D, false, true), d), u), y)),
+      );
+      const uI2 = tf.add(uI, tf.mul(dtSlow / ctrl.tauU, tf.neg(tf.add(g, tf.mul(ctrl.alpha, uI)))));
+      return { A2, eps2, phi2, y2, uI2 };
+    });
+    tf.dispose([A, eps, phi, y, uI]);
+    ({ A2: A, eps2: eps, phi2: phi, y2: y, uI2: uI } = next);
+  }
+  const newQ = tf.tidy(() =>
+    tf.add(Q, tf.mul(dt / config.tauQ, tf.sub(tf.div(A, batch), tf.mul(config.lambdaQ, Q)))),
+  );
+  tf.dispose([A, eps, phi, y, uI, Q]);
+  net.params.Q = newQ;
+}
+
+/**
+ * Dynamic inversion's control for a given u at fixed φ: ψ = M(φ) u, the fixed point of
+ * ψ = ρ'(φ) ⊙ (Wᵀψ + Dᵀu), relaxed with Euler steps of the solver's dt.
+ */
+export function inversionControl(
+  net: Network,
+  phi: Tensor,
+  u: Tensor,
+  solver: SolverSettings,
+): Tensor {
+  const { s, source } = tf.tidy(() => {
+    const s = slope(net.activation, phi);
+    return { s, source: tf.mul(s, tf.matMul(u, net.params.D)) };
+  });
+  let psi = tf.zerosLike(phi);
+  for (let t = 0; t < solver.maxSteps; t++) {
+    const next = tf.tidy(() =>
+      tf.add(
+        psi,
+        tf.mul(solver.dt, tf.sub(tf.add(tf.mul(s, tf.matMul(psi, net.params.W)), source), psi)),
+      ),
+    );
+    const stats = tf.tidy(() =>
+      tf.stack([tf.sum(tf.square(tf.sub(next, psi))), tf.sum(tf.square(next))]),
+    );
+    const [d2, n2] = stats.dataSync();
+    stats.dispose();
+    psi.dispose();
+    psi = next;
+    if (!(Math.sqrt(d2) > solver.dt * solver.tol * (Math.sqrt(n2) + NORM_FLOOR))) break;
+  }
+  tf.dispose([s, source]);
+  return psi;
+}
+
+/** LF alignment: the cosine of Q u* with M(φ*) u* over the batch (flattened). */
+export function linearFeedbackAlignment(
+  net: Network,
+  phi: Tensor,
+  u: Tensor,
+  solver: SolverSettings,
+): number {
+  const Q = net.params.Q;
+  if (!Q) return NaN;
+  const m = inversionControl(net, phi, u, solver);
+  const q = tf.matMul(u, Q, false, true);
+  const c = cosine(q.dataSync(), m.dataSync());
+  tf.dispose([m, q]);
+  return c;
+}
+
+/** KP alignment: the angle in degrees between B and Wᵀ (and F and Dᵀ). */
+export function feedbackAngles(net: Network): { B: number; F: number } {
+  const { B, F, W, D } = net.params;
+  if (!B || !F) return { B: NaN, F: NaN };
+  const angle = (a: Tensor, b: Tensor) => {
+    const bt = tf.transpose(b);
+    const c = cosine(a.dataSync(), bt.dataSync());
+    bt.dispose();
+    return (Math.acos(Math.max(-1, Math.min(1, c))) * 180) / Math.PI;
+  };
+  return { B: angle(B, W), F: angle(F, D) };
+}
+
+/** Multiply the listed parameters by (1 − λ) (Kolen–Pollack's decay before every update). */
+export function decayParams(
+  net: Network,
+  names: readonly ('W' | 'b' | 'D' | 'd' | 'B' | 'F')[],
+  lambda: number,
+): void {
+  if (lambda === 0) return;
+  for (const name of names) {
+    const t = net.params[name];
+    if (!t) continue;
+    net.params[name] = tf.mul(1 - lambda, t);
+    t.dispose();
+  }
+}

@@ -1,0 +1,84 @@
+import type { TrainConfig } from './config';
+import { DivergenceError } from './errors';
+import { applyMask, type Network, type ParamName } from './model';
+import { tf, type Tensor } from './tf';
+
+const BETA1 = 0.9;
+const BETA2 = 0.999;
+const EPS = 1e-8;
+
+/** An ascent direction per parameter (the LCP update or −∇L), before the learning rate. */
+export type Direction = Partial<Record<ParamName, Tensor>>;
+
+/** Cosine decay from lr to lrFinal over `total` updates, or a constant rate. */
+export function learningRate(
+  config: Pick<TrainConfig, 'lr' | 'lrFinal' | 'schedule'>,
+  update: number,
+  total: number,
+): number {
+  if (config.schedule === 'constant' || total <= 1) return config.lr;
+  const t = Math.min(1, update / (total - 1));
+  return config.lrFinal + 0.5 * (config.lr - config.lrFinal) * (1 + Math.cos(Math.PI * t));
+}
+
+/**
+ * SGD or Adam on an ascent direction, with gradient-norm clipping (over the direction's
+ * network parameters W, U, b, D, d; feedback weights are scaled by the same factor) and weight
+ * decay (subtracted from the direction after clipping, as torch's optimisers do).
+ */
+export class Optimizer {
+  private moments = new Map<ParamName, { m: Tensor; v: Tensor }>();
+  private t = 0;
+
+  constructor(private readonly config: Pick<TrainConfig, 'optimizer' | 'weightDecay' | 'clip'>) {}
+
+  /** The direction's norm over W, U, b, D, d (read back once). */
+  static norm(direction: Direction): number {
+    const names = (['W', 'U', 'b', 'D', 'd'] as const).filter((n) => direction[n]);
+    const s = tf.tidy(() => tf.addN(names.map((n) => tf.sum(tf.square(direction[n]!)))));
+    const v = s.dataSync()[0];
+    s.dispose();
+    return Math.sqrt(v);
+  }
+
+  /**
+   * θ ← θ + lr · step(direction), in place on net.params (masked). Throws DivergenceError, with
+   * nothing applied, when the direction is not finite. Returns the applied step per parameter
+   * (for the weights view; the caller disposes it).
+   */
+  apply(net: Network, direction: Direction, lr: number): Direction {
+    const norm = Optimizer.norm(direction);
+    if (!Number.isFinite(norm)) throw new DivergenceError('update', this.t, 'non-finite update');
+    const scale = this.config.clip > 0 && norm > this.config.clip ? this.config.clip / norm : 1;
+    this.t++;
+    const applied: Direction = {};
+    for (const [name, dir] of Object.entries(direction) as [ParamName, Tensor][]) {
+      const param = net.params[name]!;
+      const step = tf.tidy(() => {
+        let g = scale === 1 ? dir : tf.mul(scale, dir);
+        if (this.config.weightDecay > 0) g = tf.sub(g, tf.mul(this.config.weightDecay, param));
+        if (this.config.optimizer === 'sgd') return applyMask(net.masks, name, tf.mul(lr, g));
+        const prev = this.moments.get(name);
+        const m = tf.add(tf.mul(BETA1, prev ? prev.m : tf.zerosLike(g)), tf.mul(1 - BETA1, g));
+        const v = tf.add(
+          tf.mul(BETA2, prev ? prev.v : tf.zerosLike(g)),
+          tf.mul(1 - BETA2, tf.square(g)),
+        );
+        if (prev) tf.dispose([prev.m, prev.v]);
+        this.moments.set(name, { m: tf.keep(m), v: tf.keep(v) });
+        const mHat = tf.div(m, 1 - Math.pow(BETA1, this.t));
+        const vHat = tf.div(v, 1 - Math.pow(BETA2, this.t));
+        return applyMask(net.masks, name, tf.mul(lr, tf.div(mHat, tf.add(tf.sqrt(vHat), EPS))));
+      });
+      net.params[name] = tf.add(param, step);
+      param.dispose();
+      applied[name] = step;
+    }
+    return applied;
+  }
+
+  dispose(): void {
+    for (const { m, v } of this.moments.values()) tf.dispose([m, v]);
+    this.moments.clear();
+  }
+}
