@@ -1,0 +1,79 @@
+/**
+ * The snapshot bus: what the worker last reported, plus the histories views need (traces,
+ * learning curves, markers). A vanilla zustand store, so that D3 views subscribe outside React's
+ * render cycle and redraw at frame rate.
+ */
+import { createStore } from 'zustand/vanilla';
+import type { LearningPoint, Marker, Snapshot, TaskData, WeightsSnapshot } from '../worker/protocol';
+
+/** How many trace points are kept (the traces view shows a sliding window). */
+export const TRACE_CAPACITY = 600;
+/** How many units' traces are kept (the first ones; the view picks among them). */
+export const TRACE_UNITS = 16;
+
+export interface TracePoint {
+  t: number;
+  phi: Float32Array;
+  psi: Float32Array;
+  y: Float32Array;
+  u: Float32Array;
+  target: Float32Array;
+}
+
+export interface SimView {
+  latest: Snapshot | null;
+  traces: TracePoint[];
+  learning: LearningPoint[];
+  markers: Marker[];
+  weights: WeightsSnapshot | null;
+  task: TaskData | null;
+  /** Bumps on every reset, so that views clear what they accumulated. */
+  generation: number;
+}
+
+const empty = (generation: number): SimView => ({
+  latest: null,
+  traces: [],
+  learning: [],
+  markers: [],
+  weights: null,
+  task: null,
+  generation,
+});
+
+export const simView = createStore<SimView>(() => empty(0));
+
+/** Fold one snapshot into the view state (histories are appended, capped). */
+export function receiveSnapshot(s: Snapshot): void {
+  const prev = simView.getState();
+  const units = Math.min(TRACE_UNITS, s.n);
+  const point: TracePoint = {
+    t: s.t,
+    phi: s.phi.slice(0, units),
+    psi: s.psi.slice(0, units),
+    y: s.y,
+    u: s.u,
+    target: s.target,
+  };
+  const traces = prev.traces.length >= TRACE_CAPACITY ? prev.traces.slice(prev.traces.length - TRACE_CAPACITY + 1) : prev.traces.slice();
+  // Time going backwards means a new sample or a reset of the clock: start a fresh window.
+  if (traces.length && traces[traces.length - 1].t > s.t) traces.length = 0;
+  traces.push(point);
+  const markers = [...prev.markers, ...s.markers].filter((m) => m.t >= (traces[0]?.t ?? 0));
+  simView.setState({
+    latest: s,
+    traces,
+    learning: s.learning.length ? [...prev.learning, ...s.learning] : prev.learning,
+    markers,
+    weights: s.weights ?? prev.weights,
+  });
+}
+
+export function receiveTask(task: TaskData): void {
+  simView.setState({ task });
+}
+
+/** Forget everything accumulated (a reset or a new configuration). */
+export function clearSimView(): void {
+  simView.setState(empty(simView.getState().generation + 1));
+}

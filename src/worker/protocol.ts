@@ -1,0 +1,183 @@
+/**
+ * The typed message protocol between the main thread and the engine's worker. Commands go in,
+ * snapshots and replies come out; typed arrays travel as transferables.
+ */
+import type { BackendChoice, TrainConfig } from '../engine/config';
+
+/** One word for what the engine is doing (the status bar shows it). */
+export type Phase = 'idle' | 'free' | 'controlled' | 'updating' | 'training';
+
+export type ParamKey = 'W' | 'U' | 'b' | 'D' | 'd' | 'Q' | 'B' | 'F';
+
+/** A parameter as a flat row-major array with its shape ([n] for vectors). */
+export interface Matrix {
+  rows: number;
+  cols: number;
+  data: Float32Array;
+}
+
+export interface WeightsSnapshot {
+  /** Increases whenever any weight changed (update, edit, reset). */
+  version: number;
+  params: Partial<Record<ParamKey, Matrix>>;
+  /** The last LCP update direction (before the optimiser) and the step actually applied. */
+  lastUpdate: Partial<Record<ParamKey, Matrix>> | null;
+  appliedStep: Partial<Record<ParamKey, Matrix>> | null;
+  /** 0/1 mask of W (layered nets), null when dense. */
+  maskW: Float32Array | null;
+  /** Hidden block sizes for layered nets (one block for recurrent). */
+  layers: number[];
+}
+
+/** One point of the learning curves, appended after every update. */
+export interface LearningPoint {
+  update: number;
+  epoch: number;
+  /** Loss and accuracy at the free equilibrium of the batch, before its update. */
+  loss: number;
+  accuracy: number | null;
+  /** ½‖ψ*‖² + ½‖u*‖² of the batch (0 for RBP). */
+  control: number;
+  /** Cosine of the update with −∇L (NaN when not measured for this point). */
+  cosine: number;
+  testLoss?: number;
+  testAccuracy?: number | null;
+}
+
+export type MarkerKind = 'control-on' | 'control-off' | 'update' | 'sample';
+
+export interface Marker {
+  t: number;
+  kind: MarkerKind;
+}
+
+export interface StatusMetrics {
+  /** Loss at the free equilibrium of the current sample (NaN before the first relaxation). */
+  loss: number;
+  /** ½‖ψ*‖² of the last controlled equilibrium (NaN before the first one). */
+  controlPsi: number;
+  /** ½‖u*‖² of the last controlled equilibrium. */
+  controlU: number;
+  /** ρ(W diag ρ′(φ⁰)) at the last free equilibrium. */
+  spectralRadius: number;
+  /** Largest relative change per unit time of the last step (the stopping rule's residual). */
+  residual: number;
+  /** Has the current mode's dynamics settled? */
+  settled: boolean;
+  /** Cosine of the last LCP update with −∇L on its batch (NaN until measured). */
+  cosine: number;
+  /** ‖φ* − φ⁰‖ of the last controlled equilibrium. */
+  displacement: number;
+}
+
+/** What views draw: the current sample's state and what changed. */
+export interface Snapshot {
+  seq: number;
+  /** Simulated time (units of τ) and Euler steps since reset. */
+  t: number;
+  step: number;
+  phase: Phase;
+  control: boolean;
+  n: number;
+  m: number;
+  k: number;
+  /** Index of the current sample in the training split, and the epoch/update counters. */
+  sample: number;
+  epoch: number;
+  updates: number;
+  phi: Float32Array;
+  rate: Float32Array;
+  psi: Float32Array;
+  y: Float32Array;
+  u: Float32Array;
+  x: Float32Array;
+  target: Float32Array;
+  /** Free equilibrium of the current sample (for ‖φ* − φ⁰‖ and the phase portrait), if known. */
+  freePhi: Float32Array | null;
+  metrics: StatusMetrics;
+  /** Present only when the weights changed since the last snapshot. */
+  weights?: WeightsSnapshot;
+  /** Learning-curve points appended since the last snapshot. */
+  learning: LearningPoint[];
+  markers: Marker[];
+  /** Train N progress (done of total), or null. */
+  progress: { done: number; total: number } | null;
+}
+
+/** Data for the task view, sent on reset (2-D tasks: all points; MNIST: a few test digits). */
+export interface TaskData {
+  task: string;
+  m: number;
+  k: number;
+  classification: boolean;
+  image: { rows: number; cols: number } | null;
+  /** Training inputs [count, m] and labels (classification) or targets [count, k]. */
+  trainX: Float32Array;
+  trainY: Float32Array;
+  testX: Float32Array;
+  testY: Float32Array;
+}
+
+/** A vector field of the free dynamics on a 2-D slice through the current state. */
+export interface FlowFieldRequest {
+  /** The two hidden units spanning the slice. */
+  i: number;
+  j: number;
+  /** Extent of both axes, [min, max]. */
+  range: [number, number];
+  /** Grid points per axis. */
+  size: number;
+}
+
+export interface FlowField extends FlowFieldRequest {
+  /** dφ_i/dt and dφ_j/dt of the free dynamics on the grid (row-major, j along rows), and the
+   *  output error ‖Dρ(φ) + d − t‖ (the target set is its zero contour). */
+  di: Float32Array;
+  dj: Float32Array;
+  outputError: Float32Array;
+}
+
+/** Predictions of the free network over the input plane (2-D tasks) or on test samples. */
+export interface DecisionMap {
+  /** Grid points per axis over [-1.2, 1.2]², row-major; value = p(class 1) or output 0. */
+  size: number;
+  extent: [number, number];
+  values: Float32Array;
+  /** Predicted class (or output 0) of each test sample, for MNIST digits and regression. */
+  testPredictions: Float32Array;
+}
+
+export type Command =
+  | { type: 'configure'; config: TrainConfig }
+  | { type: 'reset'; seed?: number }
+  | { type: 'play'; playing: boolean }
+  | { type: 'step'; steps: number }
+  | { type: 'equilibrium' }
+  | { type: 'control'; on: boolean }
+  | { type: 'learn' }
+  | { type: 'train'; updates: number }
+  | { type: 'stop' }
+  | { type: 'speed'; stepsPerFrame: number }
+  | { type: 'learnWhilePlaying'; on: boolean }
+  | { type: 'nextSample' }
+  | { type: 'edit'; target: 'param'; name: ParamKey; row: number; col: number; value: number }
+  | { type: 'edit'; target: 'input' | 'target'; index: number; value: number }
+  | { type: 'flowField'; request: FlowFieldRequest; id: number }
+  | { type: 'decisionMap'; size: number; id: number }
+  /** The main thread has drawn snapshot `seq`: the worker may send the next (back-pressure). */
+  | { type: 'ack'; seq: number }
+  | { type: 'backend'; choice: BackendChoice }
+  /** Test hook: lose the WebGL context as a real GPU reset would. */
+  | { type: 'loseContext' };
+
+export type Notice = { level: 'info' | 'warning' | 'error'; text: string };
+
+export type WorkerMessage =
+  | { type: 'ready'; backend: string; reason: string }
+  | { type: 'snapshot'; snapshot: Snapshot }
+  | { type: 'task'; data: TaskData }
+  | { type: 'flowField'; id: number; field: FlowField }
+  | { type: 'decisionMap'; id: number; map: DecisionMap }
+  | { type: 'notice'; notice: Notice }
+  | { type: 'backend'; backend: string; reason: string }
+  | { type: 'error'; message: string };
