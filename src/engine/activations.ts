@@ -11,7 +11,8 @@ export function rate(act: Activation, phi: Tensor): Tensor {
     case 'sigmoid':
       return tf.sigmoid(phi);
     case 'linear':
-      return phi;
+      // A new handle on the same data, so that disposing the rate never disposes φ.
+      return tf.clone(phi);
     case 'softplus':
       return tf.softplus(phi);
   }

@@ -97,6 +97,10 @@ export function linearFeedbackControl(net: Network, u: Tensor): Tensor {
  *   LF: ψ = Q u (instantaneous; the state keeps the ψ this step used).
  * All right-hand sides use the state before the step. `energy` has no dynamics of its own; its
  * controlled play uses dynamic inversion's (the same fixed point for k_p = 0).
+ *
+ * This is the reference. The fused kernels of kernels/ (one dispatch for one or several steps,
+ * state packed on the device; what relax runs when the backend has them) compute the same step
+ * and are held to it by tests/unit/kernels.test.ts and tests/e2e/kernels.e2e.ts.
  */
 export function eulerStep(
   net: Network,

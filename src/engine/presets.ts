@@ -43,6 +43,32 @@ const MNIST_FF: Partial<TrainConfig> = {
 };
 
 export const PRESETS: Record<string, Preset> = {
+  'figure-1': {
+    title: 'Figure 1: least control on two neurons',
+    description:
+      'Two recurrent tanh units, one input, one output and one target: watch φ settle, the control pull the output to its target, and learning remove the need for control',
+    config: {
+      task: 'pattern',
+      inputs: 1,
+      outputs: 1,
+      topology: 'recurrent',
+      hidden: 2,
+      gain: 0.8,
+      activation: 'tanh',
+      controller: 'dynamic-inversion',
+      alpha: 0.1,
+      tauU: 1,
+      dt: 0.05,
+      tol: 1e-5,
+      maxSteps: 20_000,
+      optimizer: 'sgd',
+      lr: 0.2,
+      batch: 1,
+      epochs: 100,
+      // Seed 2 puts both units in their responsive range, so ψ (not u alone) does the work.
+      seed: 2,
+    },
+  },
   'circle-lcp-di': {
     title: 'Circle, LCP with dynamic inversion',
     description: 'A 16-unit tanh layer learns the 2-D circle task with the least-control rule',

@@ -6,25 +6,54 @@ import {
   type DynState,
   type Presentation,
 } from './dynamics';
+import {
+  BLOWUP_RMS,
+  divergenceReason,
+  evaluatesOnDevice,
+  fusedSteps,
+  GROWTH_CHECKS,
+  GROWTH_FACTOR,
+  hasFusedKernel,
+  NORM_FLOOR,
+  packState,
+  residualOf,
+  STAT,
+  STATUS,
+  StopRule,
+  unpackState,
+} from './kernels';
 import type { Network } from './model';
-import { tf } from './tf';
+import { tf, type Tensor } from './tf';
 
 export interface SolverSettings {
   dt: number;
   /** Relative change per unit time at which a block counts as settled. */
   tol: number;
   maxSteps: number;
-  /** Check convergence every this many steps (1 on CPU; larger where read-back is dear). */
+  /**
+   * Read back every this many steps. Unfused: check convergence every this many steps (default 1).
+   * Fused on cpu/wasm the kernel checks after every step on the device whatever this is (it only
+   * sets how many steps one dispatch may run; default by size); fused on WebGL it is the check
+   * interval (default adaptive, from the residual's rate of decay).
+   */
   checkEvery?: number;
+  /** false: always integrate with the unfused reference eulerStep (tests, comparisons). */
+  fused?: boolean;
 }
 
-/** Absolute floor under each block's norm in the stopping rule, so that blocks at 0 can settle. */
-export const NORM_FLOOR = 1e-6;
-/** A state whose RMS passes this has blown up. */
-export const BLOWUP_RMS = 1e6;
-/** Consecutive growing checks (and growth over the best residual) that mean divergence. */
-const GROWTH_CHECKS = 500;
-const GROWTH_FACTOR = 1e3;
+export { NORM_FLOOR, BLOWUP_RMS };
+
+let fusedEnabled = true;
+
+/** Globally allow (default) or forbid the fused kernels in relax (tests force the reference). */
+export function setFusedSolver(enabled: boolean): void {
+  fusedEnabled = enabled;
+}
+
+/** Does relax use a fused kernel on the current backend with these settings? */
+export function usesFusedPath(solver: Pick<SolverSettings, 'fused'>): boolean {
+  return fusedEnabled && solver.fused !== false && hasFusedKernel(tf.getBackend());
+}
 
 export interface RelaxResult {
   state: DynState;
@@ -96,6 +125,7 @@ export function relax(
   controlled: boolean,
   phase = controlled ? 'controlled' : 'free',
 ): RelaxResult {
+  if (usesFusedPath(solver)) return relaxFused(net, ctrl, solver, p, init, controlled, phase);
   const checkEvery = Math.max(1, solver.checkEvery ?? 1);
   let good = init;
   let goodStep = 0;
@@ -139,4 +169,110 @@ export function relax(
     if (residual <= solver.tol) return { state: current, steps: step, converged: true, residual };
   }
   return { state: current, steps: solver.maxSteps, converged: false, residual: lastResidual };
+}
+
+/** Steps per dispatch on host backends by default: a few milliseconds of work per dispatch. */
+function hostChunk(batch: number, n: number, k: number): number {
+  const macs = batch * (2 * n * n + 4 * n * k) + 1;
+  return Math.max(8, Math.min(1024, 2 ** Math.floor(Math.log2(4e6 / macs))));
+}
+
+/**
+ * relax on a fused kernel: the state stays packed on the device; each dispatch runs several steps
+ * and returns 16 stats, the only read-back. On cpu/wasm the kernel evaluates the stopping rule
+ * after every step (the same steps, residuals and divergence as the unfused loop with
+ * checkEvery = 1); on WebGL the rule is evaluated here every K steps, K adapted to the rate at
+ * which the residual falls (or solver.checkEvery).
+ */
+function relaxFused(
+  net: Network,
+  ctrl: ControllerSettings,
+  solver: SolverSettings,
+  p: Presentation,
+  init: DynState,
+  controlled: boolean,
+  phase: string,
+): RelaxResult {
+  const { n, k } = net;
+  const batch = init.phi.shape[0];
+  const onDevice = evaluatesOnDevice(tf.getBackend());
+  let packed: Tensor = packState(init);
+  disposeState(init);
+  const rule = new StopRule(solver.tol);
+  const sizes = [batch * n, batch * k, batch * k, batch * n];
+  let step = 0;
+  let chunk = solver.checkEvery ?? (onDevice ? hostChunk(batch, n, k) : 16);
+  const finish = (converged: boolean, residual: number): RelaxResult => {
+    const state = unpackState(packed, n, k);
+    packed.dispose();
+    return { state, steps: step, converged, residual };
+  };
+  const diverge = (at: number, reason: string, goodStep: number): never => {
+    const lastGood = unpackState(packed, n, k);
+    packed.dispose();
+    throw new RelaxDivergence(phase, at, reason, lastGood, goodStep);
+  };
+  while (step < solver.maxSteps) {
+    const steps = Math.min(solver.maxSteps - step, Math.max(1, chunk));
+    const out = fusedSteps(net, ctrl, solver.dt, p, packed, controlled, {
+      steps,
+      tol: solver.tol,
+      growing: rule.growing,
+      lastResidual: rule.lastResidual,
+      best: rule.best,
+    });
+    const s = out.stats.dataSync();
+    out.stats.dispose();
+    if (s[STAT.status] !== STATUS.notEvaluated) {
+      // The kernel checked every step; its state is the last good one.
+      packed.dispose();
+      packed = out.state;
+      rule.growing = s[STAT.growing];
+      rule.lastResidual = s[STAT.lastResidual];
+      rule.best = s[STAT.best];
+      const status = s[STAT.status];
+      if (status >= STATUS.nonFinite)
+        diverge(
+          step + s[STAT.steps] + 1,
+          divergenceReason(status, s[STAT.rms]),
+          step + s[STAT.steps],
+        );
+      step += s[STAT.steps];
+      if (status === STATUS.converged) return finish(true, s[STAT.residual]);
+      continue;
+    }
+    // WebGL: one check for the dispatch's last step.
+    const { residual, rms } = residualOf(s, STAT.sums, sizes, solver.dt);
+    const previous = rule.lastResidual;
+    const status = rule.check(residual, rms);
+    if (status >= STATUS.nonFinite) {
+      out.state.dispose();
+      diverge(step + steps, divergenceReason(status, rms), step);
+    }
+    packed.dispose();
+    packed = out.state;
+    step += steps;
+    if (status === STATUS.converged) return finish(true, residual);
+    if (solver.checkEvery === undefined)
+      chunk = nextChunk(chunk, steps, previous, residual, solver.tol);
+  }
+  return finish(false, rule.lastResidual);
+}
+
+/**
+ * WebGL's next check interval: from the residual's decay over the last `steps` steps, the steps
+ * still needed to reach tol (at least 4, at most 256; doubling when the residual is not falling).
+ */
+function nextChunk(
+  chunk: number,
+  steps: number,
+  previous: number,
+  residual: number,
+  tol: number,
+): number {
+  if (!(previous > residual) || !Number.isFinite(previous) || residual <= 0)
+    return Math.min(256, chunk * 2);
+  const perStep = Math.log(residual / previous) / steps; // < 0
+  const needed = Math.log(tol / residual) / perStep;
+  return Math.max(4, Math.min(256, Math.ceil(needed)));
 }

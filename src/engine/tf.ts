@@ -20,3 +20,8 @@ export async function selectBackend(name: string): Promise<void> {
   if (!ok) throw new Error(`tfjs backend "${name}" could not be initialised`);
   await tf.ready();
 }
+
+/** A copy of a float tensor's values (synchronous: CPU and WASM, or a deliberate read-back). */
+export function readFloats(t: tf.Tensor): Float32Array {
+  return Float32Array.from(t.dataSync());
+}

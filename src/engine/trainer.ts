@@ -27,11 +27,14 @@ export interface BatchResult {
   /** Mean loss and accuracy at the free equilibrium. */
   loss: number;
   accuracy: number;
-  /** Mean ½‖ψ*‖² + ½‖u*‖² (0 for RBP). */
+  /** Mean ½‖ψ*‖² + ½‖u*‖² (0 for RBP), and its ½‖ψ*‖² part. */
   control: number;
+  controlPsi: number;
   /** Solver steps of the controlled solve (LCP) or the free solve (RBP). */
   steps: number;
   converged: boolean;
+  /** Cosine of the update with −∇L (RBP at the same free state), NaN when not measured. */
+  cosine: number;
 }
 
 /** One JSON line of `train` per epoch (DESIGN.md §2), plus alignment metrics. */
@@ -95,7 +98,7 @@ export class Trainer {
   constructor(
     readonly config: TrainConfig,
     readonly data: Dataset,
-    private readonly streams: TrainerStreams,
+    readonly streams: TrainerStreams,
   ) {
     this.net = initNetwork(config, data.m, data.k, streams.init);
     this.ctrl = controllerSettings(config);
@@ -156,12 +159,12 @@ export class Trainer {
   }
 
   /** One update on the samples `indices` of the training split. */
-  trainBatch(indices: ArrayLike<number>): BatchResult {
+  trainBatch(indices: ArrayLike<number>, measureCosine = false): BatchResult {
     const batch = batchOf(this.data, this.data.train, indices);
     const p = presentation(this.net, batch.x, batch.target, this.data.loss);
     const owned: Tensor[] = [batch.x, batch.target, p.drive];
     try {
-      return this.config.method === 'rbp' ? this.rbpBatch(p) : this.lcpBatch(p);
+      return this.config.method === 'rbp' ? this.rbpBatch(p) : this.lcpBatch(p, measureCosine);
     } finally {
       tf.dispose(owned);
     }
@@ -171,24 +174,36 @@ export class Trainer {
     return learningRate(this.config, this.updates, this.totalUpdates);
   }
 
+  /** Sees every update's direction (before the optimiser) and the step applied, before disposal. */
+  updateObserver: ((direction: Direction, applied: Direction) => void) | null = null;
+
   private applyDirection(direction: Direction): void {
     const applied = this.optimizer.apply(this.net, direction, this.lr());
+    this.updateObserver?.(direction, applied);
     disposeParamSet(applied);
     this.updates++;
   }
 
-  private lcpBatch(p: Presentation): BatchResult {
+  private lcpBatch(p: Presentation, measureCosine: boolean): BatchResult {
     const free = this.freeEquilibrium(p, this.solver);
     const stats = this.freeStats(p, free.state);
     let controlled: RelaxResult;
+    let gradient: ParamSet | null = null;
     try {
+      if (measureCosine) gradient = this.gradientOrNull(p, free.state);
       controlled = this.controlledEquilibrium(p, free.state);
+    } catch (e) {
+      if (gradient) disposeParamSet(gradient);
+      throw e;
     } finally {
       disposeState(free.state);
     }
     const c = controlsAt(this.net, this.ctrl, p, controlled.state);
-    const control = meanHalfSquaredNorm(c.psi) + meanHalfSquaredNorm(c.u);
+    const controlPsi = meanHalfSquaredNorm(c.psi);
+    const control = controlPsi + meanHalfSquaredNorm(c.u);
     const update = lcpUpdate(this.net, this.ctrl, p, controlled.state, c);
+    const cosine = gradient ? alignment(update, gradient).overall : NaN;
+    if (gradient) disposeParamSet(gradient);
     const direction: Direction = { ...update };
     try {
       if (this.ctrl.kind === 'linear-feedback' && this.config.learnQ) {
@@ -206,7 +221,14 @@ export class Trainer {
       disposeState(controlled.state);
       tf.dispose([c.u, c.psi]);
     }
-    return { ...stats, control, steps: controlled.steps, converged: controlled.converged };
+    return {
+      ...stats,
+      control,
+      controlPsi,
+      steps: controlled.steps,
+      converged: controlled.converged,
+      cosine,
+    };
   }
 
   private rbpBatch(p: Presentation): BatchResult {
@@ -220,7 +242,7 @@ export class Trainer {
       } finally {
         disposeParamSet(bp.descent);
       }
-      return { ...stats, control: 0, steps: layers, converged: true };
+      return { ...stats, control: 0, controlPsi: 0, steps: layers, converged: true, cosine: 1 };
     }
     const free = this.freeEquilibrium(p, this.rbpSolver);
     const stats = this.freeStats(p, free.state);
@@ -234,7 +256,24 @@ export class Trainer {
     } finally {
       disposeState(free.state);
     }
-    return { ...stats, control: 0, steps: free.steps, converged: free.converged };
+    return {
+      ...stats,
+      control: 0,
+      controlPsi: 0,
+      steps: free.steps,
+      converged: free.converged,
+      cosine: 1,
+    };
+  }
+
+  /** −∇L by RBP at a free state, or null where the adjoint diverges (no gradient exists). */
+  private gradientOrNull(p: Presentation, free: DynState): ParamSet | null {
+    try {
+      return rbpGradient(this.net, this.solver, p, free.phi, free.y).descent;
+    } catch (e) {
+      if (e instanceof DivergenceError) return null;
+      throw e;
+    }
   }
 
   /** Mean loss and accuracy at a free state. */

@@ -3,7 +3,13 @@
  * snapshot bus, acknowledges each after the next frame is drawn (back-pressure), and answers
  * flow-field and decision-map requests with promises.
  */
-import type { Command, DecisionMap, FlowField, FlowFieldRequest, WorkerMessage } from '../worker/protocol';
+import type {
+  Command,
+  DecisionMap,
+  FlowField,
+  FlowFieldRequest,
+  WorkerMessage,
+} from '../worker/protocol';
 import { clearSimView, receiveSnapshot, receiveTask } from './simView';
 import { pushNotice, useApp } from './store';
 
@@ -29,7 +35,8 @@ export function createEngineClient(worker: Worker): EngineClient {
       worker.postMessage({ type: 'ack', seq } satisfies Command);
     };
     // A hidden tab gets no frames: acknowledge on a timer there so the worker is not stalled.
-    if (typeof document !== 'undefined' && document.visibilityState === 'visible') requestAnimationFrame(ack);
+    if (typeof document !== 'undefined' && document.visibilityState === 'visible')
+      requestAnimationFrame(ack);
     else setTimeout(ack, 50);
   };
 
@@ -71,7 +78,8 @@ export function createEngineClient(worker: Worker): EngineClient {
         break;
     }
   };
-  worker.onerror = (e) => pushNotice({ level: 'error', text: `engine worker failed: ${e.message}` });
+  worker.onerror = (e) =>
+    pushNotice({ level: 'error', text: `engine worker failed: ${e.message}` });
 
   const request = <T>(make: (id: number) => Command): Promise<T> =>
     new Promise<T>((resolve, reject) => {
@@ -97,7 +105,10 @@ let client: EngineClient | null = null;
 /** The app's engine (created on first use, in a module worker). */
 export function engine(): EngineClient {
   if (!client) {
-    const worker = new Worker(new URL('../worker/engine.worker.ts', import.meta.url), { type: 'module', name: 'lcp-engine' });
+    const worker = new Worker(new URL('../worker/engine.worker.ts', import.meta.url), {
+      type: 'module',
+      name: 'lcp-engine',
+    });
     client = createEngineClient(worker);
   }
   return client;

@@ -4,7 +4,13 @@
  * render cycle and redraw at frame rate.
  */
 import { createStore } from 'zustand/vanilla';
-import type { LearningPoint, Marker, Snapshot, TaskData, WeightsSnapshot } from '../worker/protocol';
+import type {
+  LearningPoint,
+  Marker,
+  Snapshot,
+  TaskData,
+  WeightsSnapshot,
+} from '../worker/protocol';
 
 /** How many trace points are kept (the traces view shows a sliding window). */
 export const TRACE_CAPACITY = 600;
@@ -55,7 +61,10 @@ export function receiveSnapshot(s: Snapshot): void {
     u: s.u,
     target: s.target,
   };
-  const traces = prev.traces.length >= TRACE_CAPACITY ? prev.traces.slice(prev.traces.length - TRACE_CAPACITY + 1) : prev.traces.slice();
+  const traces =
+    prev.traces.length >= TRACE_CAPACITY
+      ? prev.traces.slice(prev.traces.length - TRACE_CAPACITY + 1)
+      : prev.traces.slice();
   // Time going backwards means a new sample or a reset of the clock: start a fresh window.
   if (traces.length && traces[traces.length - 1].t > s.t) traces.length = 0;
   traces.push(point);

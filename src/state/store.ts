@@ -6,7 +6,15 @@ import { create } from 'zustand';
 import { defaultConfig, type TrainConfig } from '../engine/config';
 import type { Notice, Phase, StatusMetrics } from '../worker/protocol';
 
-export const VIEW_IDS = ['network', 'traces', 'phase', 'learning', 'weights', 'task', 'equations'] as const;
+export const VIEW_IDS = [
+  'network',
+  'traces',
+  'phase',
+  'learning',
+  'weights',
+  'task',
+  'equations',
+] as const;
 export type ViewId = (typeof VIEW_IDS)[number];
 
 export interface ConfigSlice {

@@ -168,7 +168,9 @@ export type Command =
   | { type: 'ack'; seq: number }
   | { type: 'backend'; choice: BackendChoice }
   /** Test hook: lose the WebGL context as a real GPU reset would. */
-  | { type: 'loseContext' };
+  | { type: 'loseContext' }
+  /** Fault injection for tests: make WebGL unavailable in the worker (as on a machine without it). */
+  | { type: 'inject'; fault: 'no-webgl' };
 
 export type Notice = { level: 'info' | 'warning' | 'error'; text: string };
 

@@ -115,7 +115,7 @@ describe('training', () => {
     const initial = start.a;
     let last = start;
     for (let i = 0; i < 30; i++) {
-      learnQ(t.net, t.ctrl, t.config, p, last.controlled.state, last.c.u, t['streams'].noise);
+      learnQ(t.net, t.ctrl, t.config, p, last.controlled.state, last.c.u, t.streams.noise);
       tf.dispose([
         ...Object.values(last.controlled.state),
         ...Object.values(last.free.state),

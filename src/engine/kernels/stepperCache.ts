@@ -1,0 +1,35 @@
+import type { HostStepper } from './host';
+
+/**
+ * Host steppers by shape (batch × n × k), a few at a time: training alternates between its
+ * batch and the evaluation batch, and each keeps its arena and prepared weights.
+ */
+export class StepperCache {
+  private readonly map = new Map<string, HostStepper>();
+
+  constructor(private readonly capacity = 4) {}
+
+  get(batch: number, n: number, k: number, make: () => HostStepper): HostStepper {
+    const key = `${batch}x${n}x${k}`;
+    let s = this.map.get(key);
+    if (s) {
+      // Most recently used last.
+      this.map.delete(key);
+      this.map.set(key, s);
+      return s;
+    }
+    s = make();
+    this.map.set(key, s);
+    while (this.map.size > this.capacity) {
+      const [oldKey, old] = this.map.entries().next().value as [string, HostStepper];
+      this.map.delete(oldKey);
+      old.dispose();
+    }
+    return s;
+  }
+
+  clear(): void {
+    for (const s of this.map.values()) s.dispose();
+    this.map.clear();
+  }
+}

@@ -1,0 +1,658 @@
+/**
+ * Task view (DESIGN.md §4): for 2-D classification, the data over the free network's decision
+ * map (p(class 1) as filled bands, the 0.5 contour bold) with the current sample ringed; for
+ * regression, a fit plot of the free network's test predictions against their targets; for
+ * MNIST, a grid of test digits with their predicted class, wrong ones marked. Decision maps come
+ * from the worker (throttled, when the weights change).
+ */
+import { useEffect, useRef } from 'react';
+import { axisBottom, axisLeft, contours, geoPath, geoTransform, scaleLinear, select } from 'd3';
+import { engine } from '../../state/engine';
+import { simView, type SimView } from '../../state/simView';
+import type { DecisionMap, TaskData } from '../../worker/protocol';
+import { CATEGORICAL, diverging, OKABE_ITO, ROLE, strokeScale } from '../theme';
+import { contourLines, keyedRequests } from './PhaseView';
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+/** Minimum time between two decision-map requests (ms). */
+export const MAP_INTERVAL = 500;
+/** Grid points per axis of the requested decision map (2-D tasks; others need predictions only). */
+export const MAP_SIZE = 48;
+/** How many test digits are shown at most. */
+export const MAX_DIGITS = 24;
+
+export type TaskMode = 'plane' | 'fit' | 'digits' | 'none';
+
+export function taskMode(task: TaskData | null): TaskMode {
+  if (!task) return 'none';
+  if (task.image) return 'digits';
+  if (task.classification) return task.m === 2 ? 'plane' : 'none';
+  return 'fit';
+}
+
+/** Grid size to request for a task (a tiny grid when only the test predictions are needed). */
+export function mapSizeFor(task: TaskData | null): number {
+  return taskMode(task) === 'plane' ? MAP_SIZE : 2;
+}
+
+export interface TaskModel {
+  sim: SimView;
+  map: DecisionMap | null;
+}
+
+const f1 = (v: number) => (Math.round(v * 10) / 10).toString();
+const fontSize = () => (strokeScale() > 1 ? 14 : 10);
+
+function child<T extends SVGElement>(parent: Element, tag: string, cls: string): T {
+  for (const c of Array.from(parent.children))
+    if (c.localName === tag && c.getAttribute('class') === cls) return c as T;
+  const el = parent.ownerDocument.createElementNS(SVG_NS, tag) as T;
+  el.setAttribute('class', cls);
+  parent.appendChild(el);
+  return el;
+}
+
+/** What was last drawn into an SVG (so that unchanged layers are not rebuilt every frame). */
+interface Drawn {
+  mode: TaskMode;
+  task: TaskData | null;
+  map: DecisionMap | null;
+  layout: string;
+}
+const drawnState = new WeakMap<SVGSVGElement, Drawn>();
+
+/** Class accuracy of the map's test predictions (null when they do not match the test set). */
+export function testAccuracy(task: TaskData, map: DecisionMap | null): number | null {
+  if (!map || !task.classification) return null;
+  const count = Math.min(task.testY.length, map.testPredictions.length);
+  if (!count) return null;
+  let right = 0;
+  for (let q = 0; q < count; q++) if (Math.round(map.testPredictions[q]) === task.testY[q]) right++;
+  return right / count;
+}
+
+/**
+ * Draw the task view into `svg` at width × height. Layers that depend only on the task or the map
+ * are rebuilt when those (or the size) change; the current sample is redrawn every call.
+ */
+export function drawTask(
+  svg: SVGSVGElement,
+  model: TaskModel,
+  width: number,
+  height: number,
+): void {
+  const task = model.sim.task;
+  const mode = taskMode(task);
+  const fs = fontSize();
+  select(svg)
+    .attr('width', width)
+    .attr('height', height)
+    .attr('viewBox', `0 0 ${width} ${height}`)
+    .attr('font-size', fs)
+    .attr('font-family', 'system-ui, sans-serif');
+  const layout = `${width}x${height}:${fs}:${strokeScale()}`;
+  const prev = drawnState.get(svg);
+  const sameTask = !!prev && prev.mode === mode && prev.task === task && prev.layout === layout;
+  const sameMap = sameTask && prev.map === model.map;
+  drawnState.set(svg, { mode, task, map: model.map, layout });
+
+  for (const m of ['plane', 'fit', 'digits'] as const)
+    select(child<SVGGElement>(svg, 'g', `mode-${m}`)).attr('display', m === mode ? null : 'none');
+  const message = select(child<SVGTextElement>(svg, 'text', 'message'))
+    .attr('x', width / 2)
+    .attr('y', height / 2)
+    .attr('text-anchor', 'middle')
+    .attr('fill', 'currentColor');
+  const why = !task
+    ? 'Waiting for the task data…'
+    : mode === 'none'
+      ? `No plot for the ${task.task} task.`
+      : width < 80 || height < 60
+        ? 'Too small to draw.'
+        : '';
+  message.text(why).attr('display', why ? null : 'none');
+  if (why || !task) return;
+  const g = child<SVGGElement>(svg, 'g', `mode-${mode}`);
+  if (mode === 'plane') drawPlane(g, task, model, width, height, sameTask, sameMap);
+  else if (mode === 'fit') drawFit(g, task, model, width, height, sameMap);
+  else drawDigits(g, task, model, width, height, sameMap);
+}
+
+const M = { top: 14, right: 8, bottom: 28, left: 34 };
+
+function drawPlane(
+  g: SVGGElement,
+  task: TaskData,
+  model: TaskModel,
+  width: number,
+  height: number,
+  sameTask: boolean,
+  sameMap: boolean,
+): void {
+  const sw = strokeScale();
+  const legendW = 64;
+  const side = Math.max(
+    20,
+    Math.min(width - M.left - M.right - legendW, height - M.top - M.bottom),
+  );
+  const extent = model.map?.extent ?? [-1.2, 1.2];
+  const x = scaleLinear()
+    .domain(extent)
+    .range([M.left, M.left + side]);
+  const y = scaleLinear()
+    .domain(extent)
+    .range([M.top + side, M.top]);
+  select(child<SVGRectElement>(g, 'rect', 'frame'))
+    .attr('x', M.left)
+    .attr('y', M.top)
+    .attr('width', side)
+    .attr('height', side)
+    .attr('fill', 'none')
+    .attr('stroke', '#999');
+
+  // Decision map: bands of p(class 1) between class 0's colour and class 1's, the 0.5 contour.
+  const bands = select(child<SVGGElement>(g, 'g', 'decision-map'));
+  const boundary = select(child<SVGPathElement>(g, 'path', 'boundary'))
+    .attr('fill', 'none')
+    .attr('stroke', OKABE_ITO.black)
+    .attr('stroke-width', 2 * sw);
+  if (!sameMap) {
+    const map = model.map;
+    if (map && map.size >= 2 && map.values.length === map.size * map.size) {
+      const n = map.size;
+      const g2v = (gi: number) => extent[0] + (gi / (n - 1)) * (extent[1] - extent[0]);
+      const project = geoTransform({
+        point(px: number, py: number) {
+          this.stream.point(x(g2v(px - 0.5)), y(g2v(py - 0.5)));
+        },
+      });
+      const path = geoPath(project);
+      const thresholds = Array.from({ length: 10 }, (_, q) => q / 10);
+      const values = Array.from(map.values, (v) => (Number.isFinite(v) ? v : 0.5));
+      const shapes = contours().size([n, n]).thresholds(thresholds)(values);
+      bands
+        .selectAll<SVGPathElement, (typeof shapes)[number]>('path')
+        .data(shapes)
+        .join('path')
+        .attr('d', (s) => path(s) ?? '')
+        .attr('fill', (s) => diverging(Math.min(1, s.value + 0.05)))
+        .attr('fill-opacity', 0.55)
+        .attr('stroke', 'none');
+      const line = (pts: [number, number][]) =>
+        'M' + pts.map(([gx, gy]) => `${f1(x(g2v(gx)))},${f1(y(g2v(gy)))}`).join('L');
+      boundary.attr('d', contourLines(map.values, n, 0.5).map(line).join(''));
+    } else {
+      bands.selectAll('path').remove();
+      boundary.attr('d', '');
+    }
+  }
+
+  // Training points, coloured by class.
+  if (!sameTask) {
+    const count = Math.floor(task.trainX.length / 2);
+    const idx = Array.from({ length: count }, (_, q) => q);
+    select(child<SVGGElement>(g, 'g', 'points'))
+      .selectAll<SVGCircleElement, number>('circle')
+      .data(idx)
+      .join('circle')
+      .attr('cx', (q) => f1(x(task.trainX[2 * q])))
+      .attr('cy', (q) => f1(y(task.trainX[2 * q + 1])))
+      .attr('r', count > 600 ? 1.8 : 2.4)
+      .attr('fill', (q) => CATEGORICAL[task.trainY[q] % CATEGORICAL.length])
+      .attr('stroke', 'white')
+      .attr('stroke-width', 0.5);
+    const ticks = Math.max(2, Math.min(5, Math.floor(side / 50)));
+    select(child<SVGGElement>(g, 'g', 'axis-x'))
+      .attr('transform', `translate(0,${M.top + side})`)
+      .call(axisBottom(x).ticks(ticks).tickSizeOuter(0))
+      .attr('font-size', null)
+      .attr('font-family', null);
+    select(child<SVGGElement>(g, 'g', 'axis-y'))
+      .attr('transform', `translate(${M.left},0)`)
+      .call(axisLeft(y).ticks(ticks).tickSizeOuter(0))
+      .attr('font-size', null)
+      .attr('font-family', null);
+    select(child<SVGTextElement>(g, 'text', 'label-x'))
+      .attr('x', M.left + side)
+      .attr('y', M.top + side + 26)
+      .attr('text-anchor', 'end')
+      .attr('fill', 'currentColor')
+      .text('x₀');
+    select(child<SVGTextElement>(g, 'text', 'label-y'))
+      .attr('x', 4)
+      .attr('y', M.top + 8)
+      .attr('fill', 'currentColor')
+      .text('x₁');
+  }
+
+  // Legend: classes, the colour bar of p(class 1), the test accuracy of the free network.
+  const lx = M.left + side + 12;
+  const legend = select(child<SVGGElement>(g, 'g', 'legend')).attr(
+    'transform',
+    `translate(${lx},${M.top})`,
+  );
+  const lEl = legend.node() as SVGGElement;
+  const classes = [0, 1];
+  legend
+    .selectAll<SVGGElement, number>('g.class')
+    .data(classes)
+    .join((enter) => {
+      const e = enter.append('g').attr('class', 'class');
+      e.append('circle').attr('cx', 4).attr('cy', -3).attr('r', 4);
+      e.append('text').attr('x', 12).attr('fill', 'currentColor');
+      return e;
+    })
+    .attr('transform', (c) => `translate(0,${8 + c * 14})`)
+    .call((e) => e.select('circle').attr('fill', (c) => CATEGORICAL[c]))
+    .call((e) => e.select('text').text((c) => `class ${c}`));
+  const barH = Math.max(30, Math.min(90, side - 90));
+  const steps = 12;
+  select(child<SVGGElement>(lEl, 'g', 'bar'))
+    .attr('transform', 'translate(0,40)')
+    .selectAll<SVGRectElement, number>('rect')
+    .data(Array.from({ length: steps }, (_, q) => q))
+    .join('rect')
+    .attr('x', 0)
+    .attr('y', (q) => f1(((steps - 1 - q) * barH) / steps))
+    .attr('width', 8)
+    .attr('height', f1(barH / steps + 0.3))
+    .attr('fill', (q) => diverging(q / (steps - 1)))
+    .attr('fill-opacity', 0.75);
+  const barLabels = [
+    { v: 1, text: '1' },
+    { v: 0.5, text: '0.5' },
+    { v: 0, text: '0' },
+  ];
+  select(child<SVGGElement>(lEl, 'g', 'bar-labels'))
+    .attr('transform', 'translate(12,40)')
+    .selectAll<SVGTextElement, (typeof barLabels)[number]>('text')
+    .data(barLabels)
+    .join('text')
+    .attr('y', (d) => f1((1 - d.v) * barH + 3))
+    .attr('fill', 'currentColor')
+    .text((d) => d.text);
+  select(child<SVGTextElement>(lEl, 'text', 'bar-title'))
+    .attr('y', 34)
+    .attr('fill', 'currentColor')
+    .text('p(class 1)');
+  const acc = testAccuracy(task, model.map);
+  select(child<SVGTextElement>(lEl, 'text', 'accuracy'))
+    .attr('y', 40 + barH + 16)
+    .attr('fill', 'currentColor')
+    .text(acc === null ? '' : `test ${(acc * 100).toFixed(1)}%`);
+
+  // The current sample.
+  const s = model.sim.latest;
+  const cur = select(child<SVGGElement>(g, 'g', 'current'));
+  if (s && s.x.length >= 2 && Number.isFinite(s.x[0]) && Number.isFinite(s.x[1])) {
+    const cx = x(s.x[0]);
+    const cy = y(s.x[1]);
+    cur.attr('display', null).attr('transform', `translate(${f1(cx)},${f1(cy)})`);
+    const ce = cur.node() as SVGGElement;
+    select(child<SVGCircleElement>(ce, 'circle', 'ring'))
+      .attr('r', 7)
+      .attr('fill', 'none')
+      .attr('stroke', OKABE_ITO.black)
+      .attr('stroke-width', 2.2 * sw);
+    select(child<SVGCircleElement>(ce, 'circle', 'halo'))
+      .attr('r', 9.5)
+      .attr('fill', 'none')
+      .attr('stroke', 'white')
+      .attr('stroke-width', 1.2);
+    select(child<SVGTextElement>(ce, 'text', 'label'))
+      .attr('x', 10)
+      .attr('y', -8)
+      .attr('fill', 'currentColor')
+      .attr('font-weight', 600)
+      .text('x');
+  } else cur.attr('display', 'none');
+}
+
+function drawFit(
+  g: SVGGElement,
+  task: TaskData,
+  model: TaskModel,
+  width: number,
+  height: number,
+  sameMap: boolean,
+) {
+  const k = Math.max(1, task.k);
+  const map = model.map;
+  const count = map ? Math.min(Math.floor(task.testY.length / k), map.testPredictions.length) : 0;
+  const pts: [number, number][] = [];
+  for (let q = 0; q < count; q++) pts.push([task.testY[q * k], map ? map.testPredictions[q] : NaN]);
+  const finite = pts.flat().filter(Number.isFinite);
+  let lo = finite.length ? Math.min(...finite) : -1;
+  let hi = finite.length ? Math.max(...finite) : 1;
+  const pad = Math.max(0.1, 0.08 * (hi - lo));
+  lo -= pad;
+  hi += pad;
+  const side = Math.max(20, Math.min(width - M.left - M.right - 90, height - M.top - M.bottom));
+  const x = scaleLinear()
+    .domain([lo, hi])
+    .range([M.left, M.left + side])
+    .nice();
+  const y = scaleLinear()
+    .domain(x.domain())
+    .range([M.top + side, M.top]);
+  const [d0, d1] = x.domain();
+  // The current sample's target (a dashed vertical line), every call.
+  const s = model.sim.latest;
+  const t0 = s ? s.target[0] : NaN;
+  select(child<SVGPathElement>(g, 'path', 'current-target'))
+    .attr(
+      'd',
+      Number.isFinite(t0) && t0 >= d0 && t0 <= d1 ? `M${f1(x(t0))},${M.top}V${M.top + side}` : '',
+    )
+    .attr('stroke', ROLE.target)
+    .attr('stroke-width', 1)
+    .attr('stroke-dasharray', '2 2')
+    .attr('fill', 'none');
+  if (sameMap) return;
+  select(child<SVGRectElement>(g, 'rect', 'frame'))
+    .attr('x', M.left)
+    .attr('y', M.top)
+    .attr('width', side)
+    .attr('height', side)
+    .attr('fill', 'none')
+    .attr('stroke', '#999');
+  select(child<SVGPathElement>(g, 'path', 'identity'))
+    .attr('d', `M${f1(x(d0))},${f1(y(d0))}L${f1(x(d1))},${f1(y(d1))}`)
+    .attr('stroke', '#777')
+    .attr('stroke-dasharray', '4 3')
+    .attr('fill', 'none');
+  select(child<SVGGElement>(g, 'g', 'points'))
+    .selectAll<SVGCircleElement, [number, number]>('circle')
+    .data(pts.filter((p) => Number.isFinite(p[0]) && Number.isFinite(p[1])))
+    .join('circle')
+    .attr('cx', (p) => f1(x(p[0])))
+    .attr('cy', (p) => f1(y(p[1])))
+    .attr('r', pts.length > 300 ? 2 : 3)
+    .attr('fill', ROLE.y)
+    .attr('fill-opacity', 0.55)
+    .attr('stroke', ROLE.y);
+  const ticks = Math.max(2, Math.min(5, Math.floor(side / 50)));
+  select(child<SVGGElement>(g, 'g', 'axis-x'))
+    .attr('transform', `translate(0,${M.top + side})`)
+    .call(axisBottom(x).ticks(ticks).tickSizeOuter(0))
+    .attr('font-size', null)
+    .attr('font-family', null);
+  select(child<SVGGElement>(g, 'g', 'axis-y'))
+    .attr('transform', `translate(${M.left},0)`)
+    .call(axisLeft(y).ticks(ticks).tickSizeOuter(0))
+    .attr('font-size', null)
+    .attr('font-family', null);
+  select(child<SVGTextElement>(g, 'text', 'label-x'))
+    .attr('x', M.left + side)
+    .attr('y', M.top + side + 26)
+    .attr('text-anchor', 'end')
+    .attr('fill', 'currentColor')
+    .text('target t₀');
+  select(child<SVGTextElement>(g, 'text', 'label-y'))
+    .attr('x', 4)
+    .attr('y', M.top + 2)
+    .attr('fill', 'currentColor')
+    .text('y₀');
+  let mse = NaN;
+  let r2 = NaN;
+  if (count) {
+    let se = 0;
+    let mean = 0;
+    for (const [t] of pts) mean += t / count;
+    let vt = 0;
+    for (const [t, p] of pts) {
+      se += (p - t) ** 2;
+      vt += (t - mean) ** 2;
+    }
+    mse = se / count;
+    r2 = vt > 0 ? 1 - se / vt : NaN;
+  }
+  const info = [
+    'free output y₀',
+    'against target t₀',
+    count ? `${count} test sample${count > 1 ? 's' : ''}` : 'waiting for predictions…',
+    Number.isFinite(mse) ? `MSE ${mse.toPrecision(3)}` : '',
+    Number.isFinite(r2) ? `R² ${r2.toFixed(3)}` : '',
+    '┆ current t₀',
+    '- - y = t',
+  ].filter(Boolean);
+  select(child<SVGGElement>(g, 'g', 'info'))
+    .attr('transform', `translate(${M.left + side + 10},${M.top + 10})`)
+    .selectAll<SVGTextElement, string>('text')
+    .data(info)
+    .join('text')
+    .attr('y', (_, q) => q * 14)
+    .attr('fill', 'currentColor')
+    .text((d) => d);
+}
+
+interface DigitCell {
+  key: string;
+  pixels: Float32Array;
+  label: string;
+  wrong: boolean;
+  current: boolean;
+}
+
+function drawDigits(
+  g: SVGGElement,
+  task: TaskData,
+  model: TaskModel,
+  width: number,
+  height: number,
+  sameMap: boolean,
+): void {
+  const img = task.image;
+  if (!img) return;
+  const size = img.rows * img.cols;
+  const count = Math.min(MAX_DIGITS, Math.floor(task.testX.length / size));
+  const map = model.map;
+  const cells: DigitCell[] = [];
+  const s = model.sim.latest;
+  if (s && s.x.length === size) {
+    const t = s.target.length > 1 ? s.target.indexOf(Math.max(...s.target)) : s.target[0];
+    cells.push({ key: 'current', pixels: s.x, label: `input (${t})`, wrong: false, current: true });
+  }
+  let wrongCount = 0;
+  for (let q = 0; q < count; q++) {
+    const truth = task.testY[q];
+    const pred = map && q < map.testPredictions.length ? Math.round(map.testPredictions[q]) : null;
+    const wrong = pred !== null && pred !== truth;
+    if (wrong) wrongCount++;
+    cells.push({
+      key: `t${q}`,
+      pixels: task.testX.subarray(q * size, (q + 1) * size),
+      label: pred === null ? `${truth}` : wrong ? `${pred} ✗ (${truth})` : `${pred} ✓`,
+      wrong,
+      current: false,
+    });
+  }
+  const infoH = 14;
+  const labelH = 13;
+  // Columns that make the biggest cells fit.
+  let best = { cols: 1, cell: 0 };
+  for (let cols = 1; cols <= cells.length; cols++) {
+    const rows = Math.ceil(cells.length / cols);
+    const cell = Math.min((width - 4) / cols - 6, (height - infoH) / rows - labelH - 6);
+    if (cell > best.cell) best = { cols, cell };
+  }
+  const cell = Math.max(8, Math.floor(best.cell));
+  const pitchX = cell + 6;
+  const pitchY = cell + labelH + 6;
+  const sc = cell / Math.max(img.rows, img.cols);
+  const joined = select(g)
+    .selectAll<SVGGElement, DigitCell>('g.digit')
+    .data(cells, (d) => d.key)
+    .join((enter) => {
+      const e = enter.append('g').attr('class', 'digit');
+      e.append('rect').attr('class', 'box');
+      e.append('g').attr('class', 'ink');
+      e.append('text').attr('class', 'label');
+      return e;
+    })
+    .attr('transform', (_, q) => {
+      const cx = 2 + (q % best.cols) * pitchX;
+      const cy = infoH + Math.floor(q / best.cols) * pitchY;
+      return `translate(${cx},${cy})`;
+    });
+  joined
+    .select('rect.box')
+    .attr('width', cell)
+    .attr('height', cell)
+    .attr('fill', 'white')
+    .attr('stroke', (d) => (d.wrong ? OKABE_ITO.vermillion : d.current ? ROLE.phi : '#bbb'))
+    .attr('stroke-width', (d) => (d.wrong || d.current ? 2.5 : 1));
+  joined
+    .select('text.label')
+    .attr('x', cell / 2)
+    .attr('y', cell + labelH - 2)
+    .attr('text-anchor', 'middle')
+    .attr('fill', (d) => (d.wrong ? OKABE_ITO.vermillion : 'currentColor'))
+    .attr('font-weight', (d) => (d.wrong ? 700 : 400))
+    .text((d) => d.label);
+  // Ink as three filled contour levels of each image (vector, no canvas needed).
+  joined.select<SVGGElement>('g.ink').each((d, q, nodes) => {
+    const ink = nodes[q];
+    const drawnKey = `${cell}`;
+    if (sameMap && !d.current && ink.getAttribute('data-cell') === drawnKey) return;
+    if (
+      d.current &&
+      ink.getAttribute('data-cell') === drawnKey &&
+      ink.getAttribute('data-src') ===
+        String(d.pixels.length + ':' + d.pixels[0] + ':' + d.pixels[size >> 1])
+    )
+      return;
+    ink.setAttribute('data-cell', drawnKey);
+    ink.setAttribute(
+      'data-src',
+      String(d.pixels.length + ':' + d.pixels[0] + ':' + d.pixels[size >> 1]),
+    );
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const v of d.pixels) {
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    const levels = hi > lo ? [0.25, 0.5, 0.75].map((f) => lo + f * (hi - lo)) : [];
+    const shapes = contours().size([img.cols, img.rows]).thresholds(levels)(Array.from(d.pixels));
+    const project = geoTransform({
+      point(px: number, py: number) {
+        this.stream.point(px * sc, py * sc);
+      },
+    });
+    const path = geoPath(project);
+    select(ink)
+      .selectAll<SVGPathElement, (typeof shapes)[number]>('path')
+      .data(shapes)
+      .join('path')
+      .attr('d', (sh) => path(sh) ?? '')
+      .attr('fill', OKABE_ITO.black)
+      .attr('fill-opacity', (_, q) => [0.3, 0.6, 1][q] ?? 1);
+  });
+  const acc = testAccuracy(task, map);
+  select(child<SVGTextElement>(g, 'text', 'info'))
+    .attr('x', 2)
+    .attr('y', 10)
+    .attr('fill', 'currentColor')
+    .text(
+      map
+        ? `free network on ${count} test digits: ${wrongCount} wrong` +
+            (acc !== null ? ` (${(acc * 100).toFixed(0)}% right)` : '')
+        : 'waiting for predictions…',
+    );
+}
+
+/** The task view. */
+export function TaskView() {
+  const hostRef = useRef<HTMLDivElement>(null);
+  const svgRef = useRef<SVGSVGElement>(null);
+
+  useEffect(() => {
+    const host = hostRef.current;
+    const svg = svgRef.current;
+    if (!host || !svg) return;
+    let width = 0;
+    let height = 0;
+    let frame = 0;
+    let map: DecisionMap | null = null;
+    let generation = simView.getState().generation;
+    let taskRef: TaskData | null = simView.getState().task;
+    const requests = keyedRequests<DecisionMap>(MAP_INTERVAL, (m) => {
+      map = m;
+      schedule();
+    });
+    const draw = () => {
+      frame = 0;
+      const sim = simView.getState();
+      if (sim.generation !== generation || sim.task !== taskRef) {
+        generation = sim.generation;
+        taskRef = sim.task;
+        map = null;
+      }
+      if (width <= 0 || height <= 0) return;
+      if (sim.task && taskMode(sim.task) !== 'none') {
+        const size = mapSizeFor(sim.task);
+        const key = [sim.generation, sim.weights?.version ?? -1, sim.task.task, size].join('|');
+        requests.want(key, () => engine().decisionMap(size));
+      }
+      drawTask(svg, { sim, map }, width, height);
+    };
+    const schedule = () => {
+      if (!frame) frame = requestAnimationFrame(draw);
+    };
+    const measure = () => {
+      const r = host.getBoundingClientRect();
+      width = Math.floor(r.width);
+      height = Math.floor(r.height);
+      schedule();
+    };
+    const ro = typeof ResizeObserver === 'function' ? new ResizeObserver(measure) : null;
+    ro?.observe(host);
+    window.addEventListener('resize', measure);
+    const lecture = typeof MutationObserver === 'function' ? new MutationObserver(schedule) : null;
+    lecture?.observe(document.documentElement, { attributes: true, attributeFilter: ['class'] });
+    measure();
+    let prev = simView.getState();
+    const unsubscribe = simView.subscribe((state) => {
+      // Redraw for a new sample (x), new weights (a new map is due) or new task data.
+      const changed =
+        state.latest?.x !== prev.latest?.x ||
+        state.latest?.target !== prev.latest?.target ||
+        state.weights !== prev.weights ||
+        state.task !== prev.task ||
+        state.generation !== prev.generation;
+      prev = state;
+      if (changed) schedule();
+    });
+    return () => {
+      unsubscribe();
+      ro?.disconnect();
+      lecture?.disconnect();
+      window.removeEventListener('resize', measure);
+      if (frame) cancelAnimationFrame(frame);
+      requests.dispose();
+    };
+  }, []);
+
+  return (
+    <section
+      data-testid="view-task"
+      aria-label="Task: data and the free network's predictions"
+      className="view-section"
+      style={{ display: 'flex', flexDirection: 'column', height: '100%', minHeight: 0 }}
+    >
+      <div
+        ref={hostRef}
+        className="view-body"
+        style={{ flex: 1, minHeight: 0, position: 'relative', overflow: 'hidden' }}
+      >
+        <svg
+          ref={svgRef}
+          role="img"
+          aria-label="Data points over the decision map, a fit plot or test digits with predictions"
+          style={{ position: 'absolute', inset: 0 }}
+        />
+      </div>
+    </section>
+  );
+}

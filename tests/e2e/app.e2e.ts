@@ -1,0 +1,178 @@
+import { mkdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { launch, openPage, statusNumber } from './browser';
+
+const VIEWS = ['network', 'traces', 'phase', 'learning', 'weights', 'task', 'equations'];
+const ARTIFACTS = 'test-results/screenshots';
+
+let browser: Browser;
+let page: Page;
+let problems: string[];
+
+async function waitForNumber(
+  id: string,
+  predicate: (v: number) => boolean,
+  timeout = 30_000,
+): Promise<number> {
+  const start = Date.now();
+  for (;;) {
+    const v = await statusNumber(page, id);
+    if (predicate(v)) return v;
+    if (Date.now() - start > timeout)
+      throw new Error(`${id} = ${v} did not satisfy the condition within ${timeout} ms`);
+    await page.waitForTimeout(100);
+  }
+}
+
+beforeAll(async () => {
+  browser = await launch();
+  ({ page, problems } = await openPage(browser, inject('baseUrl')));
+  await page.getByTestId('status-backend').filter({ hasNotText: '…' }).waitFor();
+  await waitForNumber('status-loss', Number.isFinite);
+  mkdirSync(ARTIFACTS, { recursive: true });
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+describe('the simulator in Chromium', () => {
+  it('loads with no console error and no failed request, and reports its backend', async () => {
+    expect(problems).toEqual([]);
+    expect(await page.getByTestId('status-backend').textContent()).toMatch(/^(webgl|wasm|cpu)$/);
+    expect(await page.getByTestId('status-phase').textContent()).toBe('idle');
+  });
+
+  it('renders every view (non-empty SVG or canvas)', async () => {
+    for (const id of VIEWS) {
+      const root = page.getByTestId(`view-${id}`);
+      await root.waitFor();
+      const drawn = await root.evaluate((el) => {
+        const svgShapes = el.querySelectorAll(
+          'svg path, svg circle, svg rect, svg line, svg image, svg text',
+        ).length;
+        const canvases = Array.from(el.querySelectorAll('canvas')).filter(
+          (c) => c.width > 0 && c.height > 0,
+        ).length;
+        const katex = el.querySelectorAll('.katex').length;
+        return svgShapes + canvases + katex;
+      });
+      expect(drawn, id).toBeGreaterThan(0);
+    }
+  });
+
+  it('Space plays: the step count grows and the traces move; Space again pauses', async () => {
+    const before = await statusNumber(page, 'status-step');
+    const tracePath = () =>
+      page.getByTestId('view-traces').locator('path').first().getAttribute('d');
+    const pathBefore = await tracePath();
+    await page.keyboard.press('Space');
+    await waitForNumber('status-step', (v) => v > before + 50);
+    expect(await page.getByTestId('status-phase').textContent()).toBe('free');
+    await page.waitForTimeout(300);
+    expect(await tracePath()).not.toBe(pathBefore);
+    await page.keyboard.press('Space');
+    await page.waitForTimeout(300);
+    const paused = await statusNumber(page, 'status-step');
+    await page.waitForTimeout(300);
+    expect(await statusNumber(page, 'status-step')).toBe(paused);
+  });
+
+  it('E runs to equilibrium, C switches control on and the output approaches its target', async () => {
+    await page.keyboard.press('e');
+    await page.waitForTimeout(500);
+    const freeError = await waitForNumber('status-error', Number.isFinite);
+    await page.keyboard.press('c');
+    await expect.poll(() => page.getByTestId('control').getAttribute('aria-pressed')).toBe('true');
+    await page.keyboard.press('e');
+    const controlledError = await waitForNumber('status-error', (v) => v < freeError / 2, 60_000);
+    expect(controlledError).toBeLessThan(freeError / 2);
+    // ½‖ψ*‖² is reported once the controlled state has settled.
+    expect(await waitForNumber('status-control', (v) => v > 0, 60_000)).toBeGreaterThan(0);
+    await page.keyboard.press('c');
+  });
+
+  it('Learn 15 times: ΔW appears in the weights view and ½‖ψ*‖² shrinks at least twofold', async () => {
+    await page.keyboard.press('l');
+    const first = await waitForNumber('status-control', (v) => Number.isFinite(v) && v > 0);
+    for (let i = 1; i < 15; i++) {
+      const step = await page.getByTestId('status-control').textContent();
+      await page.keyboard.press('l');
+      await expect
+        .poll(() => page.getByTestId('status-control').textContent(), { timeout: 30_000 })
+        .not.toBe(step);
+    }
+    const last = await statusNumber(page, 'status-control');
+    expect(last).toBeLessThan(first / 2);
+    const deltaCells = await page
+      .getByTestId('view-weights')
+      .evaluate((el) => el.querySelectorAll('rect, canvas').length);
+    expect(deltaCells).toBeGreaterThan(0);
+  });
+
+  it('every keyboard shortcut does its job', async () => {
+    // → steps once.
+    const s0 = await statusNumber(page, 'status-step');
+    await page.keyboard.press('ArrowRight');
+    await waitForNumber('status-step', (v) => v === s0 + 1);
+    // ? opens the help listing every shortcut; Escape closes it.
+    await page.keyboard.press('?');
+    const help = page.getByTestId('help');
+    await help.waitFor();
+    for (const key of ['Space', '→', 'E', 'C', 'L', 'R', 'N', 'T', 'F', '?'])
+      expect(await help.textContent()).toContain(key);
+    await page.keyboard.press('Escape');
+    await help.waitFor({ state: 'detached' });
+    // N presents another sample (the clock restarts), T trains and T again stops.
+    await page.keyboard.press('t');
+    await expect.poll(() => page.getByTestId('status-phase').textContent()).toBe('training');
+    await page.keyboard.press('t');
+    await expect
+      .poll(() => page.getByTestId('status-phase').textContent(), { timeout: 30_000 })
+      .not.toBe('training');
+    await page.keyboard.press('n');
+    // F toggles lecture mode (large type, high contrast); F again leaves it.
+    await page.keyboard.press('f');
+    expect(await page.evaluate(() => document.documentElement.classList.contains('lecture'))).toBe(
+      true,
+    );
+    await page.keyboard.press('f');
+    expect(await page.evaluate(() => document.documentElement.classList.contains('lecture'))).toBe(
+      false,
+    );
+    // R resets: step count back to 0.
+    await page.keyboard.press('r');
+    await waitForNumber('status-step', (v) => v === 0);
+    expect(await page.getByTestId('status-phase').textContent()).toBe('idle');
+  });
+
+  it('has no serious or critical accessibility violations (axe-core)', async () => {
+    const axeSource = readFileSync('node_modules/axe-core/axe.min.js', 'utf8');
+    await page.addScriptTag({ content: axeSource });
+    const violations = await page.evaluate(async () => {
+      const axe = (
+        window as unknown as {
+          axe: {
+            run: (
+              ctx: Document,
+            ) => Promise<{ violations: { id: string; impact: string | null; nodes: unknown[] }[] }>;
+          };
+        }
+      ).axe;
+      const result = await axe.run(document);
+      return result.violations
+        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+        .map((v) => `${v.id} (${v.impact}, ${v.nodes.length} nodes)`);
+    });
+    expect(violations).toEqual([]);
+  });
+
+  it('keeps a screenshot of each view as a test artifact', async () => {
+    for (const id of VIEWS)
+      await page.getByTestId(`view-${id}`).screenshot({ path: `${ARTIFACTS}/${id}.png` });
+    await page.screenshot({ path: `${ARTIFACTS}/app-1280x720.png` });
+    expect(problems).toEqual([]);
+  });
+});

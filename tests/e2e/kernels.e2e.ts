@@ -1,0 +1,208 @@
+/**
+ * The fused kernels in headless Chromium (bench.html's worker): WebGL forced and the automatic
+ * choice. In the browser, fused equals unfused within relative 1e-5 after one step and 1e-3 after
+ * 100 steps; and the equilibria (free and controlled, by relax on the fused path) equal those
+ * computed here in Node on the CPU backend with the unfused reference, within relative 1e-3.
+ */
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { disposeState, presentation, zeroState } from '../../src/engine/dynamics';
+import { disposeNetwork, networkFromArrays } from '../../src/engine/model';
+import { packState } from '../../src/engine/kernels';
+import { Rng } from '../../src/engine/rng';
+import { relax } from '../../src/engine/solver';
+import { selectBackend, tf } from '../../src/engine/tf';
+import type { CheckResult, CheckScenario, ContextLossResult } from '../../src/worker/bench.worker';
+import { launch } from './browser';
+
+function matrix(rng: Rng, rows: number, cols: number, scale: number): number[][] {
+  return Array.from({ length: rows }, () =>
+    Array.from({ length: cols }, () => rng.normal() * scale),
+  );
+}
+
+function scenario(
+  name: string,
+  seed: number,
+  kind: CheckScenario['controller']['kind'],
+  loss: CheckScenario['loss'],
+  activation: CheckScenario['model']['activation'],
+  n: number,
+  k: number,
+  batch: number,
+): CheckScenario {
+  const rng = new Rng(seed, 'kernels-e2e');
+  const m = 3;
+  const gain = 0.7 / Math.sqrt(n);
+  return {
+    name,
+    model: {
+      activation,
+      W: matrix(rng, n, n, gain),
+      U: matrix(rng, n, m, 1),
+      b: matrix(rng, 1, n, 0.3)[0],
+      D: matrix(rng, k, n, 1 / Math.sqrt(n)),
+      d: matrix(rng, 1, k, 0.3)[0],
+      Q: matrix(rng, n, k, 1 / Math.sqrt(k)),
+      B: matrix(rng, n, n, gain),
+      F: matrix(rng, n, k, 1 / Math.sqrt(n * k)),
+    },
+    x: matrix(rng, batch, m, 1),
+    target:
+      loss === 'mse'
+        ? matrix(rng, batch, k, 0.5)
+        : Array.from({ length: batch }, (_, i) =>
+            Array.from({ length: k }, (_, c) => (c === i % k ? 1 : 0)),
+          ),
+    loss,
+    controller: {
+      kind,
+      alpha: 0.5,
+      ki: 1,
+      kp: kind === 'linear-feedback' ? 0.2 : 0,
+      tauPhi: 1,
+      tauY: 1,
+      tauU: 1,
+      tauPsi: 1,
+      lr: 0.01,
+    },
+    solver: { dt: 0.2, tol: 1e-5, maxSteps: 20_000 },
+  };
+}
+
+const SCENARIOS: CheckScenario[] = [
+  scenario('DI, mse, tanh, n=12', 1, 'dynamic-inversion', 'mse', 'tanh', 12, 3, 3),
+  scenario(
+    'KP, cross-entropy, sigmoid, n=20',
+    2,
+    'dynamic-inversion-kp',
+    'cross-entropy',
+    'sigmoid',
+    20,
+    4,
+    2,
+  ),
+  scenario('LF, mse, softplus, n=9', 3, 'linear-feedback', 'mse', 'softplus', 9, 2, 4),
+  scenario(
+    'DI, cross-entropy, linear, n=33',
+    4,
+    'dynamic-inversion',
+    'cross-entropy',
+    'linear',
+    33,
+    5,
+    1,
+  ),
+];
+
+/** Equilibria in Node, CPU backend, unfused reference path. */
+async function nodeEquilibria(): Promise<Map<string, { free: number[]; controlled: number[] }>> {
+  await selectBackend('cpu');
+  const out = new Map<string, { free: number[]; controlled: number[] }>();
+  for (const sc of SCENARIOS) {
+    const net = networkFromArrays(sc.model);
+    const x = tf.tensor2d(sc.x);
+    const target = tf.tensor2d(sc.target);
+    const p = presentation(net, x, target, sc.loss);
+    const solver = { ...sc.solver, fused: false };
+    const batch = sc.x.length;
+    const flat = (controlled: boolean) => {
+      const r = relax(net, sc.controller, solver, p, zeroState(batch, net.n, net.k), controlled);
+      expect(r.converged).toBe(true);
+      const t = packState(r.state);
+      const v = Array.from(t.dataSync());
+      t.dispose();
+      disposeState(r.state);
+      return v;
+    };
+    out.set(sc.name, { free: flat(false), controlled: flat(true) });
+    tf.dispose([x, target, p.drive]);
+    disposeNetwork(net);
+  }
+  return out;
+}
+
+function relDiff(a: number[], b: number[]): number {
+  let d = 0;
+  let n = 0;
+  for (let i = 0; i < a.length; i++) {
+    d += (a[i] - b[i]) ** 2;
+    n += b[i] ** 2;
+  }
+  return Math.sqrt(d) / Math.max(Math.sqrt(n), 1e-30);
+}
+
+let browser: Browser;
+let page: Page;
+let reference: Map<string, { free: number[]; controlled: number[] }>;
+
+async function check(backend: string) {
+  return page.evaluate(
+    (req) =>
+      (
+        window as unknown as {
+          lcpBench: {
+            check(r: unknown): Promise<{ results: CheckResult[]; backend: string; reason: string }>;
+          };
+        }
+      ).lcpBench.check(req),
+    { backend, scenarios: SCENARIOS },
+  );
+}
+
+describe('fused kernels in headless Chromium', () => {
+  beforeAll(async () => {
+    reference = await nodeEquilibria();
+    browser = await launch();
+    page = await browser.newPage();
+    await page.goto(new URL('bench.html', inject('baseUrl')).href);
+    await page.waitForFunction(() => document.body.dataset.ready === 'true');
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  for (const backend of ['webgl', 'auto', 'wasm'] as const) {
+    it(`${backend}: fused = unfused in the browser, equilibria = Node's CPU values`, async () => {
+      const out = await check(backend);
+      if (backend === 'webgl') {
+        // Forced WebGL must really run on WebGL (SwiftShader here), not fall back.
+        expect(out.backend, out.reason).toBe('webgl');
+      }
+      if (backend === 'wasm') expect(out.backend, out.reason).toBe('wasm');
+      expect(out.results).toHaveLength(SCENARIOS.length);
+      for (const r of out.results) {
+        const ref = reference.get(r.name)!;
+        if (process.env.E2E_VERBOSE)
+          console.log(
+            `${backend} → ${r.backend} ${r.name}: 1 step ${r.rel1.toExponential(1)}, 100 steps ${r.rel100.toExponential(1)}, ` +
+              `free ${relDiff(r.free.state, ref.free).toExponential(1)} (${r.free.steps} steps), ` +
+              `controlled ${relDiff(r.controlled.state, ref.controlled).toExponential(1)} (${r.controlled.steps} steps)`,
+          );
+        expect(r.backend, r.name).toBe(out.backend);
+        expect(r.rel1, `${r.name}: 1 step`).toBeLessThan(1e-5);
+        expect(r.rel100, `${r.name}: 100 steps`).toBeLessThan(1e-3);
+        expect(r.free.converged, `${r.name}: free converged`).toBe(true);
+        expect(r.controlled.converged, `${r.name}: controlled converged`).toBe(true);
+        expect(relDiff(r.free.state, ref.free), `${r.name}: free equilibrium`).toBeLessThan(1e-3);
+        expect(
+          relDiff(r.controlled.state, ref.controlled),
+          `${r.name}: controlled equilibrium`,
+        ).toBeLessThan(1e-3);
+      }
+    });
+  }
+
+  it('WebGL context loss: the state moves to another backend and the run goes on', async () => {
+    const out = await page.evaluate(() =>
+      (
+        window as unknown as {
+          lcpBench: { contextLoss(r: unknown): Promise<{ result: ContextLossResult }> };
+        }
+      ).lcpBench.contextLoss({ to: 'wasm' }),
+    );
+    expect(out.result.after, out.result.reason).toBe('wasm');
+    expect(out.result.restored).toBe(true);
+    expect(out.result.relaxedSteps).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,368 @@
+/**
+ * The fused Euler-step kernels (src/engine/kernels) against the unfused reference eulerStep, on
+ * the CPU and WASM backends (the WebGL kernel is checked in Chromium: tests/e2e/kernels.e2e.ts):
+ * one step within relative 1e-5, 100 steps (one dispatch) within 1e-3, for every controller
+ * kind, loss and activation; relax on the fused path against the reference path; divergence;
+ * and no tensor leaks over 10,000 steps.
+ */
+import '@tensorflow/tfjs-backend-wasm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ACTIVATIONS, type Activation } from '../../src/engine/activations';
+import {
+  disposeState,
+  eulerStep,
+  presentation,
+  zeroState,
+  type ControllerSettings,
+  type DynState,
+  type Presentation,
+} from '../../src/engine/dynamics';
+import {
+  fusedEulerStep,
+  fusedSteps,
+  hasFusedKernel,
+  packState,
+  STAT,
+  unpackState,
+} from '../../src/engine/kernels';
+import { setWasmKernelOptions, wasmKernelFlavour } from '../../src/engine/kernels/wasm/kernel';
+import { LOSSES, type LossKind } from '../../src/engine/losses';
+import { disposeNetwork, networkFromArrays, type Network } from '../../src/engine/model';
+import { Rng } from '../../src/engine/rng';
+import {
+  relax,
+  RelaxDivergence,
+  usesFusedPath,
+  type SolverSettings,
+} from '../../src/engine/solver';
+import { selectBackend, tf, type Tensor } from '../../src/engine/tf';
+
+const KINDS = ['dynamic-inversion', 'dynamic-inversion-kp', 'linear-feedback', 'free'] as const;
+type Kind = (typeof KINDS)[number];
+
+function matrix(rng: Rng, rows: number, cols: number, scale: number): number[][] {
+  return Array.from({ length: rows }, () =>
+    Array.from({ length: cols }, () => rng.normal() * scale),
+  );
+}
+
+interface Case {
+  net: Network;
+  ctrl: ControllerSettings;
+  p: Presentation;
+  start: DynState;
+  controlled: boolean;
+  owned: Tensor[];
+}
+
+/** A random network, presentation and (non-zero) starting state of the given kind. */
+function makeCase(
+  seed: number,
+  kind: Kind,
+  loss: LossKind,
+  activation: Activation,
+  dims = { n: 20, m: 3, k: 6, batch: 5 },
+): Case {
+  const rng = new Rng(seed);
+  const { n, m, k, batch } = dims;
+  const gain = 0.8 / Math.sqrt(n);
+  const net = networkFromArrays({
+    activation,
+    W: matrix(rng, n, n, gain),
+    U: matrix(rng, n, m, 1),
+    b: matrix(rng, 1, n, 0.5)[0],
+    D: matrix(rng, k, n, 1 / Math.sqrt(n)),
+    d: matrix(rng, 1, k, 0.5)[0],
+    Q: matrix(rng, n, k, 1 / Math.sqrt(k)),
+    B: matrix(rng, n, n, gain),
+    F: matrix(rng, n, k, 1 / Math.sqrt(k * n)),
+  });
+  const ctrl: ControllerSettings = {
+    kind: kind === 'free' ? 'dynamic-inversion' : kind,
+    alpha: 0.5,
+    ki: 1,
+    kp: 0.3,
+    tauPhi: 1,
+    tauY: 1.5,
+    tauU: 2,
+    tauPsi: 0.8,
+    lr: 0.01,
+  };
+  const x = tf.tensor2d(matrix(rng, batch, m, 1));
+  const target =
+    loss === 'mse'
+      ? tf.tensor2d(matrix(rng, batch, k, 1))
+      : tf.tidy(() =>
+          tf.cast(
+            tf.oneHot(
+              tf.tensor1d(
+                Array.from({ length: batch }, (_, i) => i % k),
+                'int32',
+              ),
+              k,
+            ),
+            'float32',
+          ),
+        );
+  const p = presentation(net, x, target, loss);
+  const start: DynState = {
+    phi: tf.tensor2d(matrix(rng, batch, n, 0.7)),
+    psi: tf.tensor2d(matrix(rng, batch, n, 0.2)),
+    y: tf.tensor2d(matrix(rng, batch, k, 0.7)),
+    uI: tf.tensor2d(matrix(rng, batch, k, 0.2)),
+  };
+  return { net, ctrl, p, start, controlled: kind !== 'free', owned: [x, target, p.drive] };
+}
+
+function disposeCase(c: Case): void {
+  disposeNetwork(c.net);
+  disposeState(c.start);
+  tf.dispose(c.owned);
+}
+
+function flat(s: DynState): Float32Array {
+  const t = packState(s);
+  const v = t.dataSync() as Float32Array;
+  t.dispose();
+  return v;
+}
+
+/** Norm-wise relative difference ‖a − b‖ / ‖b‖. */
+function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let d = 0;
+  let n = 0;
+  for (let i = 0; i < a.length; i++) {
+    d += (a[i] - b[i]) ** 2;
+    n += b[i] ** 2;
+  }
+  return Math.sqrt(d) / Math.max(Math.sqrt(n), 1e-30);
+}
+
+/** `steps` unfused Euler steps from c.start. */
+function reference(c: Case, dt: number, steps: number): Float32Array {
+  let s = c.start;
+  for (let i = 0; i < steps; i++) {
+    const next = eulerStep(c.net, c.ctrl, dt, c.p, s, c.controlled);
+    if (s !== c.start) disposeState(s);
+    s = next;
+  }
+  const out = flat(s);
+  if (s !== c.start) disposeState(s);
+  return out;
+}
+
+/** `steps` fused steps from c.start in one dispatch. */
+function fused(c: Case, dt: number, steps: number): Float32Array {
+  const packed = packState(c.start);
+  const out = fusedSteps(c.net, c.ctrl, dt, c.p, packed, c.controlled, { steps });
+  const v = out.state.dataSync() as Float32Array;
+  tf.dispose([packed, out.state, out.stats]);
+  return v;
+}
+
+const BACKENDS = ['cpu', 'wasm'] as const;
+
+describe.each(BACKENDS)('fused Euler step on %s', (backend) => {
+  beforeAll(async () => {
+    await selectBackend(backend);
+  });
+  afterAll(async () => {
+    await selectBackend('cpu');
+  });
+
+  it('has the kernel registered, and relax uses it', () => {
+    expect(hasFusedKernel(backend)).toBe(true);
+    expect(usesFusedPath({})).toBe(true);
+    expect(usesFusedPath({ fused: false })).toBe(false);
+    if (backend === 'wasm') expect(wasmKernelFlavour(tf.backend())).toMatch(/^simd/);
+  });
+
+  const combos = KINDS.flatMap((kind) =>
+    LOSSES.flatMap((loss) => ACTIVATIONS.map((act) => [kind, loss, act] as const)),
+  );
+  it.each(combos)('%s, %s, %s: 1 step within 1e-5, 100 steps within 1e-3', (kind, loss, act) => {
+    const c = makeCase(11, kind, loss, act);
+    try {
+      const dt = 0.2;
+      expect(relDiff(fused(c, dt, 1), reference(c, dt, 1))).toBeLessThan(1e-5);
+      expect(relDiff(fused(c, dt, 100), reference(c, dt, 100))).toBeLessThan(1e-3);
+    } finally {
+      disposeCase(c);
+    }
+  });
+
+  it('handles sizes that are not multiples of the SIMD width, batch 1, k_p = 0, energy', () => {
+    for (const dims of [
+      { n: 37, m: 2, k: 3, batch: 1 },
+      { n: 5, m: 1, k: 1, batch: 7 },
+      { n: 64, m: 4, k: 10, batch: 9 },
+    ]) {
+      const c = makeCase(5, 'dynamic-inversion', 'mse', 'tanh', dims);
+      c.ctrl.kp = 0;
+      try {
+        expect(relDiff(fused(c, 0.1, 1), reference(c, 0.1, 1))).toBeLessThan(1e-5);
+        expect(relDiff(fused(c, 0.1, 100), reference(c, 0.1, 100))).toBeLessThan(1e-3);
+        // `energy` plays dynamic inversion's dynamics, in both implementations.
+        c.ctrl.kind = 'energy';
+        expect(relDiff(fused(c, 0.1, 3), reference(c, 0.1, 3))).toBeLessThan(1e-5);
+      } finally {
+        disposeCase(c);
+      }
+    }
+  });
+
+  it('fusedEulerStep keeps eulerStep’s contract (new tensors, input untouched)', () => {
+    const c = makeCase(3, 'linear-feedback', 'cross-entropy', 'sigmoid');
+    try {
+      const before = flat(c.start);
+      const a = fusedEulerStep(c.net, c.ctrl, 0.1, c.p, c.start, true);
+      const b = eulerStep(c.net, c.ctrl, 0.1, c.p, c.start, true);
+      expect(relDiff(flat(a), flat(b))).toBeLessThan(1e-5);
+      expect(flat(c.start)).toEqual(before);
+      expect(a.phi.shape).toEqual(c.start.phi.shape);
+      expect(a.uI.shape).toEqual(c.start.uI.shape);
+      disposeState(a);
+      disposeState(b);
+    } finally {
+      disposeCase(c);
+    }
+  });
+
+  it.each(['dynamic-inversion', 'linear-feedback', 'free'] as const)(
+    'relax (%s): same steps and equilibrium as the reference path',
+    (kind) => {
+      const c = makeCase(21, kind, 'mse', 'tanh', { n: 24, m: 3, k: 4, batch: 6 });
+      const solver: SolverSettings = { dt: 0.2, tol: 1e-5, maxSteps: 5000 };
+      try {
+        const ref = relax(
+          c.net,
+          c.ctrl,
+          { ...solver, fused: false },
+          c.p,
+          zeroState(6, 24, 4),
+          c.controlled,
+        );
+        const fus = relax(c.net, c.ctrl, solver, c.p, zeroState(6, 24, 4), c.controlled);
+        expect(ref.converged).toBe(true);
+        expect(fus.converged).toBe(true);
+        // The kernel checks the rule after every step: the same stopping step (± one for a
+        // residual that lands within float rounding of tol).
+        expect(Math.abs(fus.steps - ref.steps)).toBeLessThanOrEqual(1);
+        expect(relDiff(flat(fus.state), flat(ref.state))).toBeLessThan(1e-4);
+        expect(fus.residual).toBeLessThanOrEqual(solver.tol);
+        disposeState(ref.state);
+        disposeState(fus.state);
+      } finally {
+        disposeCase(c);
+      }
+    },
+  );
+
+  it('stops on divergence with the last good state, like the reference path', () => {
+    const c = makeCase(8, 'free', 'mse', 'linear', { n: 8, m: 2, k: 2, batch: 2 });
+    // W = 3 I: φ grows like e^{2t}.
+    const W = c.net.params.W;
+    c.net.params.W = tf.mul(3, tf.eye(8));
+    W.dispose();
+    const solver: SolverSettings = { dt: 0.5, tol: 1e-6, maxSteps: 10_000 };
+    try {
+      const run = (fusedPath: boolean) => {
+        try {
+          relax(c.net, c.ctrl, { ...solver, fused: fusedPath }, c.p, zeroState(2, 8, 2), false);
+        } catch (e) {
+          expect(e).toBeInstanceOf(RelaxDivergence);
+          const d = e as RelaxDivergence;
+          const phi = d.lastGood.phi.dataSync();
+          disposeState(d.lastGood);
+          expect(Array.from(phi).every(Number.isFinite)).toBe(true);
+          return { step: d.step, goodStep: d.lastGoodStep, reason: d.reason };
+        }
+        throw new Error('expected divergence');
+      };
+      const ref = run(false);
+      const fus = run(true);
+      expect(fus.reason).toMatch(/exceeds|non-finite/);
+      expect(fus.reason).toBe(ref.reason);
+      expect(fus.step).toBe(ref.step);
+      expect(fus.goodStep).toBe(ref.goodStep);
+    } finally {
+      disposeCase(c);
+    }
+  });
+
+  it('reports its steps and residual sums in the stats', () => {
+    const c = makeCase(4, 'dynamic-inversion', 'mse', 'tanh');
+    try {
+      const packed = packState(c.start);
+      const out = fusedSteps(c.net, c.ctrl, 0.1, c.p, packed, true, { steps: 7 });
+      const s = out.stats.dataSync();
+      expect(s[STAT.steps]).toBe(7);
+      for (let i = 0; i < 8; i++) expect(s[STAT.sums + i]).toBeGreaterThan(0);
+      const state = unpackState(out.state, c.net.n, c.net.k);
+      expect(state.y.shape).toEqual([5, 6]);
+      tf.dispose([packed, out.state, out.stats]);
+      disposeState(state);
+    } finally {
+      disposeCase(c);
+    }
+  });
+
+  it('leaks no tensors: tf.memory().numTensors is the same after 10,000 steps as after 100', () => {
+    const c = makeCase(9, 'dynamic-inversion', 'mse', 'tanh', { n: 16, m: 2, k: 3, batch: 2 });
+    const solver: SolverSettings = { dt: 0.1, tol: 0, maxSteps: 0 };
+    try {
+      // The solver's path (tol = 0: never settles, so it runs all maxSteps) …
+      const runRelax = (steps: number) => {
+        const r = relax(
+          c.net,
+          c.ctrl,
+          { ...solver, maxSteps: steps },
+          c.p,
+          zeroState(2, 16, 3),
+          true,
+        );
+        disposeState(r.state);
+      };
+      // … and stepping frame by frame, one dispatch per step.
+      const runFrames = (steps: number) => {
+        let s = zeroState(2, 16, 3);
+        for (let i = 0; i < steps; i++) {
+          const next = fusedEulerStep(c.net, c.ctrl, 0.1, c.p, s, true);
+          disposeState(s);
+          s = next;
+        }
+        disposeState(s);
+      };
+      runRelax(100);
+      runFrames(100);
+      const after100 = tf.memory().numTensors;
+      runRelax(10_000);
+      runFrames(10_000);
+      expect(tf.memory().numTensors).toBe(after100);
+    } finally {
+      disposeCase(c);
+    }
+  });
+});
+
+describe('WASM kernel without SIMD (plain loops on the WASM heap)', () => {
+  beforeAll(async () => {
+    await selectBackend('wasm');
+    setWasmKernelOptions({ simd: false });
+  });
+  afterAll(async () => {
+    setWasmKernelOptions({ simd: true });
+    await selectBackend('cpu');
+  });
+
+  it('matches the reference', () => {
+    expect(wasmKernelFlavour(tf.backend())).toBe('js');
+    const c = makeCase(13, 'dynamic-inversion-kp', 'cross-entropy', 'softplus');
+    try {
+      expect(relDiff(fused(c, 0.2, 1), reference(c, 0.2, 1))).toBeLessThan(1e-5);
+      expect(relDiff(fused(c, 0.2, 100), reference(c, 0.2, 100))).toBeLessThan(1e-3);
+    } finally {
+      disposeCase(c);
+    }
+  });
+});

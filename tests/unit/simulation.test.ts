@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/engine/config';
+import { DivergenceError } from '../../src/engine/errors';
+import { PRESETS } from '../../src/engine/presets';
+import { Simulation } from '../../src/engine/simulation';
+import { tf } from '../../src/engine/tf';
+import { computeDecisionMap, computeFlowField } from '../../src/worker/fields';
+
+const figure1 = () => new Simulation(parseConfig(PRESETS['figure-1'].config));
+
+describe('the interactive simulation', () => {
+  it('free play settles at the free equilibrium; control moves the output towards its target', () => {
+    const sim = figure1();
+    sim.equilibrium();
+    expect(sim.metrics.settled).toBe(true);
+    const free = sim.read();
+    for (let i = 0; i < sim.n; i++) expect(free.phi[i]).toBeCloseTo(sim.freePhi![i], 3);
+    sim.setControl(true);
+    sim.equilibrium();
+    const controlled = sim.read();
+    expect(Math.abs(controlled.y[0] - controlled.target[0])).toBeLessThan(
+      0.5 * Math.abs(free.y[0] - free.target[0]),
+    );
+    expect(sim.metrics.controlPsi).toBeGreaterThan(0);
+    expect(sim.metrics.displacement).toBeGreaterThan(0);
+    sim.dispose();
+  });
+
+  it('the default demo: 15 Learns shrink ½‖ψ*‖² at least twofold', () => {
+    const sim = figure1();
+    const values: number[] = [];
+    for (let i = 0; i < 15; i++) {
+      sim.learn();
+      sim.afterUpdate(true);
+      values.push(sim.metrics.controlPsi);
+    }
+    expect(values[14]).toBeLessThan(values[0] / 2);
+    expect(sim.lastUpdate?.W?.data.length).toBe(4);
+    sim.dispose();
+  });
+
+  it('diverging play keeps the last good state and says so', () => {
+    const sim = new Simulation(
+      parseConfig({ ...PRESETS['figure-1'].config, activation: 'linear', gain: 8 }),
+    );
+    let error: unknown;
+    let before: Float32Array = sim.read().phi;
+    try {
+      for (let i = 0; i < 1000; i++) {
+        before = sim.read().phi;
+        sim.advance(20);
+      }
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(DivergenceError);
+    const after = sim.read().phi;
+    expect(Array.from(after)).toEqual(Array.from(before));
+    expect(Array.from(after).every(Number.isFinite)).toBe(true);
+    sim.dispose();
+  });
+
+  it('the flow field is the free vector field (checked against a direct evaluation)', () => {
+    const sim = figure1();
+    const field = computeFlowField(sim, { i: 0, j: 1, range: [-2, 2], size: 5 });
+    const W = sim.trainer.net.params.W.arraySync() as number[][];
+    const drive = sim.presentation.drive.arraySync() as number[][];
+    // Grid point (row 1, col 3): φ = (−2 + 4·3/4, −2 + 4·1/4) = (1, −1).
+    const phi = [1, -1];
+    const r = phi.map(Math.tanh);
+    const f = phi.map((p, a) => -p + W[a][0] * r[0] + W[a][1] * r[1] + drive[0][a]);
+    expect(field.di[1 * 5 + 3]).toBeCloseTo(f[0], 4);
+    expect(field.dj[1 * 5 + 3]).toBeCloseTo(f[1], 4);
+    sim.dispose();
+  });
+
+  it('the decision map covers the plane for 2-D tasks', () => {
+    const sim = new Simulation(
+      parseConfig({ ...PRESETS['circle-lcp-di'].config, trainSize: 32, testSize: 16 }),
+    );
+    const map = computeDecisionMap(sim, 8);
+    expect(map.values).toHaveLength(64);
+    for (const v of map.values) expect(v).toBeGreaterThanOrEqual(0);
+    expect(map.testPredictions).toHaveLength(16);
+    sim.dispose();
+  });
+
+  it('does not leak tensors while stepping, learning and editing', () => {
+    const sim = figure1();
+    sim.advance(10);
+    const before = tf.memory().numTensors;
+    sim.setControl(true);
+    sim.advance(100);
+    sim.setControl(false);
+    sim.learn();
+    sim.afterUpdate(true);
+    sim.editParam('W', 0, 1, 0.3);
+    sim.editSample('target', 0, 0.2);
+    sim.read();
+    sim.advance(10);
+    expect(tf.memory().numTensors).toBe(before);
+    sim.dispose();
+  });
+});

@@ -1,0 +1,389 @@
+// @vitest-environment jsdom
+/**
+ * The network, traces, learning and equations views drawn in jsdom from a deterministic fixture:
+ * normalised SVG snapshots (numbers rounded to 2 decimals, ids stripped) and structural checks;
+ * and the React components stay live without re-rendering per snapshot.
+ */
+import { createElement, Profiler, act } from 'react';
+import { createRoot } from 'react-dom/client';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { defaultConfig } from '../../src/engine/config';
+import { simView, type SimView } from '../../src/state/simView';
+import { fixtureSimView } from '../support/fixtures';
+import {
+  CANVAS_BUCKETS,
+  drawNetwork,
+  networkLayout,
+  unitText,
+  NetworkView,
+} from '../../src/ui/views/NetworkView';
+import { drawTraces, TracesView } from '../../src/ui/views/TracesView';
+import { drawLearning, learningPanels, LearningView } from '../../src/ui/views/LearningView';
+import { drawEquations, EquationsView, LIVE } from '../../src/ui/views/EquationsView';
+import { fmt } from '../../src/ui/views/common';
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+const SIZE = { width: 420, height: 300 };
+
+/** Observable Plot's way: rounded numbers, no ids, one element per line. */
+function normalise(markup: string): string {
+  return markup
+    .replace(/\s(id|aria-labelledby|aria-describedby)="[^"]*"/g, '')
+    .replace(/-?\d*\.\d+(?:e[-+]?\d+)?/g, (m) => {
+      const v = Math.round(Number(m) * 100) / 100;
+      return String(Object.is(v, -0) ? 0 : v);
+    })
+    .replace(/></g, '>\n<');
+}
+
+function svg(): SVGSVGElement {
+  const el = document.createElementNS(SVG_NS, 'svg');
+  document.body.appendChild(el);
+  return el;
+}
+
+function host(): HTMLDivElement {
+  const el = document.createElement('div');
+  document.body.appendChild(el);
+  return el;
+}
+
+/** A fake 2-D context that counts strokes (jsdom has no canvas). */
+function stubCanvas() {
+  const calls = { stroke: 0, lineTo: 0, quadraticCurveTo: 0 };
+  const ctx = {
+    setTransform: () => undefined,
+    clearRect: () => undefined,
+    beginPath: () => undefined,
+    moveTo: () => undefined,
+    lineTo: () => void calls.lineTo++,
+    quadraticCurveTo: () => void calls.quadraticCurveTo++,
+    stroke: () => void calls.stroke++,
+    set strokeStyle(_v: string) {},
+    set globalAlpha(_v: number) {},
+    set lineWidth(_v: number) {},
+    set lineCap(_v: string) {},
+  };
+  vi.spyOn(HTMLCanvasElement.prototype, 'getContext').mockImplementation(
+    (() => ctx) as unknown as HTMLCanvasElement['getContext'],
+  );
+  return calls;
+}
+
+afterEach(() => {
+  document.body.replaceChildren();
+  vi.restoreAllMocks();
+});
+
+describe('fixture', () => {
+  it('is deterministic and consistent', () => {
+    const a = fixtureSimView({ n: 5, seed: 3 });
+    const b = fixtureSimView({ n: 5, seed: 3 });
+    expect(Array.from(a.latest!.phi)).toEqual(Array.from(b.latest!.phi));
+    expect(a.latest!.rate[0]).toBeCloseTo(Math.tanh(a.latest!.phi[0]), 6);
+    expect(a.traces.length).toBe(151);
+    expect(a.task?.trainX.length).toBe(400);
+    expect(a.weights?.lastUpdate?.W?.data.length).toBe(25);
+    const layered = fixtureSimView({ layers: [4, 3] });
+    expect(layered.latest!.n).toBe(7);
+    expect(layered.weights!.maskW).not.toBeNull();
+    // Controlled: ψ and u are non-zero; the update is ψ ρᵀ.
+    const s = a.latest!;
+    expect(Math.abs(s.psi[0])).toBeGreaterThan(0);
+    expect(a.weights!.lastUpdate!.W!.data[1]).toBeCloseTo(s.psi[0] * s.rate[1], 5);
+  });
+});
+
+describe('network view', () => {
+  it('draws a recurrent net on a circle with one SVG edge per non-zero weight', () => {
+    const view = fixtureSimView({ n: 6, freeSteps: 20, controlSteps: 30 });
+    const root = host();
+    drawNetwork(root, view, { ...SIZE, now: 0 });
+    const s = root.querySelector('svg')!;
+    expect(s.querySelectorAll('circle.unit')).toHaveLength(2 + 6 + 2);
+    expect(s.querySelectorAll('g.node-h')).toHaveLength(6);
+    // W without its diagonal, U and D.
+    expect(s.querySelectorAll('path.edge')).toHaveLength(6 * 5 + 6 * 2 + 2 * 6);
+    expect(root.dataset.edges).toBe('svg');
+    // Chords of W are curves; U and D are straight.
+    expect(s.querySelector('path.edge')!.getAttribute('d')).toMatch(/^M[\d.,-]+(Q|L)/);
+    expect(
+      Array.from(s.querySelectorAll('path.edge')).some((p) => p.getAttribute('d')!.includes('Q')),
+    ).toBe(true);
+    expect(s.querySelectorAll('g.bar')).toHaveLength(2);
+    expect(normalise(s.outerHTML)).toMatchSnapshot();
+  });
+
+  it('lays a layered net out in columns x | h₁ | h₂ | y with masked edges only', () => {
+    const view = fixtureSimView({ layers: [4, 3], freeSteps: 20, controlSteps: 30 });
+    const root = host();
+    drawNetwork(root, view, { ...SIZE, now: 0 });
+    const s = root.querySelector('svg')!;
+    expect(s.querySelectorAll('circle.unit')).toHaveLength(2 + 7 + 2);
+    expect(s.querySelectorAll('path.edge')).toHaveLength(3 * 4 + 4 * 2 + 2 * 3);
+    const labels = Array.from(s.querySelectorAll('g.columns text')).map((t) => t.textContent);
+    expect(labels).toEqual(['x', 'h₁', 'h₂', 'y']);
+    // Units of one block share a column.
+    const layout = networkLayout({ m: 2, n: 7, k: 2 }, [4, 3], true, SIZE);
+    const xs = new Set(layout.nodes.filter((d) => d.kind === 'h' && d.block === 0).map((d) => d.x));
+    expect(xs.size).toBe(1);
+    expect(normalise(s.outerHTML)).toMatchSnapshot();
+  });
+
+  it('moves edges to a canvas above the threshold and thins very dense nets', () => {
+    const calls = stubCanvas();
+    const view = fixtureSimView({ n: 60, freeSteps: 5, controlSteps: 5 });
+    const root = host();
+    drawNetwork(root, view, { ...SIZE, now: 0 });
+    const total = 60 * 59 + 60 * 2 + 2 * 60;
+    expect(root.dataset.edges).toBe('canvas');
+    expect(root.querySelectorAll('path.edge')).toHaveLength(0);
+    // Chords of W are curves, U and D straight; one stroke per strength level and sign.
+    expect(calls.quadraticCurveTo).toBe(60 * 59);
+    expect(calls.lineTo).toBe(total - 60 * 59);
+    expect(calls.stroke).toBeLessThanOrEqual(2 * (CANVAS_BUCKETS + 1));
+    expect(root.querySelectorAll('circle.unit')).toHaveLength(64);
+
+    const big = fixtureSimView({ n: 100, freeSteps: 5, controlSteps: 5 });
+    const root2 = host();
+    drawNetwork(root2, big, { ...SIZE, now: 0, maxEdges: 6000 });
+    expect(root2.querySelector('text.caption')!.textContent).toContain(
+      `strongest 6000 of ${100 * 99 + 400}`,
+    );
+  });
+
+  it('flashes the largest |ΔW| on a new update, at most every 500 ms, never under reduced motion', () => {
+    const base = fixtureSimView({ n: 6, freeSteps: 20, controlSteps: 30 });
+    const root = host();
+    const next = (version: number, scale: number): SimView => {
+      const w = base.weights!;
+      const lastUpdate = Object.fromEntries(
+        Object.entries(w.lastUpdate!).map(([k, m]) => [
+          k,
+          { ...m, data: m.data.map((v) => v * scale) },
+        ]),
+      );
+      return { ...base, weights: { ...w, version, lastUpdate } };
+    };
+    drawNetwork(root, base, { ...SIZE, now: 0 });
+    expect(root.dataset.flashes).toBeUndefined();
+    drawNetwork(root, next(8, 2), { ...SIZE, now: 1000 });
+    expect(root.dataset.flashes).toBe('1');
+    const flashed = root.querySelectorAll('path.flash-edge');
+    expect(flashed.length).toBeGreaterThanOrEqual(3);
+    drawNetwork(root, next(9, 3), { ...SIZE, now: 1200 });
+    expect(root.dataset.flashes).toBe('1');
+    drawNetwork(root, next(10, 4), { ...SIZE, now: 1600 });
+    expect(root.dataset.flashes).toBe('2');
+    // Same update again (e.g. an edit bumped the version): no flash.
+    drawNetwork(root, next(11, 4), { ...SIZE, now: 3000 });
+    expect(root.dataset.flashes).toBe('2');
+
+    const calm = host();
+    drawNetwork(calm, base, { ...SIZE, now: 0, reducedMotion: true });
+    drawNetwork(calm, next(8, 2), { ...SIZE, now: 1000, reducedMotion: true });
+    expect(calm.dataset.flashes).toBeUndefined();
+    expect(calm.querySelectorAll('path.flash-edge')).toHaveLength(0);
+  });
+
+  it('shows unit values on hover and keeps them live', () => {
+    const view = fixtureSimView({ n: 6 });
+    const root = host();
+    drawNetwork(root, view, { ...SIZE, now: 0 });
+    const node = root.querySelectorAll('g.node-h')[2];
+    node.dispatchEvent(new Event('mouseenter'));
+    const title = node.querySelector('title')!;
+    expect(title.textContent).toContain(`φ = ${fmt(view.latest!.phi[2])}`);
+    expect(title.textContent).toContain(`ψ = ${fmt(view.latest!.psi[2])}`);
+    const phi = view.latest!.phi.slice();
+    phi[2] = 0.125;
+    drawNetwork(root, { ...view, latest: { ...view.latest!, phi } }, { ...SIZE, now: 0 });
+    expect(title.textContent).toContain('φ = 0.125');
+    const out = unitText(view.latest, { kind: 'y', index: 1, block: 0, x: 0, y: 0, r: 1 });
+    expect(out).toContain(`target = ${fmt(view.latest!.target[1])}`);
+    expect(out).toContain('u₁ =');
+  });
+
+  it('waits politely without data', () => {
+    const root = host();
+    drawNetwork(root, { ...fixtureSimView(), latest: null, weights: null }, SIZE);
+    expect(root.querySelector('text.empty')!.textContent).toMatch(/Waiting/);
+  });
+});
+
+describe('traces view', () => {
+  it('stacks φ, ψ, y against a dashed target, and u, with markers', () => {
+    const view = fixtureSimView({ n: 6, freeSteps: 20, controlSteps: 30 });
+    const s = svg();
+    drawTraces(s, view, { ...SIZE, units: 4 });
+    expect(s.querySelectorAll('g.panel')).toHaveLength(4);
+    // 4 φ + 4 ψ + (y and target) × 2 outputs + 2 u.
+    expect(s.querySelectorAll('path.trace')).toHaveLength(4 + 4 + 4 + 2);
+    const dashed = s.querySelectorAll('g.panel-y path.trace[stroke-dasharray]');
+    expect(dashed).toHaveLength(2);
+    expect(
+      Array.from(dashed).every((p) => p.getAttribute('data-series')!.startsWith('target')),
+    ).toBe(true);
+    expect(s.querySelectorAll('g.marker')).toHaveLength(3);
+    expect(s.querySelector('g.marker-control-on')).not.toBeNull();
+    expect(s.querySelector('g.marker-update text')!.textContent).toBe('ΔW');
+    expect(s.querySelector('text.axis-label')!.textContent).toBe('t (τ)');
+    expect(normalise(s.outerHTML)).toMatchSnapshot();
+  });
+
+  it('draws the selected number of units (at most those kept)', () => {
+    const view = fixtureSimView({ n: 6, freeSteps: 5, controlSteps: 5 });
+    const s = svg();
+    drawTraces(s, view, { ...SIZE, units: 16 });
+    expect(s.querySelectorAll('g.panel-phi path.trace')).toHaveLength(6);
+    drawTraces(s, view, { ...SIZE, units: 1 });
+    expect(s.querySelectorAll('g.panel-psi path.trace')).toHaveLength(1);
+    drawTraces(s, { ...view, traces: [] }, SIZE);
+    expect(s.querySelectorAll('path.trace')).toHaveLength(0);
+    expect(s.querySelector('text.empty')!.textContent).toMatch(/No activity/);
+  });
+});
+
+describe('learning view', () => {
+  it('plots loss, control on a log scale, accuracy and cosine, with test markers', () => {
+    const view = fixtureSimView({ n: 6, learningPoints: 30 });
+    const s = svg();
+    drawLearning(s, view, SIZE);
+    expect(learningPanels(view.learning)).toEqual(['loss', 'control', 'accuracy', 'cosine']);
+    expect(s.querySelectorAll('g.panel')).toHaveLength(4);
+    expect(s.querySelector('g.panel-control')!.getAttribute('data-scale')).toBe('log');
+    expect(s.querySelectorAll('g.panel-loss circle.test-point')).toHaveLength(3);
+    expect(s.querySelectorAll('g.panel-accuracy circle.test-point')).toHaveLength(3);
+    // NaN cosines (every 5th point) are skipped.
+    expect(s.querySelectorAll('g.panel-cosine circle.dot')).toHaveLength(24);
+    expect(s.querySelector('g.panel-cosine path.curve')!.getAttribute('d')).not.toMatch(/NaN/);
+    expect(normalise(s.outerHTML)).toMatchSnapshot();
+  });
+
+  it('drops accuracy for regression and uses a linear scale for zero control', () => {
+    const view = fixtureSimView({ task: 'pattern', m: 3, k: 2, learningPoints: 12 });
+    const learning = view.learning.map((p) => ({ ...p, control: 0 }));
+    const s = svg();
+    drawLearning(s, { ...view, learning }, SIZE);
+    expect(Array.from(s.querySelectorAll('g.panel')).map((g) => g.getAttribute('class'))).toEqual([
+      'panel panel-loss',
+      'panel panel-control',
+      'panel panel-cosine',
+    ]);
+    expect(s.querySelector('g.panel-control')!.getAttribute('data-scale')).toBe('linear');
+    drawLearning(s, { ...view, learning: [] }, SIZE);
+    expect(s.querySelector('text.empty')!.textContent).toMatch(/No updates/);
+  });
+});
+
+describe('equations view', () => {
+  const config = defaultConfig();
+
+  it('typesets the equations once and updates live values in place', () => {
+    const view = fixtureSimView({ n: 6 });
+    const root = host();
+    drawEquations(root, view, { ...SIZE, config });
+    expect(root.querySelectorAll('.katex').length).toBeGreaterThan(LIVE.length);
+    const tex = Array.from(root.querySelectorAll('annotation')).map((a) => a.textContent);
+    expect(tex.some((t) => t!.includes('W^\\top'))).toBe(true);
+    expect(tex.join('\n')).toMatchSnapshot();
+    const value = (key: string) =>
+      root.querySelector(`.eq-live[data-symbol="${key}"] .eq-value`)!.textContent;
+    expect(value('alpha')).toBe(fmt(config.alpha));
+    const psi = view.latest!.psi;
+    expect(value('psi')).toBe(fmt(0.5 * psi.reduce((a, v) => a + v * v, 0)));
+    expect(value('loss')).toBe(fmt(view.latest!.metrics.loss));
+
+    const blocks = root.querySelector('.eq-blocks');
+    const later = { ...view.latest!, psi: psi.map(() => 0.5), t: 99 };
+    drawEquations(root, { ...view, latest: later }, { ...SIZE, config });
+    expect(root.querySelector('.eq-blocks')).toBe(blocks);
+    expect(value('psi')).toBe(fmt(0.5 * 0.25 * psi.length));
+    expect(value('t')).toBe('99');
+
+    // Control off: the controller's equations fade.
+    drawEquations(root, { ...view, latest: { ...later, control: false } }, { ...SIZE, config });
+    const faded = Array.from(root.querySelectorAll<HTMLElement>('[data-control="1"]'));
+    expect(faded.length).toBeGreaterThan(0);
+    expect(faded.every((el) => el.style.opacity === '0.45')).toBe(true);
+  });
+
+  it('re-typesets for another controller', () => {
+    const view = fixtureSimView({ n: 6 });
+    const root = host();
+    drawEquations(root, view, { ...SIZE, config });
+    const before = root.querySelector('.eq-blocks');
+    for (const controller of ['linear-feedback', 'dynamic-inversion-kp', 'energy'] as const) {
+      drawEquations(root, view, { ...SIZE, config: { ...config, controller } });
+      const tex = Array.from(root.querySelectorAll('.eq-hidden annotation'))
+        .map((a) => a.textContent)
+        .join('');
+      expect(tex).toContain(
+        { 'linear-feedback': 'Q\\,', 'dynamic-inversion-kp': 'B', energy: 'E_\\alpha' }[controller],
+      );
+    }
+    expect(root.querySelector('.eq-blocks')).not.toBe(before);
+    expect(root.querySelectorAll('.katex-error')).toHaveLength(0);
+    drawEquations(root, view, { ...SIZE, config: { ...config, method: 'rbp' } });
+    expect(root.querySelector('.eq-title-update')!.textContent).toBe('RBP gradient');
+    expect(root.querySelectorAll('.katex-error')).toHaveLength(0);
+  });
+});
+
+describe('React views', () => {
+  beforeEach(() => {
+    (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+    vi.spyOn(HTMLElement.prototype, 'getBoundingClientRect').mockReturnValue({
+      x: 0,
+      y: 0,
+      top: 0,
+      left: 0,
+      right: SIZE.width,
+      bottom: SIZE.height,
+      width: SIZE.width,
+      height: SIZE.height,
+      toJSON: () => ({}),
+    });
+  });
+
+  it('redraw from the snapshot bus without re-rendering React', async () => {
+    stubCanvas();
+    const container = host();
+    const root = createRoot(container);
+    let commits = 0;
+    const views = [NetworkView, TracesView, LearningView, EquationsView];
+    await act(async () => {
+      root.render(
+        createElement(
+          Profiler,
+          { id: 'views', onRender: () => void commits++ },
+          ...views.map((V, i) => createElement(V, { key: i })),
+        ),
+      );
+    });
+    const frame = () => new Promise((resolve) => setTimeout(resolve, 40));
+    await act(frame);
+    const mounted = commits;
+    for (const id of ['network', 'traces', 'learning', 'equations'])
+      expect(container.querySelector(`section[data-testid="view-${id}"]`)).not.toBeNull();
+
+    for (let i = 0; i < 3; i++) {
+      await act(async () => {
+        simView.setState(fixtureSimView({ n: 5 + i, freeSteps: 10, controlSteps: 10 }));
+        await frame();
+      });
+    }
+    expect(commits).toBe(mounted);
+    expect(container.querySelectorAll('[data-testid="view-network"] circle.unit')).toHaveLength(
+      2 + 7 + 2,
+    );
+    expect(
+      container.querySelectorAll('[data-testid="view-traces"] path.trace').length,
+    ).toBeGreaterThan(0);
+    expect(container.querySelectorAll('[data-testid="view-learning"] g.panel')).toHaveLength(4);
+    expect(
+      container.querySelectorAll('[data-testid="view-equations"] .katex').length,
+    ).toBeGreaterThan(0);
+    await act(async () => root.unmount());
+  });
+});
