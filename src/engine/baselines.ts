@@ -33,36 +33,61 @@ export function rbpGradient(
     return { r, s: slope(net.activation, phi0, r), g: lossGradient(p.loss, y0, p.target) };
   });
   const source = tf.tidy(() => tf.mul(s, tf.matMul(g, net.params.D)));
-  let delta = tf.zerosLike(phi0);
-  let steps = 0;
-  let converged = false;
-  for (let t = 1; t <= solver.maxSteps; t++) {
-    steps = t;
-    const next = tf.tidy(() =>
-      tf.add(
-        delta,
-        tf.mul(solver.dt, tf.sub(tf.add(tf.mul(s, tf.matMul(delta, net.params.W)), source), delta)),
-      ),
+  let relaxed: ReturnType<typeof relaxLinear>;
+  try {
+    relaxed = relaxLinear(
+      (delta) => tf.add(tf.mul(s, tf.matMul(delta, net.params.W)), source),
+      tf.zerosLike(phi0),
+      solver,
+      'adjoint (RBP)',
     );
-    const stats = tf.tidy(() =>
-      tf.stack([tf.sum(tf.square(tf.sub(next, delta))), tf.sum(tf.square(next))]),
-    );
-    const [diff2, norm2] = stats.dataSync();
-    stats.dispose();
-    delta.dispose();
-    delta = next;
-    if (!Number.isFinite(diff2) || !Number.isFinite(norm2)) {
-      tf.dispose([r, s, g, source, delta]);
-      throw new DivergenceError('adjoint (RBP)', t, 'non-finite values');
-    }
-    if (Math.sqrt(diff2) / (solver.dt * (Math.sqrt(norm2) + NORM_FLOOR)) <= solver.tol) {
-      converged = true;
-      break;
-    }
+  } catch (e) {
+    tf.dispose([r, s, g, source]);
+    throw e;
   }
+  const { value: delta, steps, converged } = relaxed;
   const descent = gradientFromAdjoint(net, p, delta, g, r);
   tf.dispose([r, s, g, source, delta]);
   return { descent, steps, converged };
+}
+
+/** Read-backs of a linear relaxation happen every this many steps (each costs a sync). */
+const LINEAR_CHECK_EVERY = 8;
+
+/**
+ * Euler relaxation of a fixed point x = f(x): x ← x + dt (f(x) − x) from `init` (owned), until
+ * the relative change per unit time is ≤ tol (checked every LINEAR_CHECK_EVERY steps) or
+ * maxSteps. Throws DivergenceError (named `phase`) on non-finite values.
+ */
+export function relaxLinear(
+  f: (x: Tensor) => Tensor,
+  init: Tensor,
+  solver: SolverSettings,
+  phase: string,
+): { value: Tensor; steps: number; converged: boolean } {
+  let x = init;
+  for (let t = 1; t <= solver.maxSteps; t++) {
+    const next = tf.tidy(() => tf.add(x, tf.mul(solver.dt, tf.sub(f(x), x))));
+    if (t % LINEAR_CHECK_EVERY !== 0 && t !== solver.maxSteps) {
+      x.dispose();
+      x = next;
+      continue;
+    }
+    const stats = tf.tidy(() =>
+      tf.stack([tf.sum(tf.square(tf.sub(next, x))), tf.sum(tf.square(next))]),
+    );
+    const [diff2, norm2] = stats.dataSync();
+    stats.dispose();
+    x.dispose();
+    x = next;
+    if (!Number.isFinite(diff2) || !Number.isFinite(norm2)) {
+      x.dispose();
+      throw new DivergenceError(phase, t, 'non-finite values');
+    }
+    if (Math.sqrt(diff2) / (solver.dt * (Math.sqrt(norm2) + NORM_FLOOR)) <= solver.tol)
+      return { value: x, steps: t, converged: true };
+  }
+  return { value: x, steps: solver.maxSteps, converged: false };
 }
 
 /** −∇L from the adjoint δ and the output error ∂L/∂y (the local rule with h = −δ, a = −∂L/∂y). */

@@ -10,7 +10,8 @@ import { lossGradient } from './losses';
 import { cosine } from './metrics';
 import type { Network } from './model';
 import type { Rng } from './rng';
-import { NORM_FLOOR, type SolverSettings } from './solver';
+import type { SolverSettings } from './solver';
+import { relaxLinear } from './baselines';
 import { tf, type Tensor } from './tf';
 
 /**
@@ -101,25 +102,16 @@ export function inversionControl(
     const s = slope(net.activation, phi);
     return { s, source: tf.mul(s, tf.matMul(u, net.params.D)) };
   });
-  let psi = tf.zerosLike(phi);
-  for (let t = 0; t < solver.maxSteps; t++) {
-    const next = tf.tidy(() =>
-      tf.add(
-        psi,
-        tf.mul(solver.dt, tf.sub(tf.add(tf.mul(s, tf.matMul(psi, net.params.W)), source), psi)),
-      ),
-    );
-    const stats = tf.tidy(() =>
-      tf.stack([tf.sum(tf.square(tf.sub(next, psi))), tf.sum(tf.square(next))]),
-    );
-    const [d2, n2] = stats.dataSync();
-    stats.dispose();
-    psi.dispose();
-    psi = next;
-    if (!(Math.sqrt(d2) > solver.dt * solver.tol * (Math.sqrt(n2) + NORM_FLOOR))) break;
+  try {
+    return relaxLinear(
+      (psi) => tf.add(tf.mul(s, tf.matMul(psi, net.params.W)), source),
+      tf.zerosLike(phi),
+      solver,
+      'inversion',
+    ).value;
+  } finally {
+    tf.dispose([s, source]);
   }
-  tf.dispose([s, source]);
-  return psi;
 }
 
 /** LF alignment: the cosine of Q u* with M(φ*) u* over the batch (flattened). */

@@ -23,6 +23,16 @@ import { seededStreams } from './rng';
 import { blockResiduals, BLOWUP_RMS } from './solver';
 import { createDataset, type Dataset } from './tasks';
 import type { MnistData } from './tasks/mnistData';
+import {
+  divergenceReason,
+  fusedSteps,
+  hasFusedKernel,
+  packState,
+  residualOf,
+  STAT,
+  STATUS,
+  unpackState,
+} from './kernels';
 import { readFloats, tf, type Tensor } from './tf';
 import { controllerSettings } from './init';
 import { Trainer } from './trainer';
@@ -246,30 +256,79 @@ export class Simulation {
     const controlled = this.control;
     this.phase = controlled ? 'controlled' : 'free';
     const dt = this.config.dt;
-    let s = this.state;
-    for (let i = 0; i < steps; i++) {
-      const next = eulerStep(this.trainer.net, this.trainer.ctrl, dt, this.p, s, controlled);
-      if (i === steps - 1) {
-        // The residual of the chunk's last step decides "settled"; one read-back per chunk.
-        const r = blockResiduals(s, next, dt);
-        if (!Number.isFinite(r.residual) || r.rms > BLOWUP_RMS) {
-          disposeState(next);
-          if (s !== this.state) disposeState(s);
-          this.metrics.settled = false;
-          const reason = Number.isFinite(r.residual) ? 'the state blew up' : 'non-finite values';
-          throw new DivergenceError(this.phase, this.step + steps, reason);
-        }
-        this.metrics.residual = r.residual;
-        this.metrics.settled = r.residual <= this.config.tol;
-      }
-      if (s !== this.state) disposeState(s);
-      s = next;
+    const next = hasFusedKernel()
+      ? this.fusedChunk(steps, controlled)
+      : this.unfusedChunk(steps, controlled);
+    if (!Number.isFinite(next.residual) || next.diverged) {
+      if (next.state !== this.state) disposeState(next.state);
+      this.metrics.settled = false;
+      throw new DivergenceError(
+        this.phase,
+        this.step + steps,
+        next.diverged ?? 'non-finite values',
+      );
     }
+    this.metrics.residual = next.residual;
+    this.metrics.settled = next.residual <= this.config.tol;
+    const s = next.state;
     disposeState(this.state);
     this.state = s;
     this.t += steps * dt;
     this.step += steps;
     if (controlled && this.metrics.settled) this.recordControl();
+  }
+
+  /**
+   * `steps` steps in one fused dispatch from the current state; the kernel's stats give the last
+   * step's residual (and any divergence, in which case the current state stays).
+   */
+  private fusedChunk(
+    steps: number,
+    controlled: boolean,
+  ): { state: DynState; residual: number; diverged: string | null } {
+    const { net, ctrl } = this.trainer;
+    const packed = packState(this.state);
+    const out = fusedSteps(net, ctrl, this.config.dt, this.p, packed, controlled, {
+      steps,
+      tol: -1,
+    });
+    const st = out.stats.dataSync();
+    const status = st[STAT.status];
+    const sizes = [net.n, net.k, net.k, net.n];
+    const { residual, rms } =
+      status === STATUS.notEvaluated
+        ? residualOf(st, STAT.sums, sizes, this.config.dt)
+        : { residual: st[STAT.residual], rms: st[STAT.rms] };
+    const diverged = divergenceOf(
+      status === STATUS.nonFinite ? NaN : residual,
+      status === STATUS.blowUp ? Infinity : rms,
+    );
+    const state = diverged ? this.state : unpackState(out.state, net.n, net.k);
+    tf.dispose([packed, out.state, out.stats]);
+    return { state, residual, diverged };
+  }
+
+  /** The unfused reference (backends without the kernel): one eulerStep at a time. */
+  private unfusedChunk(
+    steps: number,
+    controlled: boolean,
+  ): { state: DynState; residual: number; diverged: string | null } {
+    const { net, ctrl } = this.trainer;
+    const dt = this.config.dt;
+    let s = this.state;
+    let r = { residual: NaN, rms: NaN };
+    for (let i = 0; i < steps; i++) {
+      const next = eulerStep(net, ctrl, dt, this.p, s, controlled);
+      if (i === steps - 1) r = blockResiduals(s, next, dt);
+      if (s !== this.state) disposeState(s);
+      s = next;
+    }
+    const diverged = !Number.isFinite(r.residual)
+      ? 'non-finite values'
+      : r.rms > BLOWUP_RMS
+        ? 'the state blew up'
+        : null;
+    return { state: s, residual: r.residual, diverged };
   }
 
   /** ½‖ψ*‖², ½‖u*‖² and ‖φ* − φ⁰‖ at the current (settled) controlled state. */
@@ -428,7 +487,12 @@ export class Simulation {
     const st = this.state;
     return {
       params,
-      state: { phi: readFloats(st.phi), y: readFloats(st.y), uI: readFloats(st.uI), psi: readFloats(st.psi) },
+      state: {
+        phi: readFloats(st.phi),
+        y: readFloats(st.y),
+        uI: readFloats(st.uI),
+        psi: readFloats(st.psi),
+      },
       sample: this.sample,
       t: this.t,
       step: this.step,
@@ -473,6 +537,12 @@ export class Simulation {
     if (this.state) disposeState(this.state);
     this.trainer?.dispose();
   }
+}
+
+/** The solver's divergence message for a step's residual and RMS, or null when it is fine. */
+function divergenceOf(residual: number, rms: number): string | null {
+  if (!Number.isFinite(residual)) return divergenceReason(STATUS.nonFinite, rms);
+  return rms > BLOWUP_RMS ? divergenceReason(STATUS.blowUp, rms) : null;
 }
 
 function emptyMetrics(): SimMetrics {

@@ -16,7 +16,7 @@ import {
   type ControllerSettings,
   type DynState,
 } from '../engine/dynamics';
-import { fusedSteps, packState } from '../engine/kernels';
+import { fusedEulerStep, fusedSteps, packState } from '../engine/kernels';
 import { setWasmKernelOptions, wasmKernelFlavour } from '../engine/kernels/wasm/kernel';
 import { setWebGLTwoPassThreshold } from '../engine/kernels/webgl';
 import { disposeNetwork, networkFromArrays, type NetworkArrays } from '../engine/model';
@@ -77,6 +77,8 @@ export interface CheckRequest {
   type: 'check';
   backend: BenchBackend;
   scenarios: CheckScenario[];
+  /** Also count tensors after 100 and after 10,000 steps (relax, and frame by frame). */
+  leaks?: boolean;
 }
 
 export interface CheckResult {
@@ -110,7 +112,14 @@ export type BenchMessage =
   | { type: 'figure'; figure: Figure }
   | { type: 'log'; text: string }
   | { type: 'done'; figures: Figure[] }
-  | { type: 'checked'; results: CheckResult[]; backend: string; reason: string }
+  | {
+      type: 'checked';
+      results: CheckResult[];
+      backend: string;
+      reason: string;
+      /** tf.memory().numTensors (and the backend's data buffers) after 100 and 10,000 steps. */
+      tensors?: { after100: number; after10000: number; buffers100: number; buffers10000: number };
+    }
   | { type: 'contextLost'; result: ContextLossResult }
   | { type: 'error'; message: string };
 
@@ -138,7 +147,10 @@ async function run(req: RunRequest): Promise<void> {
       if (init.backend === 'wasm' && n === req.sizes[0][0] && batch === req.sizes[0][1])
         post({ type: 'log', text: `wasm kernel: ${wasmKernelFlavour(tf.backend())}` });
       if (backend === 'auto')
-        post({ type: 'log', text: `auto at n=${n} × ${batch}: chose in ${init.ms} ms` });
+        post({
+          type: 'log',
+          text: `auto at n=${n} × ${batch}: chose in ${init.ms} ms ${JSON.stringify(init.timings)}`,
+        });
       const paths: ('fused' | 'unfused')[] =
         req.unfused && backend !== 'auto' ? ['fused', 'unfused'] : ['fused'];
       for (const path of paths) {
@@ -249,7 +261,44 @@ async function check(req: CheckRequest): Promise<void> {
       disposeNetwork(net);
     }
   }
-  post({ type: 'checked', results, backend: init.backend, reason: init.reason });
+  const tensors = req.leaks ? countTensors() : undefined;
+  post({ type: 'checked', results, backend: init.backend, reason: init.reason, tensors });
+}
+
+/**
+ * tf.memory().numTensors, and the backend's own count of data buffers (which also sees a
+ * kernel's intermediate textures), after 100 steps and after 10,000 more (relax, then frames).
+ */
+function countTensors() {
+  const buffers = () => (tf.backend() as unknown as { numDataIds(): number }).numDataIds();
+  const probe = makeProbe(16, 2, 3);
+  const steps = (relaxSteps: number, frames: number) => {
+    const r = relax(
+      probe.net,
+      probe.ctrl,
+      { dt: 0.1, tol: 0, maxSteps: relaxSteps },
+      probe.p,
+      zero(2, 16, 3),
+      true,
+    );
+    let s = r.state;
+    for (let i = 0; i < frames; i++) {
+      const next = fusedEulerStep(probe.net, probe.ctrl, 0.1, probe.p, s, true);
+      disposeState(s);
+      s = next;
+    }
+    s.phi.dataSync();
+    disposeState(s);
+  };
+  try {
+    steps(90, 10);
+    const after100 = tf.memory().numTensors;
+    const buffers100 = buffers();
+    steps(9_000, 1_000);
+    return { after100, after10000: tf.memory().numTensors, buffers100, buffers10000: buffers() };
+  } finally {
+    probe.dispose();
+  }
 }
 
 async function contextLoss(req: ContextLossRequest): Promise<void> {

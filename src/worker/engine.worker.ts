@@ -11,7 +11,7 @@ import { Simulation, type Checkpoint } from '../engine/simulation';
 import { loadMnistUrl } from '../engine/tasks/loadMnist';
 import type { MnistData } from '../engine/tasks/mnistData';
 import { initBackend, loseWebGLContext, onContextLost, resetWebGL } from './backends';
-import { computeDecisionMap, computeFlowField } from './fields';
+import { computeDecisionMap, computeFlowField, displayedTestIndices, rowsOf } from './fields';
 import type { Command, Notice, Snapshot, TaskData, WorkerMessage } from './protocol';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
@@ -100,11 +100,12 @@ function sendTask(): void {
   if (!sim) return;
   const d = sim.data;
   const trainCount = d.task === 'mnist' ? 0 : Math.min(d.train.count, 2000);
-  const testCount = d.task === 'mnist' ? 24 : Math.min(d.test.count, 2000);
-  const labelsOrTargets = (split: typeof d.train, count: number) =>
+  const shown = displayedTestIndices(d);
+  const labelsOrTargets = (split: typeof d.train, indices: number[]) =>
     split.labels
-      ? Float32Array.from(split.labels.subarray(0, count))
-      : split.target.slice(0, count * d.k);
+      ? Float32Array.from(indices, (i) => split.labels![i])
+      : rowsOf(split.target, d.k, indices);
+  const firstRows = Array.from({ length: trainCount }, (_, i) => i);
   const task: TaskData = {
     task: d.task,
     m: d.m,
@@ -112,9 +113,9 @@ function sendTask(): void {
     classification: d.classification,
     image: d.image ?? null,
     trainX: d.train.x.slice(0, trainCount * d.m),
-    trainY: labelsOrTargets(d.train, trainCount),
-    testX: d.test.x.slice(0, testCount * d.m),
-    testY: labelsOrTargets(d.test, testCount),
+    trainY: labelsOrTargets(d.train, firstRows),
+    testX: rowsOf(d.test.x, d.m, shown),
+    testY: labelsOrTargets(d.test, shown),
   };
   post({ type: 'task', data: task }, [
     task.trainX.buffer,
@@ -307,6 +308,7 @@ function handle(cmd: Command): void {
         if (playing) playFrame();
         break;
       case 'step':
+        toEquilibrium = false;
         pendingSteps += cmd.steps;
         break;
       case 'equilibrium':
@@ -317,6 +319,8 @@ function handle(cmd: Command): void {
         sim.setControl(cmd.on);
         break;
       case 'learn':
+        // A new sample follows the update: a run to equilibrium of the old one is over.
+        toEquilibrium = false;
         sim.learn();
         sim.afterUpdate(true);
         break;
@@ -335,6 +339,7 @@ function handle(cmd: Command): void {
         learnWhilePlaying = cmd.on;
         break;
       case 'nextSample':
+        toEquilibrium = false;
         sim.nextSample();
         break;
       case 'edit':

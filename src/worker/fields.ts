@@ -61,6 +61,24 @@ export function computeFlowField(sim: Simulation, req: FlowFieldRequest): FlowFi
   return field;
 }
 
+/**
+ * The test samples the task view shows: all of a small split (up to 2,000), or 24 spread evenly
+ * over MNIST's class-ordered split so that every digit appears.
+ */
+export function displayedTestIndices(data: Simulation['data']): number[] {
+  const count = data.test.count;
+  if (data.task !== 'mnist') return Array.from({ length: Math.min(count, 2000) }, (_, i) => i);
+  const shown = Math.min(24, count);
+  return Array.from({ length: shown }, (_, i) => Math.floor(((i + 0.5) * count) / shown));
+}
+
+/** Rows of a row-major [count, width] array. */
+export function rowsOf(values: Float32Array, width: number, indices: number[]): Float32Array {
+  const out = new Float32Array(indices.length * width);
+  indices.forEach((row, r) => out.set(values.subarray(row * width, (row + 1) * width), r * width));
+  return out;
+}
+
 /** The free network's output over [-1.2, 1.2]² (2-D tasks) and on the test samples shown. */
 export function computeDecisionMap(sim: Simulation, sizeRequest: number): DecisionMap {
   const data = sim.data;
@@ -105,7 +123,7 @@ export function computeDecisionMap(sim: Simulation, sizeRequest: number): Decisi
     }
     values = outputs(grid, size * size);
   }
-  const testCount = Math.min(data.test.count, data.task === 'mnist' ? 24 : 2000);
-  const testPredictions = outputs(data.test.x.slice(0, testCount * data.m), testCount);
+  const shown = displayedTestIndices(data);
+  const testPredictions = outputs(rowsOf(data.test.x, data.m, shown), shown.length);
   return { size, extent, values, testPredictions };
 }

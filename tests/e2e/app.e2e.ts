@@ -66,7 +66,11 @@ describe('the simulator in Chromium', () => {
   it('Space plays: the step count grows and the traces move; Space again pauses', async () => {
     const before = await statusNumber(page, 'status-step');
     const tracePath = () =>
-      page.getByTestId('view-traces').locator('path').first().getAttribute('d');
+      page
+        .getByTestId('view-traces')
+        .evaluate((el) =>
+          Array.from(el.querySelectorAll('path.trace'), (p) => p.getAttribute('d')).join('|'),
+        );
     const pathBefore = await tracePath();
     await page.keyboard.press('Space');
     await waitForNumber('status-step', (v) => v > before + 50);
@@ -95,15 +99,16 @@ describe('the simulator in Chromium', () => {
   });
 
   it('Learn 15 times: ΔW appears in the weights view and ½‖ψ*‖² shrinks at least twofold', async () => {
-    await page.keyboard.press('l');
-    const first = await waitForNumber('status-control', (v) => Number.isFinite(v) && v > 0);
-    for (let i = 1; i < 15; i++) {
-      const step = await page.getByTestId('status-control').textContent();
+    // Each Learn reports the ½‖ψ*‖² its update started from (which may equal the controlled
+    // equilibrium's shown before it): wait for the update counter before the next press.
+    const learn = async () => {
+      const before = await statusNumber(page, 'status-updates');
       await page.keyboard.press('l');
-      await expect
-        .poll(() => page.getByTestId('status-control').textContent(), { timeout: 30_000 })
-        .not.toBe(step);
-    }
+      await waitForNumber('status-updates', (v) => v === before + 1, 60_000);
+      return statusNumber(page, 'status-control');
+    };
+    const first = await learn();
+    for (let i = 1; i < 15; i++) await learn();
     const last = await statusNumber(page, 'status-control');
     expect(last).toBeLessThan(first / 2);
     const deltaCells = await page
@@ -113,7 +118,10 @@ describe('the simulator in Chromium', () => {
   });
 
   it('every keyboard shortcut does its job', async () => {
-    // → steps once.
+    // → steps once (from a quiet engine).
+    await expect
+      .poll(() => page.getByTestId('status-phase').textContent(), { timeout: 60_000 })
+      .toBe('idle');
     const s0 = await statusNumber(page, 'status-step');
     await page.keyboard.press('ArrowRight');
     await waitForNumber('status-step', (v) => v === s0 + 1);

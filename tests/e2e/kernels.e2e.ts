@@ -142,11 +142,21 @@ async function check(backend: string) {
       (
         window as unknown as {
           lcpBench: {
-            check(r: unknown): Promise<{ results: CheckResult[]; backend: string; reason: string }>;
+            check(r: unknown): Promise<{
+              results: CheckResult[];
+              backend: string;
+              reason: string;
+              tensors?: {
+                after100: number;
+                after10000: number;
+                buffers100: number;
+                buffers10000: number;
+              };
+            }>;
           };
         }
       ).lcpBench.check(req),
-    { backend, scenarios: SCENARIOS },
+    { backend, scenarios: SCENARIOS, leaks: true },
   );
 }
 
@@ -163,7 +173,7 @@ describe('fused kernels in headless Chromium', () => {
   });
 
   for (const backend of ['webgl', 'auto', 'wasm'] as const) {
-    it(`${backend}: fused = unfused in the browser, equilibria = Node's CPU values`, async () => {
+    it(`${backend}: fused = unfused in the browser, equilibria = Node's CPU values, no leaks`, async () => {
       const out = await check(backend);
       if (backend === 'webgl') {
         // Forced WebGL must really run on WebGL (SwiftShader here), not fall back.
@@ -171,6 +181,9 @@ describe('fused kernels in headless Chromium', () => {
       }
       if (backend === 'wasm') expect(out.backend, out.reason).toBe('wasm');
       expect(out.results).toHaveLength(SCENARIOS.length);
+      // No tensor leaks on this backend: as many tensors after 10,000 steps as after 100.
+      expect(out.tensors!.after10000).toBe(out.tensors!.after100);
+      expect(out.tensors!.buffers10000).toBe(out.tensors!.buffers100);
       for (const r of out.results) {
         const ref = reference.get(r.name)!;
         if (process.env.E2E_VERBOSE)

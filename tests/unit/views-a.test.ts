@@ -301,11 +301,17 @@ describe('equations view', () => {
     expect(value('psi')).toBe(fmt(0.5 * 0.25 * psi.length));
     expect(value('t')).toBe('99');
 
-    // Control off: the controller's equations fade.
+    // Control off: the controller's equations fade; their titles stay legible.
     drawEquations(root, { ...view, latest: { ...later, control: false } }, { ...SIZE, config });
-    const faded = Array.from(root.querySelectorAll<HTMLElement>('[data-control="1"]'));
+    const marked = Array.from(root.querySelectorAll<HTMLElement>('[data-control="1"]'));
+    const faded = marked.filter((el) => !el.classList.contains('eq-title'));
     expect(faded.length).toBeGreaterThan(0);
-    expect(faded.every((el) => el.style.opacity === '0.45')).toBe(true);
+    expect(faded.every((el) => el.style.opacity === '0.62')).toBe(true);
+    expect(
+      marked
+        .filter((el) => el.classList.contains('eq-title'))
+        .some((el) => el.style.opacity === '0.62'),
+    ).toBe(false);
   });
 
   it('re-typesets for another controller', () => {

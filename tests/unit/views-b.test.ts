@@ -26,6 +26,7 @@ import {
 import { drawTask, MAP_SIZE, taskMode, TaskView } from '../../src/ui/views/TaskView';
 import {
   alignmentText,
+  colourLimit,
   drawWeights,
   weightPanels,
   WeightsView,
@@ -430,6 +431,17 @@ describe('weights', () => {
     expect(div.innerHTML).toBe(once);
   });
 
+  it('the colour limit of a big matrix ignores a single outlier', () => {
+    const data = new Float32Array(400).map((_, q) => Math.sin(q * 0.37));
+    expect(colourLimit({ rows: 20, cols: 20, data })).toBeGreaterThan(0.99);
+    data[7] = 50;
+    const limit = colourLimit({ rows: 20, cols: 20, data });
+    expect(limit).toBeGreaterThan(0.9);
+    expect(limit).toBeLessThan(1.1);
+    // Small matrices keep max |v|.
+    expect(colourLimit({ rows: 2, cols: 2, data: Float32Array.from([0.1, -3, 0.2, 0]) })).toBe(3);
+  });
+
   it('a click on a cell and a typed value send an edit of that weight', () => {
     const sim = fixtureSimView({ task: 'pattern', n: 6, m: 3, k: 2, feedback: true });
     const div = host();
@@ -505,6 +517,23 @@ describe('weights', () => {
       { type: 'edit', target: 'target', index: 0, value: -0.5 },
       { type: 'edit', target: 'param', name: 'b', row: 4, col: 0, value: 2 },
     ]);
+  });
+
+  it('a long input vector is edited through an index and a value', () => {
+    const sim = fixtureSimView({ task: 'pattern', n: 4, m: 12, k: 1 });
+    const div = host();
+    drawWeights(div, { sim, matrix: 'W' }, 560, 360, send);
+    const index = div.querySelector<HTMLInputElement>('input.index');
+    if (!index) throw new Error('no index input');
+    expect(div.querySelectorAll('span.vector input.value').length).toBe(2);
+    index.value = '5';
+    index.dispatchEvent(new Event('change', { bubbles: true }));
+    const value = div.querySelector<HTMLInputElement>('input[aria-label="input x[5]"]');
+    expect(Number(value?.value)).toBeCloseTo(sim.latest?.x[5] ?? NaN, 3);
+    if (!value) throw new Error('no value input');
+    value.value = '0.3';
+    value.dispatchEvent(new Event('change', { bubbles: true }));
+    expect(fake.sent).toEqual([{ type: 'edit', target: 'input', index: 5, value: 0.3 }]);
   });
 
   it('big matrices go to a canvas; layered masks blank the missing connections', () => {

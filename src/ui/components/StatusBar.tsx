@@ -73,6 +73,12 @@ export function StatusBar() {
         </span>
       </span>
       <span>
+        updates{' '}
+        <span data-testid="status-updates" data-field="updates">
+          0
+        </span>
+      </span>
+      <span>
         phase{' '}
         <span data-testid="status-phase" data-field="phase">
           idle

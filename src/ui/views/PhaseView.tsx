@@ -27,6 +27,8 @@ import type { FlowField, Marker } from '../../worker/protocol';
 import { OKABE_ITO, ROLE, strokeScale } from '../theme';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
+/** The target (ROLE.target, black) in the text colour, so that lecture mode's black page shows it. */
+const TARGET_COLOR = 'currentColor';
 
 /** Grid points per axis of the requested flow field for a plot `side` pixels wide: one about
  *  every 9 px (smooth nullclines, a thin target band), between 21 and 61. */
@@ -416,12 +418,12 @@ export function drawPhase(
     .attr('stroke-width', 0.9 * sw)
     .attr('stroke-linecap', 'round');
   const band = select(child<SVGPathElement>(clippedEl, 'path', 'target-set'))
-    .attr('fill', ROLE.target)
+    .attr('fill', TARGET_COLOR)
     .attr('fill-opacity', 0.42)
     .attr('stroke', 'none');
   const closest = select(child<SVGPathElement>(clippedEl, 'path', 'target-closest'))
     .attr('fill', 'none')
-    .attr('stroke', ROLE.target)
+    .attr('stroke', TARGET_COLOR)
     .attr('stroke-width', 1.5 * sw);
   const ncI = select(child<SVGPathElement>(clippedEl, 'path', 'nullcline-i'))
     .attr('fill', 'none')
@@ -620,7 +622,7 @@ export function drawPhase(
     { label: `φ̇${sub(j)} = 0`, color: OKABE_ITO.green, kind: 'dash', dash: '2 2' },
     {
       label: hasTargetSet || !field ? 'target set' : 'closest to t',
-      color: ROLE.target,
+      color: TARGET_COLOR,
       kind: 'band',
     },
     { label: 'free eq. φ⁰', color: ROLE.free, kind: 'ring' },
@@ -760,8 +762,8 @@ function drawTargetAxis(
   if (hEl.ownerDocument.activeElement !== hEl) ring.attr('display', 'none');
   select(child<SVGPathElement>(hEl, 'path', 'handle-shape'))
     .attr('d', 'M-9,0h18M9,0l7,-5v10z')
-    .attr('fill', ROLE.target)
-    .attr('stroke', ROLE.target)
+    .attr('fill', TARGET_COLOR)
+    .attr('stroke', TARGET_COLOR)
     .attr('stroke-width', 2 * sw);
   if (!handle.property('__keysBound')) {
     handle.property('__keysBound', true);

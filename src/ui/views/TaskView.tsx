@@ -14,8 +14,9 @@ import { CATEGORICAL, diverging, OKABE_ITO, ROLE, strokeScale } from '../theme';
 import { contourLines, keyedRequests } from './PhaseView';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
-/** Minimum time between two decision-map requests (ms). */
-export const MAP_INTERVAL = 500;
+/** Minimum time between two decision-map requests (ms): each relaxes the free network on the
+ *  whole grid (48² inputs) and the test samples, work that competes with training. */
+export const MAP_INTERVAL = 1000;
 /** Grid points per axis of the requested decision map (2-D tasks; others need predictions only). */
 export const MAP_SIZE = 48;
 /** How many test digits are shown at most. */
@@ -344,7 +345,7 @@ function drawFit(
       'd',
       Number.isFinite(t0) && t0 >= d0 && t0 <= d1 ? `M${f1(x(t0))},${M.top}V${M.top + side}` : '',
     )
-    .attr('stroke', ROLE.target)
+    .attr('stroke', 'currentColor')
     .attr('stroke-width', 1)
     .attr('stroke-dasharray', '2 2')
     .attr('fill', 'none');
@@ -430,6 +431,8 @@ interface DigitCell {
   key: string;
   pixels: Float32Array;
   label: string;
+  /** For narrow cells. */
+  short: string;
   wrong: boolean;
   current: boolean;
 }
@@ -451,7 +454,14 @@ function drawDigits(
   const s = model.sim.latest;
   if (s && s.x.length === size) {
     const t = s.target.length > 1 ? s.target.indexOf(Math.max(...s.target)) : s.target[0];
-    cells.push({ key: 'current', pixels: s.x, label: `input (${t})`, wrong: false, current: true });
+    cells.push({
+      key: 'current',
+      pixels: s.x,
+      label: `input (${t})`,
+      short: `x (${t})`,
+      wrong: false,
+      current: true,
+    });
   }
   let wrongCount = 0;
   for (let q = 0; q < count; q++) {
@@ -463,6 +473,7 @@ function drawDigits(
       key: `t${q}`,
       pixels: task.testX.subarray(q * size, (q + 1) * size),
       label: pred === null ? `${truth}` : wrong ? `${pred} ✗ (${truth})` : `${pred} ✓`,
+      short: pred === null ? `${truth}` : wrong ? `${pred}✗${truth}` : `${pred}✓`,
       wrong,
       current: false,
     });
@@ -509,7 +520,7 @@ function drawDigits(
     .attr('text-anchor', 'middle')
     .attr('fill', (d) => (d.wrong ? OKABE_ITO.vermillion : 'currentColor'))
     .attr('font-weight', (d) => (d.wrong ? 700 : 400))
-    .text((d) => d.label);
+    .text((d) => (d.label.length * 0.6 * fontSize() <= cell + 6 ? d.label : d.short));
   // Ink as three filled contour levels of each image (vector, no canvas needed).
   joined.select<SVGGElement>('g.ink').each((d, q, nodes) => {
     const ink = nodes[q];

@@ -39,7 +39,7 @@ export interface Panel {
   kind: 'param' | 'update' | 'step';
   matrix: Matrix | null;
   editable: boolean;
-  /** Symmetric colour limit (max |v|; 0 when all zero). */
+  /** Symmetric colour limit (see colourLimit; 0 when all zero). */
   limit: number;
   /** 0/1 mask (W and its updates in layered nets). */
   mask: Float32Array | null;
@@ -48,10 +48,36 @@ export interface Panel {
 const fmt = format('.3~g');
 const fmtLimit = format('.2~g');
 
-function maxAbs(m: Matrix | null): number {
-  let v = 0;
-  if (m) for (let q = 0; q < m.data.length; q++) v = Math.max(v, Math.abs(m.data[q]) || 0);
-  return v;
+/**
+ * Symmetric colour limit of a matrix: max |v| for small ones; for more than 256 entries the
+ * 99.5th percentile of |v| over kept connections (from a histogram), so that one outlier (a
+ * hand-edited weight, say) does not wash out the rest. Values beyond it saturate.
+ */
+export function colourLimit(m: Matrix | null, mask: Float32Array | null = null): number {
+  if (!m) return 0;
+  const d = m.data;
+  let max = 0;
+  let count = 0;
+  for (let q = 0; q < d.length; q++) {
+    if (mask && mask[q] === 0) continue;
+    const a = Math.abs(d[q]);
+    if (a > max) max = a;
+    count++;
+  }
+  if (count <= 256 || !(max > 0) || !Number.isFinite(max)) return Number.isFinite(max) ? max : 0;
+  const bins = 2048;
+  const hist = new Uint32Array(bins);
+  for (let q = 0; q < d.length; q++) {
+    if (mask && mask[q] === 0) continue;
+    const a = Math.abs(d[q]);
+    if (a === a) hist[Math.min(bins - 1, Math.floor((a / max) * bins))]++;
+  }
+  let below = 0;
+  for (let b = 0; b < bins; b++) {
+    below += hist[b];
+    if (below >= 0.995 * count) return ((b + 1) / bins) * max;
+  }
+  return max;
 }
 
 const connected = new WeakMap<Float32Array, boolean>();
@@ -88,7 +114,7 @@ export function weightPanels(
     kind,
     matrix: m ?? null,
     editable: kind === 'param' && !!m,
-    limit: maxAbs(m ?? null),
+    limit: colourLimit(m ?? null, pMask && m && pMask.length === m.data.length ? pMask : null),
     mask: pMask && m && pMask.length === m.data.length ? pMask : null,
   });
   const update = method === 'rbp' ? `−∇${matrix}L (RBP)` : `Δ${matrix} (LCP)`;
@@ -353,6 +379,9 @@ export function drawWeights(
   ui.send = send;
   const sim = model.sim;
   const svgH = Math.max(0, height - EDITORS_H);
+  // Canvases (big matrices) lie under the SVG, whose cursor, focus ring and hit areas stay on top.
+  const layer = htmlChild<HTMLDivElement>(host, 'div', 'canvas-layer');
+  Object.assign(layer.style, { position: 'absolute', left: '0', top: '0', pointerEvents: 'none' });
   const svgEl = svgChild<SVGSVGElement>(host, 'svg', 'weights-svg');
   select(svgEl)
     .attr('width', width)
@@ -363,8 +392,6 @@ export function drawWeights(
     .style('position', 'absolute')
     .style('left', '0')
     .style('top', '0');
-  const layer = htmlChild<HTMLDivElement>(host, 'div', 'canvas-layer');
-  Object.assign(layer.style, { position: 'absolute', left: '0', top: '0', pointerEvents: 'none' });
 
   const panels = weightPanels(sim, model.matrix, model.method);
   select(svgChild<SVGTextElement>(svgEl, 'text', 'message'))
@@ -484,13 +511,14 @@ function drawPanel(
     .attr('fill', 'currentColor')
     .attr('font-weight', 600)
     .text(fit(panel.title, box.boxW));
+  const big = !!m && (rows > CANVAS_THRESHOLD || cols > CANVAS_THRESHOLD);
   select(g.querySelector('rect.bg'))
     .attr('x', x)
     .attr('y', y)
     .attr('width', w)
     .attr('height', h)
-    .attr('fill', '#fbfbfb')
-    .style('fill', 'var(--panel, #fbfbfb)')
+    .attr('fill', big ? 'none' : '#fbfbfb')
+    .style('fill', big ? 'none' : 'var(--panel, #fbfbfb)')
     .attr('stroke', '#bbb')
     .attr('stroke-width', 0.5);
   select(g.querySelector('text.empty'))
@@ -506,7 +534,6 @@ function drawPanel(
           : '',
     );
   const limit = panel.limit;
-  const big = !!m && (rows > CANVAS_THRESHOLD || cols > CANVAS_THRESHOLD);
   const cellsG = g.querySelector('g.cells') as SVGGElement;
   const cellData = m && !big ? Array.from({ length: rows * cols }, (_, q) => q) : [];
   select(cellsG)
@@ -698,7 +725,8 @@ function drawLegend(
     .attr('width', (lw / steps + 0.3).toFixed(2))
     .attr('height', 6)
     .attr('fill', (q) => diverging(q / (steps - 1)));
-  const wide = lw >= 6 * (2 * fmtLimit(limit).length + 5);
+  const charW = 0.6 * (strokeScale() > 1 ? 14 : 10);
+  const wide = lw >= charW * (2 * fmtLimit(limit).length + 6);
   const labels = !(limit > 0)
     ? [{ x: lw / 2, anchor: 'middle', text: 'all zero' }]
     : wide
@@ -780,9 +808,10 @@ function drawVectorEditors(
     if (!classification) groups.push({ target: 'target', symbol: 't', values: s.target });
   }
   const doc = host.ownerDocument;
-  const entries = groups.reduce((a, g) => a + Math.min(8, g.values.length), 0);
+  // Short vectors: one input per entry. Long ones (MNIST's 784 pixels): an index and a value.
+  const entries = groups.reduce((a, g) => a + (g.values.length > 8 ? 2 : g.values.length), 0);
   const labelW =
-    groups.reduce((a, g) => a + (g.values.length > 8 ? 110 : 16), 0) + 12 * groups.length;
+    groups.reduce((a, g) => a + (g.values.length > 8 ? 40 : 16), 0) + 12 * groups.length;
   const inputW = Math.max(38, Math.min(64, (width - labelW) / Math.max(1, entries) - 3));
   select(div)
     .selectAll<HTMLSpanElement, (typeof groups)[number]>('span.vector')
@@ -797,38 +826,77 @@ function drawVectorEditors(
     )
     .each((group, q, nodes) => {
       const span = nodes[q];
-      const shown = Math.min(8, group.values.length);
+      const len = group.values.length;
+      const long = len > 8;
+      const name = group.target === 'input' ? 'input' : 'target';
       select(span)
         .selectAll<HTMLSpanElement, number>('span.label')
         .data([0])
         .join('span')
         .attr('class', 'label')
-        .text(
-          group.values.length > shown
-            ? `${group.symbol} (first ${shown} of ${group.values.length})`
-            : group.symbol,
-        );
+        .text(long ? `${group.symbol}[` : group.symbol);
+      // The entry a long vector's value input edits (kept on the span).
+      const picked = Math.max(0, Math.min(len - 1, Number(span.dataset.index ?? 0) || 0));
       select(span)
-        .selectAll<HTMLInputElement, number>('input')
-        .data(Array.from({ length: shown }, (_, q) => q))
+        .selectAll<HTMLInputElement, number>('input.index')
+        .data(long ? [picked] : [])
         .join((enter) =>
-          enter.append('input').attr('type', 'number').attr('step', 0.1).style('font', 'inherit'),
+          enter
+            .append('input')
+            .attr('class', 'index')
+            .attr('type', 'number')
+            .attr('step', 1)
+            .attr('min', 0)
+            .style('font', 'inherit'),
+        )
+        .attr('max', len - 1)
+        .attr('aria-label', `which ${name} entry ${group.symbol}[i] to edit`)
+        .style('width', `${Math.floor(inputW)}px`)
+        .each(function (v) {
+          if (doc.activeElement !== this) this.value = String(v);
+        })
+        .on('change', function () {
+          const v = Math.round(Number(this.value));
+          if (!Number.isFinite(v)) return;
+          span.dataset.index = String(Math.max(0, Math.min(len - 1, v)));
+          const value = span.querySelector<HTMLInputElement>('input.value');
+          if (value) {
+            const k = Number(span.dataset.index);
+            value.dataset.index = String(k);
+            value.setAttribute('aria-label', `${name} ${group.symbol}[${k}]`);
+            value.value = Number(group.values[k].toPrecision(4)).toString();
+          }
+        });
+      select(span)
+        .selectAll<HTMLSpanElement, number>('span.equals')
+        .data(long ? [0] : [])
+        .join('span')
+        .attr('class', 'equals')
+        .text('] =');
+      select(span)
+        .selectAll<HTMLInputElement, number>('input.value')
+        .data(long ? [picked] : Array.from({ length: len }, (_, k) => k))
+        .join((enter) =>
+          enter
+            .append('input')
+            .attr('class', 'value')
+            .attr('type', 'number')
+            .attr('step', 0.1)
+            .style('font', 'inherit'),
         )
         .style('width', `${Math.floor(inputW)}px`)
-        .attr(
-          'aria-label',
-          (q) => `${group.target === 'input' ? 'input' : 'target'} ${group.symbol}[${q}]`,
-        )
-        .attr('data-index', (q) => q)
-        .each(function (q) {
+        .attr('aria-label', (k) => `${name} ${group.symbol}[${k}]`)
+        .attr('data-index', (k) => k)
+        .each(function (k) {
           // Keep what the user is typing; otherwise show the engine's value.
           if (doc.activeElement !== this)
-            this.value = Number(group.values[q].toPrecision(4)).toString();
+            this.value = Number(group.values[k].toPrecision(4)).toString();
         })
-        .on('change', function (_ev: Event, q: number) {
+        .on('change', function () {
           const value = Number(this.value);
+          const index = Number(this.dataset.index);
           if (this.value.trim() === '' || !Number.isFinite(value)) return;
-          send({ type: 'edit', target: group.target, index: q, value });
+          send({ type: 'edit', target: group.target, index, value });
         });
     });
   if (s && classification) {

@@ -52,7 +52,7 @@ export interface SimdOptions {
   /** Pages the imported memory has at least (its current size is fine). */
   minPages: number;
   maxPages?: number;
-  /** Rows × vectors of the GEMM micro-tile (4 × 2 = 4 rows × 8 columns by default). */
+  /** Rows × vectors of the GEMM micro-tile (2 × 4 = 2 rows × 16 columns by default: measured best). */
   tileRows?: number;
   tileVecs?: number;
   /** Vectors of the one-row tile for the remaining rows. */
@@ -69,7 +69,6 @@ function gemm(f: Fn, o: SimdOptions): void {
   const [x, ldx, y, ldy, c, ldc, rows, m, ncols, accumulate] = Array.from({ length: 10 }, (_, i) =>
     f.param(i),
   );
-  const fma = o.fma;
   const r = f.local(I32);
   const col = f.local(I32);
   const colEnd = f.local(I32);
@@ -80,7 +79,7 @@ function gemm(f: Fn, o: SimdOptions): void {
   f.get(ncols).i32(2).op(Op.i32Shl).set(colEnd);
 
   /** One pass over rows [r, r + MR) × all columns, with an MR × NV register tile. */
-  const tile = (MR: number, NV: number) => {
+  const tile = (MR: number, NV: number, fma: boolean) => {
     const xp = Array.from({ length: MR }, () => f.local(I32));
     const acc = Array.from({ length: MR * NV }, () => f.local(V128));
     const yv = Array.from({ length: NV }, () => f.local(V128));
@@ -130,15 +129,16 @@ function gemm(f: Fn, o: SimdOptions): void {
     });
   };
 
-  const MR = o.tileRows ?? 4;
-  const NV = o.tileVecs ?? 2;
+  const MR = o.tileRows ?? 2;
+  const NV = o.tileVecs ?? 4;
   const rowsMain = f.local(I32);
   // rowsMain = rows − rows % MR
   f.get(rows).get(rows).i32(MR).op(0x6f /* i32.rem_s */).op(Op.i32Sub).set(rowsMain);
   f.i32(0).set(r);
-  f.whileLt(r, rowsMain, MR, () => tile(MR, NV));
-  // Remaining rows one at a time.
-  f.whileLt(r, rows, 1, () => tile(1, o.tailVecs ?? NV));
+  f.whileLt(r, rowsMain, MR, () => tile(MR, NV, o.fma));
+  // Remaining rows one at a time. Plain mul + add here: a single row has only NV accumulator
+  // chains, and the FMA's longer latency made batch-1 products slower (measured in Chromium).
+  f.whileLt(r, rows, 1, () => tile(1, o.tailVecs ?? NV, false));
 }
 
 /**
