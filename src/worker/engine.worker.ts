@@ -22,8 +22,15 @@ const notice = (level: Notice['level'], text: string) =>
 
 /** Minimum interval between snapshots (~60 per second). */
 const SNAPSHOT_INTERVAL_MS = 16;
+/**
+ * While training, four snapshots a second: curves and weights stay live, and the page's paint
+ * and raster (software GL here) are not asked to redraw every view at frame rate.
+ */
+const TRAINING_SNAPSHOT_INTERVAL_MS = 250;
 /** Longest slice of work before the worker yields to its message queue. */
 const SLICE_MS = 12;
+/** Rest between training slices, so that the page (and its compositor) keep a share of a 2-core CPU. */
+const TRAIN_REST_MS = 2;
 
 let sim: Simulation | null = null;
 let config: TrainConfig = parseConfig(PRESETS['figure-1']?.config ?? {});
@@ -173,7 +180,8 @@ function snapshot(): Snapshot | null {
 
 function maybeSendSnapshot(force = false): void {
   const now = performance.now();
-  if (awaitingAck || (!force && (!dirty || now - lastSnapshot < SNAPSHOT_INTERVAL_MS))) return;
+  const interval = trainRemaining > 0 ? TRAINING_SNAPSHOT_INTERVAL_MS : SNAPSHOT_INTERVAL_MS;
+  if (awaitingAck || (!force && (!dirty || now - lastSnapshot < interval))) return;
   const s = snapshot();
   if (!s) return;
   awaitingAck = true;
@@ -238,7 +246,7 @@ function work(): void {
 function schedule(): void {
   if (scheduled) return;
   scheduled = true;
-  setTimeout(work, 0);
+  setTimeout(work, trainRemaining > 0 ? TRAIN_REST_MS : 0);
 }
 
 /** Play advances one frame's worth of steps per acknowledged snapshot: the page sets the pace. */

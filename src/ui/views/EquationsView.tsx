@@ -277,7 +277,8 @@ export function EquationsView() {
       }),
     [controller, method, alpha, ki, kp, learnQ, lambdaKP],
   );
-  useLiveDraw(host, draw);
+  // Live values as text: ten updates a second are readable and keep KaTeX's layout cheap.
+  useLiveDraw(host, draw, 100);
   return (
     <section
       data-testid="view-equations"

@@ -240,7 +240,8 @@ export function LearningView() {
   const draw = useCallback((el: HTMLDivElement, view: SimView, size: Size) => {
     drawLearning(hostSvg(el), view, size);
   }, []);
-  useLiveDraw(host, draw);
+  // Curves of thousands of points: ten redraws a second are plenty while training.
+  useLiveDraw(host, draw, 100);
   return (
     <section
       data-testid="view-learning"

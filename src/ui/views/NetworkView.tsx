@@ -812,7 +812,7 @@ export function NetworkView() {
     (el: HTMLDivElement, view: SimView, size: Size) => drawNetwork(el, view, size),
     [],
   );
-  useLiveDraw(host, draw);
+  useLiveDraw(host, draw, 33);
   return (
     <section
       data-testid="view-network"

@@ -25,6 +25,7 @@ import { engine } from '../../state/engine';
 import { simView, type SimView, type TracePoint } from '../../state/simView';
 import type { FlowField, Marker } from '../../worker/protocol';
 import { OKABE_ITO, ROLE, strokeScale } from '../theme';
+import { throttle } from './common';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 /** The target (ROLE.target, black) in the text colour, so that lecture mode's black page shows it. */
@@ -999,9 +1000,12 @@ export function PhaseView() {
     const lecture = typeof MutationObserver === 'function' ? new MutationObserver(schedule) : null;
     lecture?.observe(document.documentElement, { attributes: true, attributeFilter: ['class'] });
     measure();
-    const unsubscribe = simView.subscribe(schedule);
+    // The portrait's redraw is dear (arrows, contours): at most 15 per second from snapshots.
+    const onSnapshot = throttle(schedule, 66);
+    const unsubscribe = simView.subscribe(onSnapshot.call);
     return () => {
       unsubscribe();
+      onSnapshot.cancel();
       ro?.disconnect();
       lecture?.disconnect();
       window.removeEventListener('resize', measure);

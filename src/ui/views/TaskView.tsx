@@ -574,6 +574,13 @@ function drawDigits(
 }
 
 /** The task view. */
+/** Same numbers in two typed arrays (snapshots carry fresh copies every time). */
+function sameValues(a: Float32Array | undefined, b: Float32Array | undefined): boolean {
+  if (!a || !b || a.length !== b.length) return a === b;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 export function TaskView() {
   const hostRef = useRef<HTMLDivElement>(null);
   const svgRef = useRef<SVGSVGElement>(null);
@@ -601,12 +608,16 @@ export function TaskView() {
         map = null;
       }
       if (width <= 0 || height <= 0) return;
-      if (sim.task && taskMode(sim.task) !== 'none') {
-        const size = mapSizeFor(sim.task);
-        const key = [sim.generation, sim.weights?.version ?? -1, sim.task.task, size].join('|');
-        requests.want(key, () => engine().decisionMap(size));
-      }
+      requestMap();
       drawTask(svg, { sim, map }, width, height);
+    };
+    /** Ask the worker for the map of the current weights (throttled, keyed). */
+    const requestMap = () => {
+      const sim = simView.getState();
+      if (width <= 0 || height <= 0 || !sim.task || taskMode(sim.task) === 'none') return;
+      const size = mapSizeFor(sim.task);
+      const key = [sim.generation, sim.weights?.version ?? -1, sim.task.task, size].join('|');
+      requests.want(key, () => engine().decisionMap(size));
     };
     const schedule = () => {
       if (!frame) frame = requestAnimationFrame(draw);
@@ -625,15 +636,18 @@ export function TaskView() {
     measure();
     let prev = simView.getState();
     const unsubscribe = simView.subscribe((state) => {
-      // Redraw for a new sample (x), new weights (a new map is due) or new task data.
+      // Redraw for a new sample (x) or new task data; new weights only make a new map due, and
+      // the map's arrival redraws (so training at hundreds of updates/s costs no redraws).
       const changed =
-        state.latest?.x !== prev.latest?.x ||
-        state.latest?.target !== prev.latest?.target ||
-        state.weights !== prev.weights ||
+        (state.latest?.x !== prev.latest?.x && !sameValues(state.latest?.x, prev.latest?.x)) ||
+        (state.latest?.target !== prev.latest?.target &&
+          !sameValues(state.latest?.target, prev.latest?.target)) ||
         state.task !== prev.task ||
         state.generation !== prev.generation;
+      const weightsChanged = state.weights !== prev.weights;
       prev = state;
       if (changed) schedule();
+      else if (weightsChanged) requestMap();
     });
     return () => {
       unsubscribe();

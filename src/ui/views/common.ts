@@ -39,6 +39,8 @@ const cancelFrame = (id: number): void =>
 export function useLiveDraw<E extends HTMLElement>(
   ref: RefObject<E | null>,
   draw: (el: E, view: SimView, size: Size) => void,
+  /** Snapshots redraw at most this often (resizes and mode changes at once). */
+  snapshotIntervalMs = 0,
 ): void {
   const drawRef = useRef(draw);
   const scheduleRef = useRef<() => void>(() => undefined);
@@ -57,7 +59,8 @@ export function useLiveDraw<E extends HTMLElement>(
       if (frame === null) frame = requestFrame(run);
     };
     scheduleRef.current = schedule;
-    const unsubscribe = simView.subscribe(schedule);
+    const onSnapshot = throttle(schedule, snapshotIntervalMs);
+    const unsubscribe = simView.subscribe(onSnapshot.call);
     const resize =
       typeof ResizeObserver === 'function'
         ? new ResizeObserver((entries) => {
@@ -74,12 +77,13 @@ export function useLiveDraw<E extends HTMLElement>(
     schedule();
     return () => {
       unsubscribe();
+      onSnapshot.cancel();
       resize?.disconnect();
       lecture?.disconnect();
       if (frame !== null) cancelFrame(frame);
       scheduleRef.current = () => undefined;
     };
-  }, [ref]);
+  }, [ref, snapshotIntervalMs]);
 
   useEffect(() => {
     drawRef.current = draw;
@@ -252,4 +256,34 @@ export function emptyMessage(svg: SVGSVGElement, text: string, { width, height }
   el.setAttribute('fill', INK);
   el.setAttribute('fill-opacity', '0.7');
   return true;
+}
+
+/**
+ * `fn` at most once per `intervalMs` (leading call at once, the last one deferred so the final
+ * state is always drawn). Views whose redraw is dear use it so that training at hundreds of
+ * snapshots per second leaves the main thread free.
+ */
+export function throttle(
+  fn: () => void,
+  intervalMs: number,
+): { call: () => void; cancel: () => void } {
+  if (intervalMs <= 0) return { call: fn, cancel: () => undefined };
+  let last = -Infinity;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const fire = () => {
+    timer = null;
+    last = performance.now();
+    fn();
+  };
+  return {
+    call: () => {
+      const wait = last + intervalMs - performance.now();
+      if (wait <= 0) fire();
+      else if (timer === null) timer = setTimeout(fire, wait);
+    },
+    cancel: () => {
+      if (timer !== null) clearTimeout(timer);
+      timer = null;
+    },
+  };
 }
