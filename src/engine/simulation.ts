@@ -45,14 +45,23 @@ export interface MatrixData {
   data: Float32Array;
 }
 
+/** What the status bar and views read about the current sample. */
 export interface SimMetrics {
+  /** Loss at the free equilibrium of the current sample (NaN before the first relaxation). */
   loss: number;
+  /** ½‖ψ*‖² of the last controlled equilibrium (NaN before the first one). */
   controlPsi: number;
+  /** ½‖u*‖² of the last controlled equilibrium. */
   controlU: number;
+  /** ρ(W diag ρ′(φ⁰)) at the last free equilibrium. */
   spectralRadius: number;
+  /** Largest relative change per unit time of the last step (the stopping rule's residual). */
   residual: number;
+  /** Has the current mode's dynamics settled? */
   settled: boolean;
+  /** Cosine of the last LCP update with −∇L on its batch (NaN until measured). */
   cosine: number;
+  /** ‖φ* − φ⁰‖ of the last controlled equilibrium. */
   displacement: number;
 }
 
@@ -68,15 +77,26 @@ export interface Checkpoint {
   epoch: number;
 }
 
-export interface SimLearningPoint {
+/** One point of the learning curves, appended after every update. */
+export interface LearningPoint {
   update: number;
   epoch: number;
+  /** Loss and accuracy at the free equilibrium of the batch, before its update. */
   loss: number;
   accuracy: number | null;
+  /** ½‖ψ*‖² + ½‖u*‖² of the batch (0 for RBP). */
   control: number;
+  /** Cosine of the update with −∇L (NaN when not measured for this point). */
   cosine: number;
   testLoss?: number;
   testAccuracy?: number | null;
+}
+
+export type MarkerKind = 'control-on' | 'control-off' | 'update' | 'sample';
+
+export interface SimMarker {
+  t: number;
+  kind: MarkerKind;
 }
 
 /** Networks with at most this many hidden units × batch get a −∇L cosine on every update. */
@@ -105,8 +125,8 @@ export class Simulation {
   appliedStep: Partial<Record<ParamName, MatrixData>> | null = null;
   freePhi: Float32Array | null = null;
   /** Points and markers produced since the caller last took them. */
-  pendingLearning: SimLearningPoint[] = [];
-  pendingMarkers: { t: number; kind: 'control-on' | 'control-off' | 'update' | 'sample' }[] = [];
+  pendingLearning: LearningPoint[] = [];
+  pendingMarkers: SimMarker[] = [];
   private state!: DynState;
   private p!: Presentation;
   private order: Uint32Array = new Uint32Array(0);
@@ -361,7 +381,7 @@ export class Simulation {
    * Learn: relax → control → update on the current sample (batch = 1) or on a batch that starts
    * with it, then present the next sample. Returns the learning-curve point.
    */
-  learn(): SimLearningPoint {
+  learn(): LearningPoint {
     this.phase = 'updating';
     const indices = [this.sample];
     while (indices.length < Math.min(this.config.batch, this.data.train.count))
@@ -369,7 +389,7 @@ export class Simulation {
     const r = this.trainer.trainBatch(indices, this.n * indices.length <= COSINE_EVERY_UPDATE);
     const cosine = r.cosine;
     this.weightsVersion++;
-    const point: SimLearningPoint = {
+    const point: LearningPoint = {
       update: this.trainer.updates,
       epoch: this.trainer.epoch,
       loss: r.loss,
@@ -392,7 +412,7 @@ export class Simulation {
   }
 
   /** One Train step: an update on the next batch of the seeded order. */
-  trainStep(): SimLearningPoint {
+  trainStep(): LearningPoint {
     this.phase = 'training';
     const B = Math.min(this.config.batch, this.data.train.count);
     const indices = Array.from({ length: B }, () => this.nextIndex());
@@ -400,7 +420,7 @@ export class Simulation {
     const r = this.trainer.trainBatch(indices, measure);
     const cosine = r.cosine;
     this.weightsVersion++;
-    const point: SimLearningPoint = {
+    const point: LearningPoint = {
       update: this.trainer.updates,
       epoch: this.trainer.epoch,
       loss: r.loss,

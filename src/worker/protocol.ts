@@ -3,18 +3,25 @@
  * snapshots and replies come out; typed arrays travel as transferables.
  */
 import type { BackendChoice, TrainConfig } from '../engine/config';
+import type {
+  LearningPoint,
+  MatrixData,
+  SimMarker,
+  SimMetrics,
+  SimPhase,
+} from '../engine/simulation';
+
+// The engine defines what it measures; the protocol carries it as is.
+export type { LearningPoint, MarkerKind } from '../engine/simulation';
+export type StatusMetrics = SimMetrics;
+export type Marker = SimMarker;
+/** A parameter as a flat row-major array with its shape ([n] for vectors). */
+export type Matrix = MatrixData;
 
 /** One word for what the engine is doing (the status bar shows it). */
-export type Phase = 'idle' | 'free' | 'controlled' | 'updating' | 'training';
+export type Phase = SimPhase;
 
 export type ParamKey = 'W' | 'U' | 'b' | 'D' | 'd' | 'Q' | 'B' | 'F';
-
-/** A parameter as a flat row-major array with its shape ([n] for vectors). */
-export interface Matrix {
-  rows: number;
-  cols: number;
-  data: Float32Array;
-}
 
 export interface WeightsSnapshot {
   /** Increases whenever any weight changed (update, edit, reset). */
@@ -27,47 +34,6 @@ export interface WeightsSnapshot {
   maskW: Float32Array | null;
   /** Hidden block sizes for layered nets (one block for recurrent). */
   layers: number[];
-}
-
-/** One point of the learning curves, appended after every update. */
-export interface LearningPoint {
-  update: number;
-  epoch: number;
-  /** Loss and accuracy at the free equilibrium of the batch, before its update. */
-  loss: number;
-  accuracy: number | null;
-  /** ½‖ψ*‖² + ½‖u*‖² of the batch (0 for RBP). */
-  control: number;
-  /** Cosine of the update with −∇L (NaN when not measured for this point). */
-  cosine: number;
-  testLoss?: number;
-  testAccuracy?: number | null;
-}
-
-export type MarkerKind = 'control-on' | 'control-off' | 'update' | 'sample';
-
-export interface Marker {
-  t: number;
-  kind: MarkerKind;
-}
-
-export interface StatusMetrics {
-  /** Loss at the free equilibrium of the current sample (NaN before the first relaxation). */
-  loss: number;
-  /** ½‖ψ*‖² of the last controlled equilibrium (NaN before the first one). */
-  controlPsi: number;
-  /** ½‖u*‖² of the last controlled equilibrium. */
-  controlU: number;
-  /** ρ(W diag ρ′(φ⁰)) at the last free equilibrium. */
-  spectralRadius: number;
-  /** Largest relative change per unit time of the last step (the stopping rule's residual). */
-  residual: number;
-  /** Has the current mode's dynamics settled? */
-  settled: boolean;
-  /** Cosine of the last LCP update with −∇L on its batch (NaN until measured). */
-  cosine: number;
-  /** ‖φ* − φ⁰‖ of the last controlled equilibrium. */
-  displacement: number;
 }
 
 /** What views draw: the current sample's state and what changed. */
