@@ -23,10 +23,10 @@ const notice = (level: Notice['level'], text: string) =>
 /** Minimum interval between snapshots (~60 per second). */
 const SNAPSHOT_INTERVAL_MS = 16;
 /**
- * While training, four snapshots a second: curves and weights stay live, and the page's paint
+ * While training, two snapshots a second: curves and weights stay live, and the page's paint
  * and raster (software GL here) are not asked to redraw every view at frame rate.
  */
-const TRAINING_SNAPSHOT_INTERVAL_MS = 250;
+const TRAINING_SNAPSHOT_INTERVAL_MS = 500;
 /** Longest slice of work before the worker yields to its message queue. */
 const SLICE_MS = 12;
 /** Rest between training slices, so that the page (and its compositor) keep a share of a 2-core CPU. */

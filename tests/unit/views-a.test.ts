@@ -367,7 +367,8 @@ describe('React views', () => {
         ),
       );
     });
-    const frame = () => new Promise((resolve) => setTimeout(resolve, 40));
+    // Draws are spread over frames (a per-frame budget) and some views throttle: wait enough.
+    const frame = () => new Promise((resolve) => setTimeout(resolve, 400));
     await act(frame);
     const mounted = commits;
     for (const id of ['network', 'traces', 'learning', 'equations'])

@@ -5,6 +5,7 @@
  * control ψ. The flow field comes from the worker (never computed here); requests are throttled.
  * Beside the portrait, a small y/t axis whose target handle can be dragged (regression tasks).
  */
+import { cancelDraw, requestDraw } from './frameBudget';
 import { useEffect, useRef, useState } from 'react';
 import { useStore } from 'zustand';
 import {
@@ -40,6 +41,8 @@ export function flowSize(side: number): number {
 const ARROW_SPACING = 24;
 /** Minimum time between two flow-field requests (ms): at most four a second. */
 export const FLOW_INTERVAL = 250;
+/** While training, fields (and maps) are refreshed at most this often. */
+export const TRAINING_REFRESH_MS = 2000;
 /** Minimum time between two target edits while dragging (ms). */
 export const TARGET_EDIT_INTERVAL = 100;
 
@@ -981,12 +984,16 @@ export function PhaseView() {
       // Ask for the field that belongs to what is drawn (throttled; the grid follows the size).
       if (sliceable && range && layout) {
         const request = { i, j, range, size: flowSize(layout.side) };
-        const key = `${flowKey(sim, i, j, range)}|${request.size}`;
+        // While training the weights change hundreds of times a second: a field every 2 s is enough.
+        const training = sim.latest?.phase === 'training';
+        const key = training
+          ? `training|${Math.floor(performance.now() / TRAINING_REFRESH_MS)}`
+          : `${flowKey(sim, i, j, range)}|${request.size}`;
         requests.want(key, () => engine().flowField(request));
       }
     };
     const schedule = () => {
-      if (!frame) frame = requestAnimationFrame(draw);
+      if (!frame) frame = requestDraw(draw);
     };
     const measure = () => {
       const r = host.getBoundingClientRect();
@@ -1009,7 +1016,7 @@ export function PhaseView() {
       ro?.disconnect();
       lecture?.disconnect();
       window.removeEventListener('resize', measure);
-      if (frame) cancelAnimationFrame(frame);
+      if (frame) cancelDraw(frame);
       requests.dispose();
       sender.dispose();
     };

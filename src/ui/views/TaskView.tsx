@@ -5,13 +5,14 @@
  * MNIST, a grid of test digits with their predicted class, wrong ones marked. Decision maps come
  * from the worker (throttled, when the weights change).
  */
+import { cancelDraw, requestDraw } from './frameBudget';
 import { useEffect, useRef } from 'react';
 import { axisBottom, axisLeft, contours, geoPath, geoTransform, scaleLinear, select } from 'd3';
 import { engine } from '../../state/engine';
 import { simView, type SimView } from '../../state/simView';
 import type { DecisionMap, TaskData } from '../../worker/protocol';
 import { CATEGORICAL, diverging, OKABE_ITO, ROLE, strokeScale } from '../theme';
-import { contourLines, keyedRequests } from './PhaseView';
+import { contourLines, keyedRequests, TRAINING_REFRESH_MS } from './PhaseView';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 /** Minimum time between two decision-map requests (ms): each relaxes the free network on the
@@ -616,11 +617,15 @@ export function TaskView() {
       const sim = simView.getState();
       if (width <= 0 || height <= 0 || !sim.task || taskMode(sim.task) === 'none') return;
       const size = mapSizeFor(sim.task);
-      const key = [sim.generation, sim.weights?.version ?? -1, sim.task.task, size].join('|');
+      const training = sim.latest?.phase === 'training';
+      const version = training
+        ? `t${Math.floor(performance.now() / TRAINING_REFRESH_MS)}`
+        : (sim.weights?.version ?? -1);
+      const key = [sim.generation, version, sim.task.task, size].join('|');
       requests.want(key, () => engine().decisionMap(size));
     };
     const schedule = () => {
-      if (!frame) frame = requestAnimationFrame(draw);
+      if (!frame) frame = requestDraw(draw);
     };
     const measure = () => {
       const r = host.getBoundingClientRect();
@@ -654,7 +659,7 @@ export function TaskView() {
       ro?.disconnect();
       lecture?.disconnect();
       window.removeEventListener('resize', measure);
-      if (frame) cancelAnimationFrame(frame);
+      if (frame) cancelDraw(frame);
       requests.dispose();
     };
   }, []);

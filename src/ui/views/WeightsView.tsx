@@ -5,6 +5,7 @@
  * editable by hand (click or Enter on a cell opens a numeric input → an `edit` command).
  * Matrices larger than 64 in either dimension are painted on a canvas, one pixel per weight.
  */
+import { cancelDraw, requestDraw } from './frameBudget';
 import { useEffect, useRef, useState } from 'react';
 import { useStore } from 'zustand';
 import { color as d3color, format, select } from 'd3';
@@ -944,9 +945,9 @@ export function WeightsView() {
       if (wait > 0)
         timer = setTimeout(() => {
           timer = null;
-          frame = requestAnimationFrame(draw);
+          frame = requestDraw(draw);
         }, wait);
-      else frame = requestAnimationFrame(draw);
+      else frame = requestDraw(draw);
     };
     const measure = () => {
       const r = host.getBoundingClientRect();
@@ -968,7 +969,7 @@ export function WeightsView() {
       ro?.disconnect();
       lecture?.disconnect();
       window.removeEventListener('resize', measure);
-      if (frame) cancelAnimationFrame(frame);
+      if (frame) cancelDraw(frame);
       if (timer) clearTimeout(timer);
     };
   }, [matrix, method]);

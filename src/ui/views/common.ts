@@ -2,6 +2,7 @@
  * Shared helpers of the D3 views: the live-draw hook (snapshot bus + resize + lecture mode, no
  * React state), child-element reuse, axes and number formatting.
  */
+import { cancelDraw, requestDraw } from './frameBudget';
 import { useEffect, useRef, type CSSProperties, type RefObject } from 'react';
 import { axisBottom, axisLeft, select, type ScaleContinuousNumeric } from 'd3';
 import { simView, type SimView } from '../../state/simView';
@@ -24,12 +25,8 @@ export const sectionStyle: CSSProperties = {
 };
 export const hostStyle: CSSProperties = { position: 'absolute', inset: 0 };
 
-const requestFrame = (cb: () => void): number =>
-  typeof requestAnimationFrame === 'function'
-    ? requestAnimationFrame(cb)
-    : (setTimeout(cb, 16) as unknown as number);
-const cancelFrame = (id: number): void =>
-  typeof cancelAnimationFrame === 'function' ? cancelAnimationFrame(id) : clearTimeout(id);
+const requestFrame = requestDraw;
+const cancelFrame = cancelDraw;
 
 /**
  * Draw `ref`'s element from the snapshot bus outside React's render cycle: at most once per
