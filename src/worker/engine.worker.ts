@@ -30,7 +30,7 @@ const TRAINING_SNAPSHOT_INTERVAL_MS = 500;
 /** Longest slice of work before the worker yields to its message queue. */
 const SLICE_MS = 12;
 /** Rest between training slices, so that the page (and its compositor) keep a share of a 2-core CPU. */
-const TRAIN_REST_MS = 2;
+const TRAIN_REST_MS = 6;
 
 let sim: Simulation | null = null;
 let config: TrainConfig = parseConfig(PRESETS['figure-1']?.config ?? {});

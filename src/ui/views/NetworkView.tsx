@@ -607,11 +607,15 @@ export function drawNetwork(root: HTMLElement, view: SimView, options: NetworkOp
     const changed = sig !== st.updateSignature;
     st.updateSignature = sig;
     const reduced = options.reducedMotion ?? prefersReducedMotion();
+    // While training, updates come by the hundred: a flash would only keep the screen (and a
+    // software GPU) busy, and says nothing about any one update.
+    const training = view.latest?.phase === 'training';
     if (
       !first &&
       changed &&
       weights.lastUpdate &&
       !reduced &&
+      !training &&
       now - st.lastFlash >= FLASH_INTERVAL
     ) {
       st.lastFlash = now;

@@ -3,7 +3,7 @@
  * together can outlast 50 ms — a long task that stalls input and frames. So draws wait in one
  * queue and each frame runs them in order until a budget is spent; the rest go to the next frame.
  */
-const FRAME_BUDGET_MS = 12;
+const FRAME_BUDGET_MS = 8;
 
 const queue = new Map<number, () => void>();
 let nextId = 1;
