@@ -171,9 +171,7 @@ async function run(req: RunRequest): Promise<void> {
       }
     }
   }
-  // HOOK(app-benchmark): the 10 s training / long-task / fps measurements of the full app belong
-  // here (or in scripts/bench.ts against index.html) once the app's worker exists; they post
-  // more figures of their own kind and end before 'done'.
+  // The app under training load (long tasks, frames/s) is measured by scripts/bench.ts on index.html.
   post({ type: 'done', figures });
 }
 
