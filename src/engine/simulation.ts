@@ -35,7 +35,7 @@ import {
 } from './kernels';
 import { readFloats, tf, type Tensor } from './tf';
 import { controllerSettings } from './init';
-import { Trainer } from './trainer';
+import { Trainer, type BatchResult } from './trainer';
 
 export type SimPhase = 'idle' | 'free' | 'controlled' | 'updating' | 'training';
 
@@ -386,8 +386,21 @@ export class Simulation {
     const indices = [this.sample];
     while (indices.length < Math.min(this.config.batch, this.data.train.count))
       indices.push(this.nextIndex());
-    const r = this.trainer.trainBatch(indices, this.n * indices.length <= COSINE_EVERY_UPDATE);
-    const cosine = r.cosine;
+    const { r, point } = this.update(indices, this.n * indices.length <= COSINE_EVERY_UPDATE);
+    this.metrics.cosine = r.cosine;
+    this.metrics.controlPsi = r.controlPsi;
+    this.metrics.controlU = r.control - r.controlPsi;
+    this.pendingLearning.push(point);
+    this.pendingMarkers.push({ t: this.t, kind: 'update' });
+    return point;
+  }
+
+  /** One trainer update on these training samples, and its learning-curve point. */
+  private update(
+    indices: number[],
+    measureCosine: boolean,
+  ): { r: BatchResult; point: LearningPoint } {
+    const r = this.trainer.trainBatch(indices, measureCosine);
     this.weightsVersion++;
     const point: LearningPoint = {
       update: this.trainer.updates,
@@ -395,14 +408,9 @@ export class Simulation {
       loss: r.loss,
       accuracy: this.data.classification ? r.accuracy : null,
       control: r.control,
-      cosine,
+      cosine: r.cosine,
     };
-    this.metrics.cosine = cosine;
-    this.metrics.controlPsi = r.controlPsi;
-    this.metrics.controlU = r.control - r.controlPsi;
-    this.pendingLearning.push(point);
-    this.pendingMarkers.push({ t: this.t, kind: 'update' });
-    return point;
+    return { r, point };
   }
 
   /** After an update: the network changed, so the current sample's free equilibrium did too. */
@@ -417,17 +425,7 @@ export class Simulation {
     const B = Math.min(this.config.batch, this.data.train.count);
     const indices = Array.from({ length: B }, () => this.nextIndex());
     const measure = this.trainer.updates % 10 === 0 || this.n * B <= COSINE_EVERY_UPDATE;
-    const r = this.trainer.trainBatch(indices, measure);
-    const cosine = r.cosine;
-    this.weightsVersion++;
-    const point: LearningPoint = {
-      update: this.trainer.updates,
-      epoch: this.trainer.epoch,
-      loss: r.loss,
-      accuracy: this.data.classification ? r.accuracy : null,
-      control: r.control,
-      cosine,
-    };
+    const { point } = this.update(indices, measure);
     if (this.trainer.updates % this.trainer.batchesPerEpoch === 0) {
       this.trainer.epoch++;
       const test = this.trainer.evaluate(this.data.test);
@@ -487,18 +485,21 @@ export class Simulation {
     x: Float32Array;
     target: Float32Array;
   } {
-    const c = controlsAt(this.trainer.net, this.trainer.ctrl, this.p, this.state);
+    // Without control there is no ψ or u to compute (this runs for every snapshot).
+    const c = this.control
+      ? controlsAt(this.trainer.net, this.trainer.ctrl, this.p, this.state)
+      : null;
     const r = rate(this.trainer.net.activation, this.state.phi);
     const out = {
       phi: readFloats(this.state.phi),
       rate: readFloats(r),
-      psi: this.control ? readFloats(c.psi) : new Float32Array(this.n),
+      psi: c ? readFloats(c.psi) : new Float32Array(this.n),
       y: readFloats(this.state.y),
-      u: this.control ? readFloats(c.u) : new Float32Array(this.data.k),
+      u: c ? readFloats(c.u) : new Float32Array(this.data.k),
       x: readFloats(this.p.x),
       target: readFloats(this.p.target),
     };
-    tf.dispose([c.u, c.psi, r]);
+    tf.dispose(c ? [c.u, c.psi, r] : [r]);
     return out;
   }
 

@@ -9,8 +9,6 @@ import { cancelDraw, requestDraw } from './frameBudget';
 import { useEffect, useRef, useState } from 'react';
 import { useStore } from 'zustand';
 import {
-  axisBottom,
-  axisLeft,
   axisRight,
   contours,
   drag,
@@ -26,9 +24,8 @@ import { engine } from '../../state/engine';
 import { simView, type SimView, type TracePoint } from '../../state/simView';
 import type { FlowField, Marker } from '../../worker/protocol';
 import { OKABE_ITO, ROLE, strokeScale } from '../theme';
-import { throttle } from './common';
+import { layer, squareAxes, throttle } from './common';
 
-const SVG_NS = 'http://www.w3.org/2000/svg';
 /** The target (ROLE.target, black) in the text colour, so that lecture mode's black page shows it. */
 const TARGET_COLOR = 'currentColor';
 
@@ -84,16 +81,6 @@ export const sub = (v: number): string =>
     .join('');
 
 const f1 = (v: number) => (Math.round(v * 10) / 10).toString();
-
-/** A child element of `parent` with class `cls`, created once (keeps layer order and focus). */
-function child<T extends SVGElement>(parent: Element, tag: string, cls: string): T {
-  for (const c of Array.from(parent.children))
-    if (c.localName === tag && c.getAttribute('class') === cls) return c as T;
-  const el = parent.ownerDocument.createElementNS(SVG_NS, tag) as T;
-  el.setAttribute('class', cls);
-  parent.appendChild(el);
-  return el;
-}
 
 /**
  * The polylines of the `level` contour of a size×size grid (row-major, x along columns), in grid
@@ -352,8 +339,8 @@ export function drawPhase(
     .attr('font-size', strokeScale() > 1 ? 14 : 10)
     .attr('font-family', 'system-ui, sans-serif');
   const s = model.sim.latest;
-  const plot = select(child<SVGGElement>(svg, 'g', 'plot'));
-  const message = select(child<SVGTextElement>(svg, 'text', 'message'))
+  const plot = select(layer(svg, 'g', 'plot'));
+  const message = select(layer(svg, 'text', 'message'))
     .attr('x', width / 2)
     .attr('y', height / 2)
     .attr('text-anchor', 'middle')
@@ -392,15 +379,15 @@ export function drawPhase(
     .range([MARGIN.top + side, MARGIN.top]);
 
   // Clip region and frame.
-  const defs = child<SVGDefsElement>(svg, 'defs', 'defs');
-  const clip = select(child<SVGClipPathElement>(defs, 'clipPath', 'clip')).attr('id', ui.clipId);
-  select(child<SVGRectElement>(clip.node() as Element, 'rect', 'clip-rect'))
+  const defs = layer(svg, 'defs', 'defs');
+  const clip = select(layer(defs, 'clipPath', 'clip')).attr('id', ui.clipId);
+  select(layer(clip.node() as Element, 'rect', 'clip-rect'))
     .attr('x', MARGIN.left)
     .attr('y', MARGIN.top)
     .attr('width', side)
     .attr('height', side);
   const plotEl = plot.node() as SVGGElement;
-  select(child<SVGRectElement>(plotEl, 'rect', 'frame'))
+  select(layer(plotEl, 'rect', 'frame'))
     .attr('x', MARGIN.left)
     .attr('y', MARGIN.top)
     .attr('width', side)
@@ -408,33 +395,30 @@ export function drawPhase(
     .attr('fill', 'none')
     .attr('stroke', '#999')
     .attr('stroke-width', 1);
-  const clipped = select(child<SVGGElement>(plotEl, 'g', 'clipped')).attr(
-    'clip-path',
-    `url(#${ui.clipId})`,
-  );
+  const clipped = select(layer(plotEl, 'g', 'clipped')).attr('clip-path', `url(#${ui.clipId})`);
   const clippedEl = clipped.node() as SVGGElement;
 
   // The flow field, nullclines and target set (drawn in the field's own range).
   const field = model.field && model.field.i === i && model.field.j === j ? model.field : null;
-  const arrows = select(child<SVGPathElement>(clippedEl, 'path', 'flow-arrows'))
+  const arrows = select(layer(clippedEl, 'path', 'flow-arrows'))
     .attr('fill', 'none')
     .attr('stroke', '#8a8a8a')
     .attr('stroke-width', 0.9 * sw)
     .attr('stroke-linecap', 'round');
-  const band = select(child<SVGPathElement>(clippedEl, 'path', 'target-set'))
+  const band = select(layer(clippedEl, 'path', 'target-set'))
     .attr('fill', TARGET_COLOR)
     .attr('fill-opacity', 0.42)
     .attr('stroke', 'none');
-  const closest = select(child<SVGPathElement>(clippedEl, 'path', 'target-closest'))
+  const closest = select(layer(clippedEl, 'path', 'target-closest'))
     .attr('fill', 'none')
     .attr('stroke', TARGET_COLOR)
     .attr('stroke-width', 1.5 * sw);
-  const ncI = select(child<SVGPathElement>(clippedEl, 'path', 'nullcline-i'))
+  const ncI = select(layer(clippedEl, 'path', 'nullcline-i'))
     .attr('fill', 'none')
     .attr('stroke', OKABE_ITO.blue)
     .attr('stroke-width', 1.8 * sw)
     .attr('stroke-dasharray', '7 3');
-  const ncJ = select(child<SVGPathElement>(clippedEl, 'path', 'nullcline-j'))
+  const ncJ = select(layer(clippedEl, 'path', 'nullcline-j'))
     .attr('fill', 'none')
     .attr('stroke', OKABE_ITO.green)
     .attr('stroke-width', 1.8 * sw)
@@ -540,7 +524,7 @@ export function drawPhase(
     .attr('d', (r) => lineGen(r.points) ?? '');
 
   // Free equilibrium (hollow), current state (filled), ψ arrow.
-  const free = select(child<SVGCircleElement>(clippedEl, 'circle', 'free-equilibrium'))
+  const free = select(layer(clippedEl, 'circle', 'free-equilibrium'))
     .attr('r', 5)
     .attr('fill', 'white')
     .attr('stroke', ROLE.free)
@@ -555,20 +539,20 @@ export function drawPhase(
   const py = y(s.phi[j]);
   const psiLen = Math.hypot(s.psi[i], s.psi[j]);
   const showPsi = s.control && psiLen > 1e-6 && Number.isFinite(psiLen);
-  select(child<SVGPathElement>(clippedEl, 'path', 'psi-arrow'))
+  select(layer(clippedEl, 'path', 'psi-arrow'))
     .attr('fill', 'none')
     .attr('stroke', ROLE.psi)
     .attr('stroke-width', 2.2 * sw)
     .attr('stroke-linecap', 'round')
     .attr('d', showPsi ? arrowPath(px, py, x(s.phi[i] + s.psi[i]), y(s.phi[j] + s.psi[j]), 7) : '');
-  select(child<SVGTextElement>(clippedEl, 'text', 'psi-label'))
+  select(layer(clippedEl, 'text', 'psi-label'))
     .attr('x', f1(x(s.phi[i] + s.psi[i]) + 4))
     .attr('y', f1(y(s.phi[j] + s.psi[j]) - 4))
     .attr('fill', ROLE.psi)
     .attr('font-weight', 600)
     .attr('display', showPsi ? null : 'none')
     .text(s.metrics.settled ? 'ψ*' : 'ψ');
-  select(child<SVGCircleElement>(clippedEl, 'circle', 'state'))
+  select(layer(clippedEl, 'circle', 'state'))
     .attr('cx', f1(px))
     .attr('cy', f1(py))
     .attr('r', 4.5)
@@ -578,34 +562,19 @@ export function drawPhase(
 
   // Axes.
   const ticks = Math.max(2, Math.min(6, Math.floor(side / 45)));
-  select(child<SVGGElement>(plotEl, 'g', 'axis-x'))
-    .attr('transform', `translate(0,${MARGIN.top + side})`)
-    .call(axisBottom(x).ticks(ticks).tickSizeOuter(0))
-    .attr('font-size', null)
-    .attr('font-family', null);
-  select(child<SVGGElement>(plotEl, 'g', 'axis-y'))
-    .attr('transform', `translate(${MARGIN.left},0)`)
-    .call(axisLeft(y).ticks(ticks).tickSizeOuter(0))
-    .attr('font-size', null)
-    .attr('font-family', null);
-  select(child<SVGTextElement>(plotEl, 'text', 'label-x'))
-    .attr('x', MARGIN.left + side)
-    .attr('y', MARGIN.top + side + 26)
-    .attr('text-anchor', 'end')
-    .attr('fill', 'currentColor')
-    .text(`φ${sub(i)}`);
-  select(child<SVGTextElement>(plotEl, 'text', 'label-y'))
-    .attr('x', 4)
-    .attr('y', MARGIN.top - 3)
-    .attr('fill', 'currentColor')
-    .text(`φ${sub(j)}`);
+  squareAxes(plotEl, x, y, {
+    left: MARGIN.left,
+    top: MARGIN.top,
+    side,
+    ticks,
+    xLabel: `φ${sub(i)}`,
+    yLabel: `φ${sub(j)}`,
+    yLabelY: MARGIN.top - 3,
+  });
 
   // Target axis with its draggable handle.
   let target: ScaleLinear<number, number> | null = null;
-  const tg = select(child<SVGGElement>(plotEl, 'g', 'target-axis')).attr(
-    'display',
-    showTarget ? null : 'none',
-  );
+  const tg = select(layer(plotEl, 'g', 'target-axis')).attr('display', showTarget ? null : 'none');
   if (showTarget) {
     const o = model.output;
     const ax = MARGIN.left + side + MARGIN.right + 14;
@@ -636,7 +605,7 @@ export function drawPhase(
   const lx = legendRight ? MARGIN.left + side + MARGIN.right + tw + 8 : 8;
   const ly = legendRight ? MARGIN.top + 6 : MARGIN.top + side + MARGIN.bottom + 8;
   const perRow = legendRight ? 1 : belowPerRow;
-  const legend = select(child<SVGGElement>(plotEl, 'g', 'legend'));
+  const legend = select(layer(plotEl, 'g', 'legend'));
   const entries = legend
     .selectAll<SVGGElement, LegendItem>('g.entry')
     .data(items, (d) => d.kind + d.color)
@@ -653,7 +622,7 @@ export function drawPhase(
     });
   // For more than two units the portrait is a slice: say so under the legend.
   const noteY = ly + Math.ceil(items.length / perRow) * (legendRight ? rowH + 2 : rowH) + 2;
-  const note = select(child<SVGTextElement>(plotEl, 'text', 'slice-note'))
+  const note = select(layer(plotEl, 'text', 'slice-note'))
     .attr('x', lx)
     .attr('y', noteY)
     .attr('fill', 'currentColor')
@@ -705,7 +674,7 @@ function drawTargetAxis(
   const el = tg.node() as SVGGElement;
   const [top, bottom] = [scale.range()[1], scale.range()[0]];
   // A wide transparent strip: click or drag anywhere on it to move the target.
-  select(child<SVGRectElement>(el, 'rect', 'target-strip'))
+  select(layer(el, 'rect', 'target-strip'))
     .attr('x', ax - 14)
     .attr('y', top - 4)
     .attr('width', 40)
@@ -726,24 +695,24 @@ function drawTargetAxis(
         .on('end', (ev: { y: number }) => ui.handlers.onTarget?.(toValue(ev.y), true)),
     );
   }
-  select(child<SVGGElement>(el, 'g', 'target-ticks'))
+  select(layer(el, 'g', 'target-ticks'))
     .attr('transform', `translate(${ax},0)`)
     .call(axisRight(scale).ticks(4).tickSize(3))
     .attr('font-size', null)
     .attr('font-family', null);
-  select(child<SVGTextElement>(el, 'text', 'target-title'))
+  select(layer(el, 'text', 'target-title'))
     .attr('x', ax)
     .attr('y', top - 4)
     .attr('text-anchor', 'middle')
     .attr('fill', 'currentColor')
     .text(`y${sub(o)} · t${sub(o)}`);
-  select(child<SVGCircleElement>(el, 'circle', 'output-y'))
+  select(layer(el, 'circle', 'output-y'))
     .attr('cx', ax)
     .attr('cy', f1(scale(Number.isFinite(yVal) ? yVal : 0)))
     .attr('r', 4)
     .attr('fill', ROLE.y)
     .attr('display', Number.isFinite(yVal) ? null : 'none');
-  const handle = select(child<SVGGElement>(el, 'g', 'target-handle'))
+  const handle = select(layer(el, 'g', 'target-handle'))
     .attr('tabindex', 0)
     .attr('role', 'slider')
     .attr('aria-label', `target t${sub(o)} (arrow keys change it)`)
@@ -754,7 +723,7 @@ function drawTargetAxis(
     .style('outline', 'none')
     .attr('transform', `translate(${ax},${f1(scale(tVal))})`);
   const hEl = handle.node() as SVGGElement;
-  const ring = select(child<SVGRectElement>(hEl, 'rect', 'focus-ring'))
+  const ring = select(layer(hEl, 'rect', 'focus-ring'))
     .attr('x', -13)
     .attr('y', -8)
     .attr('width', 26)
@@ -764,7 +733,7 @@ function drawTargetAxis(
     .attr('stroke', OKABE_ITO.orange)
     .attr('stroke-width', 2);
   if (hEl.ownerDocument.activeElement !== hEl) ring.attr('display', 'none');
-  select(child<SVGPathElement>(hEl, 'path', 'handle-shape'))
+  select(layer(hEl, 'path', 'handle-shape'))
     .attr('d', 'M-9,0h18M9,0l7,-5v10z')
     .attr('fill', TARGET_COLOR)
     .attr('stroke', TARGET_COLOR)

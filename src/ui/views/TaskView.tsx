@@ -7,14 +7,14 @@
  */
 import { cancelDraw, requestDraw } from './frameBudget';
 import { useEffect, useRef } from 'react';
-import { axisBottom, axisLeft, contours, geoPath, geoTransform, scaleLinear, select } from 'd3';
+import { contours, geoPath, geoTransform, scaleLinear, select } from 'd3';
 import { engine } from '../../state/engine';
 import { simView, type SimView } from '../../state/simView';
 import type { DecisionMap, TaskData } from '../../worker/protocol';
 import { CATEGORICAL, diverging, OKABE_ITO, ROLE, strokeScale } from '../theme';
 import { contourLines, keyedRequests, TRAINING_REFRESH_MS } from './PhaseView';
+import { layer, squareAxes } from './common';
 
-const SVG_NS = 'http://www.w3.org/2000/svg';
 /** Minimum time between two decision-map requests (ms): each relaxes the free network on the
  *  whole grid (48² inputs) and the test samples, work that competes with training. */
 export const MAP_INTERVAL = 1000;
@@ -44,15 +44,6 @@ export interface TaskModel {
 
 const f1 = (v: number) => (Math.round(v * 10) / 10).toString();
 const fontSize = () => (strokeScale() > 1 ? 14 : 10);
-
-function child<T extends SVGElement>(parent: Element, tag: string, cls: string): T {
-  for (const c of Array.from(parent.children))
-    if (c.localName === tag && c.getAttribute('class') === cls) return c as T;
-  const el = parent.ownerDocument.createElementNS(SVG_NS, tag) as T;
-  el.setAttribute('class', cls);
-  parent.appendChild(el);
-  return el;
-}
 
 /** What was last drawn into an SVG (so that unchanged layers are not rebuilt every frame). */
 interface Drawn {
@@ -99,8 +90,8 @@ export function drawTask(
   drawnState.set(svg, { mode, task, map: model.map, layout });
 
   for (const m of ['plane', 'fit', 'digits'] as const)
-    select(child<SVGGElement>(svg, 'g', `mode-${m}`)).attr('display', m === mode ? null : 'none');
-  const message = select(child<SVGTextElement>(svg, 'text', 'message'))
+    select(layer(svg, 'g', `mode-${m}`)).attr('display', m === mode ? null : 'none');
+  const message = select(layer(svg, 'text', 'message'))
     .attr('x', width / 2)
     .attr('y', height / 2)
     .attr('text-anchor', 'middle')
@@ -114,7 +105,7 @@ export function drawTask(
         : '';
   message.text(why).attr('display', why ? null : 'none');
   if (why || !task) return;
-  const g = child<SVGGElement>(svg, 'g', `mode-${mode}`);
+  const g = layer(svg, 'g', `mode-${mode}`);
   if (mode === 'plane') drawPlane(g, task, model, width, height, sameTask, sameMap);
   else if (mode === 'fit') drawFit(g, task, model, width, height, sameMap);
   else drawDigits(g, task, model, width, height, sameMap);
@@ -144,7 +135,7 @@ function drawPlane(
   const y = scaleLinear()
     .domain(extent)
     .range([M.top + side, M.top]);
-  select(child<SVGRectElement>(g, 'rect', 'frame'))
+  select(layer(g, 'rect', 'frame'))
     .attr('x', M.left)
     .attr('y', M.top)
     .attr('width', side)
@@ -153,8 +144,8 @@ function drawPlane(
     .attr('stroke', '#999');
 
   // Decision map: bands of p(class 1) between class 0's colour and class 1's, the 0.5 contour.
-  const bands = select(child<SVGGElement>(g, 'g', 'decision-map'));
-  const boundary = select(child<SVGPathElement>(g, 'path', 'boundary'))
+  const bands = select(layer(g, 'g', 'decision-map'));
+  const boundary = select(layer(g, 'path', 'boundary'))
     .attr('fill', 'none')
     .attr('stroke', OKABE_ITO.black)
     .attr('stroke-width', 2 * sw);
@@ -193,7 +184,7 @@ function drawPlane(
   if (!sameTask) {
     const count = Math.floor(task.trainX.length / 2);
     const idx = Array.from({ length: count }, (_, q) => q);
-    select(child<SVGGElement>(g, 'g', 'points'))
+    select(layer(g, 'g', 'points'))
       .selectAll<SVGCircleElement, number>('circle')
       .data(idx)
       .join('circle')
@@ -204,35 +195,20 @@ function drawPlane(
       .attr('stroke', 'white')
       .attr('stroke-width', 0.5);
     const ticks = Math.max(2, Math.min(5, Math.floor(side / 50)));
-    select(child<SVGGElement>(g, 'g', 'axis-x'))
-      .attr('transform', `translate(0,${M.top + side})`)
-      .call(axisBottom(x).ticks(ticks).tickSizeOuter(0))
-      .attr('font-size', null)
-      .attr('font-family', null);
-    select(child<SVGGElement>(g, 'g', 'axis-y'))
-      .attr('transform', `translate(${M.left},0)`)
-      .call(axisLeft(y).ticks(ticks).tickSizeOuter(0))
-      .attr('font-size', null)
-      .attr('font-family', null);
-    select(child<SVGTextElement>(g, 'text', 'label-x'))
-      .attr('x', M.left + side)
-      .attr('y', M.top + side + 26)
-      .attr('text-anchor', 'end')
-      .attr('fill', 'currentColor')
-      .text('x₀');
-    select(child<SVGTextElement>(g, 'text', 'label-y'))
-      .attr('x', 4)
-      .attr('y', M.top + 8)
-      .attr('fill', 'currentColor')
-      .text('x₁');
+    squareAxes(g, x, y, {
+      left: M.left,
+      top: M.top,
+      side,
+      ticks,
+      xLabel: 'x₀',
+      yLabel: 'x₁',
+      yLabelY: M.top + 8,
+    });
   }
 
   // Legend: classes, the colour bar of p(class 1), the test accuracy of the free network.
   const lx = M.left + side + 12;
-  const legend = select(child<SVGGElement>(g, 'g', 'legend')).attr(
-    'transform',
-    `translate(${lx},${M.top})`,
-  );
+  const legend = select(layer(g, 'g', 'legend')).attr('transform', `translate(${lx},${M.top})`);
   const lEl = legend.node() as SVGGElement;
   const classes = [0, 1];
   legend
@@ -249,7 +225,7 @@ function drawPlane(
     .call((e) => e.select('text').text((c) => `class ${c}`));
   const barH = Math.max(30, Math.min(90, side - 90));
   const steps = 12;
-  select(child<SVGGElement>(lEl, 'g', 'bar'))
+  select(layer(lEl, 'g', 'bar'))
     .attr('transform', 'translate(0,40)')
     .selectAll<SVGRectElement, number>('rect')
     .data(Array.from({ length: steps }, (_, q) => q))
@@ -265,7 +241,7 @@ function drawPlane(
     { v: 0.5, text: '0.5' },
     { v: 0, text: '0' },
   ];
-  select(child<SVGGElement>(lEl, 'g', 'bar-labels'))
+  select(layer(lEl, 'g', 'bar-labels'))
     .attr('transform', 'translate(12,40)')
     .selectAll<SVGTextElement, (typeof barLabels)[number]>('text')
     .data(barLabels)
@@ -273,35 +249,35 @@ function drawPlane(
     .attr('y', (d) => f1((1 - d.v) * barH + 3))
     .attr('fill', 'currentColor')
     .text((d) => d.text);
-  select(child<SVGTextElement>(lEl, 'text', 'bar-title'))
+  select(layer(lEl, 'text', 'bar-title'))
     .attr('y', 34)
     .attr('fill', 'currentColor')
     .text('p(class 1)');
   const acc = testAccuracy(task, model.map);
-  select(child<SVGTextElement>(lEl, 'text', 'accuracy'))
+  select(layer(lEl, 'text', 'accuracy'))
     .attr('y', 40 + barH + 16)
     .attr('fill', 'currentColor')
     .text(acc === null ? '' : `test ${(acc * 100).toFixed(1)}%`);
 
   // The current sample.
   const s = model.sim.latest;
-  const cur = select(child<SVGGElement>(g, 'g', 'current'));
+  const cur = select(layer(g, 'g', 'current'));
   if (s && s.x.length >= 2 && Number.isFinite(s.x[0]) && Number.isFinite(s.x[1])) {
     const cx = x(s.x[0]);
     const cy = y(s.x[1]);
     cur.attr('display', null).attr('transform', `translate(${f1(cx)},${f1(cy)})`);
     const ce = cur.node() as SVGGElement;
-    select(child<SVGCircleElement>(ce, 'circle', 'ring'))
+    select(layer(ce, 'circle', 'ring'))
       .attr('r', 7)
       .attr('fill', 'none')
       .attr('stroke', OKABE_ITO.black)
       .attr('stroke-width', 2.2 * sw);
-    select(child<SVGCircleElement>(ce, 'circle', 'halo'))
+    select(layer(ce, 'circle', 'halo'))
       .attr('r', 9.5)
       .attr('fill', 'none')
       .attr('stroke', 'white')
       .attr('stroke-width', 1.2);
-    select(child<SVGTextElement>(ce, 'text', 'label'))
+    select(layer(ce, 'text', 'label'))
       .attr('x', 10)
       .attr('y', -8)
       .attr('fill', 'currentColor')
@@ -341,7 +317,7 @@ function drawFit(
   // The current sample's target (a dashed vertical line), every call.
   const s = model.sim.latest;
   const t0 = s ? s.target[0] : NaN;
-  select(child<SVGPathElement>(g, 'path', 'current-target'))
+  select(layer(g, 'path', 'current-target'))
     .attr(
       'd',
       Number.isFinite(t0) && t0 >= d0 && t0 <= d1 ? `M${f1(x(t0))},${M.top}V${M.top + side}` : '',
@@ -351,19 +327,19 @@ function drawFit(
     .attr('stroke-dasharray', '2 2')
     .attr('fill', 'none');
   if (sameMap) return;
-  select(child<SVGRectElement>(g, 'rect', 'frame'))
+  select(layer(g, 'rect', 'frame'))
     .attr('x', M.left)
     .attr('y', M.top)
     .attr('width', side)
     .attr('height', side)
     .attr('fill', 'none')
     .attr('stroke', '#999');
-  select(child<SVGPathElement>(g, 'path', 'identity'))
+  select(layer(g, 'path', 'identity'))
     .attr('d', `M${f1(x(d0))},${f1(y(d0))}L${f1(x(d1))},${f1(y(d1))}`)
     .attr('stroke', '#777')
     .attr('stroke-dasharray', '4 3')
     .attr('fill', 'none');
-  select(child<SVGGElement>(g, 'g', 'points'))
+  select(layer(g, 'g', 'points'))
     .selectAll<SVGCircleElement, [number, number]>('circle')
     .data(pts.filter((p) => Number.isFinite(p[0]) && Number.isFinite(p[1])))
     .join('circle')
@@ -374,27 +350,15 @@ function drawFit(
     .attr('fill-opacity', 0.55)
     .attr('stroke', ROLE.y);
   const ticks = Math.max(2, Math.min(5, Math.floor(side / 50)));
-  select(child<SVGGElement>(g, 'g', 'axis-x'))
-    .attr('transform', `translate(0,${M.top + side})`)
-    .call(axisBottom(x).ticks(ticks).tickSizeOuter(0))
-    .attr('font-size', null)
-    .attr('font-family', null);
-  select(child<SVGGElement>(g, 'g', 'axis-y'))
-    .attr('transform', `translate(${M.left},0)`)
-    .call(axisLeft(y).ticks(ticks).tickSizeOuter(0))
-    .attr('font-size', null)
-    .attr('font-family', null);
-  select(child<SVGTextElement>(g, 'text', 'label-x'))
-    .attr('x', M.left + side)
-    .attr('y', M.top + side + 26)
-    .attr('text-anchor', 'end')
-    .attr('fill', 'currentColor')
-    .text('target t₀');
-  select(child<SVGTextElement>(g, 'text', 'label-y'))
-    .attr('x', 4)
-    .attr('y', M.top + 2)
-    .attr('fill', 'currentColor')
-    .text('y₀');
+  squareAxes(g, x, y, {
+    left: M.left,
+    top: M.top,
+    side,
+    ticks,
+    xLabel: 'target t₀',
+    yLabel: 'y₀',
+    yLabelY: M.top + 2,
+  });
   let mse = NaN;
   let r2 = NaN;
   if (count) {
@@ -418,7 +382,7 @@ function drawFit(
     '┆ current t₀',
     '- - y = t',
   ].filter(Boolean);
-  select(child<SVGGElement>(g, 'g', 'info'))
+  select(layer(g, 'g', 'info'))
     .attr('transform', `translate(${M.left + side + 10},${M.top + 10})`)
     .selectAll<SVGTextElement, string>('text')
     .data(info)
@@ -562,7 +526,7 @@ function drawDigits(
       .attr('fill-opacity', (_, q) => [0.3, 0.6, 1][q] ?? 1);
   });
   const acc = testAccuracy(task, map);
-  select(child<SVGTextElement>(g, 'text', 'info'))
+  select(layer(g, 'text', 'info'))
     .attr('x', 2)
     .attr('y', 10)
     .attr('fill', 'currentColor')

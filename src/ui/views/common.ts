@@ -211,6 +211,48 @@ export function drawBottomAxis(g: SVGGElement, scale: Linear, ticks = 5): void {
   select(g).select('.domain').attr('stroke-opacity', 0.5);
 }
 
+/**
+ * Axes and axis labels of a square plot whose top-left corner is (left, top): a bottom and a
+ * left axis without outer ticks, the x label under the bottom-right corner, the y label at the
+ * top-left (baseline at `yLabelY`). Type follows the surrounding SVG's font.
+ */
+export function squareAxes(
+  g: SVGGElement,
+  x: Linear,
+  y: Linear,
+  o: {
+    left: number;
+    top: number;
+    side: number;
+    ticks: number;
+    xLabel: string;
+    yLabel: string;
+    yLabelY: number;
+  },
+): void {
+  select(layer(g, 'g', 'axis-x'))
+    .attr('transform', `translate(0,${o.top + o.side})`)
+    .call(axisBottom(x).ticks(o.ticks).tickSizeOuter(0))
+    .attr('font-size', null)
+    .attr('font-family', null);
+  select(layer(g, 'g', 'axis-y'))
+    .attr('transform', `translate(${o.left},0)`)
+    .call(axisLeft(y).ticks(o.ticks).tickSizeOuter(0))
+    .attr('font-size', null)
+    .attr('font-family', null);
+  select(layer(g, 'text', 'label-x'))
+    .attr('x', o.left + o.side)
+    .attr('y', o.top + o.side + 26)
+    .attr('text-anchor', 'end')
+    .attr('fill', 'currentColor')
+    .text(o.xLabel);
+  select(layer(g, 'text', 'label-y'))
+    .attr('x', 4)
+    .attr('y', o.yLabelY)
+    .attr('fill', 'currentColor')
+    .text(o.yLabel);
+}
+
 /** Outline text in the page's background colour (readable over lines). */
 export function halo(el: SVGElement): void {
   el.style.stroke = 'var(--bg, #fff)';
