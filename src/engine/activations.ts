@@ -1,7 +1,8 @@
 import { tf, type Tensor } from './tf';
 
-export const ACTIVATIONS = ['tanh', 'sigmoid', 'linear', 'softplus'] as const;
-export type Activation = (typeof ACTIVATIONS)[number];
+import type { Activation } from './kinds';
+
+export { ACTIVATIONS, type Activation } from './kinds';
 
 /** Rate ρ(φ). */
 export function rate(act: Activation, phi: Tensor): Tensor {

@@ -1,6 +1,12 @@
 import { z } from 'zod';
-import { ACTIVATIONS, type Activation } from './activations';
-import { CONTROLLER_KINDS, type ControllerKind } from './dynamics';
+import {
+  ACTIVATIONS,
+  CONTROLLER_KINDS,
+  READOUTS,
+  type Activation,
+  type ControllerKind,
+  type Readout,
+} from './kinds';
 import { InputError } from './errors';
 import { inputErrorFromZod } from './validation';
 
@@ -39,6 +45,7 @@ export interface TrainConfig {
   inputs: number;
   outputs: number;
   topology: (typeof TOPOLOGIES)[number];
+  readout: Readout;
   hidden: number;
   layers: number[];
   activation: Activation;
@@ -219,6 +226,16 @@ export const FIELDS: Record<ConfigKey, Field> = {
     options: TOPOLOGIES,
     live: false,
     description: 'Recurrent (dense W) or layered (a deep net as an equilibrium system)',
+  }),
+  readout: choice({
+    group: 'network',
+    symbol: 'readout',
+    unit: '',
+    default: 'separate',
+    options: READOUTS,
+    live: false,
+    description:
+      'Outputs as a separate population y = Dρ(φ) + d, or as the last k units of the network (y ≡ φ_y, Figure 1)',
   }),
   hidden: int({
     group: 'network',

@@ -3,13 +3,9 @@ import { lossGradient, type LossKind } from './losses';
 import type { Network } from './model';
 import { tf, type Tensor } from './tf';
 
-export const CONTROLLER_KINDS = [
-  'dynamic-inversion',
-  'dynamic-inversion-kp',
-  'linear-feedback',
-  'energy',
-] as const;
-export type ControllerKind = (typeof CONTROLLER_KINDS)[number];
+import type { ControllerKind } from './kinds';
+
+export { CONTROLLER_KINDS, type ControllerKind } from './kinds';
 
 /** Controller and time constants of DESIGN.md §1 (all τ default to 1). */
 export interface ControllerSettings {

@@ -1,7 +1,8 @@
 import { tf, type Tensor } from './tf';
 
-export const LOSSES = ['mse', 'cross-entropy'] as const;
-export type LossKind = (typeof LOSSES)[number];
+import type { LossKind } from './kinds';
+
+export { LOSSES, type LossKind } from './kinds';
 
 /**
  * Targets are always a [B, k] tensor: the target vector for `mse`, the one-hot class for
