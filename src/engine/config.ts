@@ -740,3 +740,10 @@ export function configDiff(
     if (JSON.stringify(config[k]) !== JSON.stringify(base[k])) out[k] = config[k];
   return out as Partial<TrainConfig>;
 }
+
+/** Does going from `before` to `after` need a new network or new data (a field that is not live)? */
+export function needsRebuild(before: TrainConfig, after: TrainConfig): boolean {
+  return CONFIG_KEYS.some(
+    (k) => !FIELDS[k].live && JSON.stringify(before[k]) !== JSON.stringify(after[k]),
+  );
+}

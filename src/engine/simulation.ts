@@ -8,7 +8,7 @@
  * them to the end (tests, scripts).
  */
 import { rate } from './activations';
-import { FIELDS, parseConfig, type ConfigKey, type TrainConfig } from './config';
+import { needsRebuild, parseConfig, type TrainConfig } from './config';
 import {
   disposeState,
   eulerStep,
@@ -121,13 +121,6 @@ const COSINE_EVERY_UPDATE = 4096;
  * direction (and its cosine with −∇L) is meaningless there.
  */
 export const CONTROL_NOISE_RMS = 1e-5;
-
-/** Fields whose change needs a new network or new data (all others apply live). */
-export function needsRebuild(before: TrainConfig, after: TrainConfig): boolean {
-  return (Object.keys(FIELDS) as ConfigKey[]).some(
-    (k) => !FIELDS[k].live && JSON.stringify(before[k]) !== JSON.stringify(after[k]),
-  );
-}
 
 export class Simulation {
   config: TrainConfig;

@@ -363,6 +363,11 @@ export async function initBackend(
   return { ...result, ms: Math.round(performance.now() - t0) };
 }
 
+/** A macrotask break: messages queued meanwhile (heartbeats, Stop) are handled now. */
+function yieldToMessages(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
 async function choose(choice: BackendChoice, sizeHint: SizeHint): Promise<BackendResult> {
   const notes: string[] = [];
   if (choice !== 'auto') {
@@ -385,6 +390,7 @@ async function choose(choice: BackendChoice, sizeHint: SizeHint): Promise<Backen
     mark = now;
   };
   for (const name of ['webgl', 'wasm', 'cpu'] as const) {
+    await yieldToMessages();
     try {
       await activate(name);
       lap(`start ${name}`);
@@ -396,6 +402,8 @@ async function choose(choice: BackendChoice, sizeHint: SizeHint): Promise<Backen
   }
   const share = AUTO_BUDGET_MS / Math.max(1, available.length);
   for (const name of available) {
+    // Between candidates the worker answers its messages (heartbeats, Stop).
+    await yieldToMessages();
     await activate(name);
     const probe = makeProbe(sizeHint.n, sizeHint.batch, sizeHint.k ?? 10);
     try {
