@@ -155,6 +155,8 @@ export interface SolveOutput {
     loss: number;
     steps: number;
     converged: boolean;
+    /** The largest block's relative change per unit time at the last step (RelaxResult.raw). */
+    residual: number;
     gradient: ParamArrays;
   };
   controlled: {
@@ -164,6 +166,7 @@ export interface SolveOutput {
     u: number[];
     steps: number;
     converged: boolean;
+    residual: number;
     update: ParamArrays;
   };
 }
@@ -206,6 +209,7 @@ export async function solveScenario(s: Scenario): Promise<SolveOutput> {
       loss: lossT.dataSync()[0],
       steps: free.steps,
       converged: free.converged,
+      residual: free.raw ?? free.residual,
       gradient: paramArrays(gradient.descent),
     };
     disposeState(free.state);
@@ -227,6 +231,7 @@ export async function solveScenario(s: Scenario): Promise<SolveOutput> {
         u: rowOf(c.u),
         steps: controlled.steps,
         converged: controlled.converged,
+        residual: controlled.raw ?? controlled.residual,
         update: paramArrays(update),
       },
     };

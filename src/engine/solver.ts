@@ -7,6 +7,7 @@ import {
   type Presentation,
 } from './dynamics';
 import {
+  blockCoefficients,
   BLOWUP_RMS,
   divergenceReason,
   evaluatesOnDevice,
@@ -59,8 +60,13 @@ export interface RelaxResult {
   state: DynState;
   steps: number;
   converged: boolean;
-  /** The largest block's relative change per unit time at the last check. */
+  /**
+   * The largest block's relative change per unit time at the last check, beyond what float32
+   * resolves (what the rule compares with tol; kernels/spec.ts's residualOf).
+   */
   residual: number;
+  /** The same without the float32 floors: the relative change the state actually reached. */
+  raw?: number;
 }
 
 /** Divergence of a relaxation, with the last state that was still finite and bounded. */
@@ -79,14 +85,16 @@ export class RelaxDivergence extends DivergenceError {
 const BLOCKS = ['phi', 'y', 'uI', 'psi'] as const;
 
 /**
- * Per block X: ‖X′ − X‖ / (dt · (‖X′‖ + floor)), the relative change per unit time, and the
- * block's RMS — read back in one transfer.
+ * Per block X: the relative change per unit time beyond float32 resolution (kernels/spec.ts's
+ * residualOf, with dt/τ per block in `coef`), the same without the float32 floors (`raw`), and
+ * the largest block RMS — read back in one transfer.
  */
 export function blockResiduals(
   prev: DynState,
   next: DynState,
   dt: number,
-): { residual: number; rms: number } {
+  coef?: readonly number[],
+): { residual: number; raw: number; rms: number } {
   const stats = tf.tidy(() =>
     tf.stack(
       BLOCKS.flatMap((key) => [
@@ -97,17 +105,8 @@ export function blockResiduals(
   );
   const v = stats.dataSync();
   stats.dispose();
-  let residual = 0;
-  let rms = 0;
-  for (let i = 0; i < BLOCKS.length; i++) {
-    const diff = Math.sqrt(v[2 * i]);
-    const norm = Math.sqrt(v[2 * i + 1]);
-    const size = next[BLOCKS[i]].size;
-    residual = Math.max(residual, diff / (dt * (norm + NORM_FLOOR)));
-    if (size > 0) rms = Math.max(rms, norm / Math.sqrt(size));
-    if (!Number.isFinite(diff) || !Number.isFinite(norm)) return { residual: NaN, rms: NaN };
-  }
-  return { residual, rms };
+  const sizes = BLOCKS.map((key) => next[key].size);
+  return residualOf(v, 0, sizes, dt, coef);
 }
 
 /**
@@ -127,12 +126,14 @@ export function relax(
 ): RelaxResult {
   if (usesFusedPath(solver)) return relaxFused(net, ctrl, solver, p, init, controlled, phase);
   const checkEvery = Math.max(1, solver.checkEvery ?? 1);
+  const coef = blockCoefficients(solver.dt, ctrl);
   let good = init;
   let goodStep = 0;
   let current = init;
   let best = Infinity;
   let growing = 0;
   let lastResidual = Infinity;
+  let lastRaw = NaN;
   for (let step = 1; step <= solver.maxSteps; step++) {
     const next = eulerStep(net, ctrl, solver.dt, p, current, controlled);
     const isCheck = step % checkEvery === 0 || step === solver.maxSteps;
@@ -141,7 +142,8 @@ export function relax(
       current = next;
       continue;
     }
-    const { residual, rms } = blockResiduals(current, next, solver.dt);
+    const { residual, raw, rms } = blockResiduals(current, next, solver.dt, coef);
+    lastRaw = raw;
     if (current !== good) disposeState(current);
     current = next;
     const reason = !Number.isFinite(residual)
@@ -166,9 +168,16 @@ export function relax(
     disposeState(good);
     good = current;
     goodStep = step;
-    if (residual <= solver.tol) return { state: current, steps: step, converged: true, residual };
+    if (residual <= solver.tol)
+      return { state: current, steps: step, converged: true, residual, raw };
   }
-  return { state: current, steps: solver.maxSteps, converged: false, residual: lastResidual };
+  return {
+    state: current,
+    steps: solver.maxSteps,
+    converged: false,
+    residual: lastResidual,
+    raw: lastRaw,
+  };
 }
 
 /** Steps per dispatch on host backends by default: a few milliseconds of work per dispatch. */
@@ -202,10 +211,11 @@ function relaxFused(
   const sizes = [batch * n, batch * k, batch * k, batch * n];
   let step = 0;
   let chunk = solver.checkEvery ?? (onDevice ? hostChunk(batch, n, k) : 16);
+  let raw = NaN;
   const finish = (converged: boolean, residual: number): RelaxResult => {
     const state = unpackState(packed, n, k);
     packed.dispose();
-    return { state, steps: step, converged, residual };
+    return { state, steps: step, converged, residual, raw };
   };
   const diverge = (at: number, reason: string, goodStep: number): never => {
     const lastGood = unpackState(packed, n, k);
@@ -230,6 +240,7 @@ function relaxFused(
       rule.growing = s[STAT.growing];
       rule.lastResidual = s[STAT.lastResidual];
       rule.best = s[STAT.best];
+      if (s[STAT.steps] > 0) raw = s[STAT.raw];
       const status = s[STAT.status];
       if (status >= STATUS.nonFinite)
         diverge(
@@ -242,7 +253,9 @@ function relaxFused(
       continue;
     }
     // WebGL: one check for the dispatch's last step.
-    const { residual, rms } = residualOf(s, STAT.sums, sizes, solver.dt);
+    const checked = residualOf(s, STAT.sums, sizes, solver.dt, blockCoefficients(solver.dt, ctrl));
+    const { residual, rms } = checked;
+    raw = checked.raw;
     const previous = rule.lastResidual;
     const status = rule.check(residual, rms);
     if (status >= STATUS.nonFinite) {
