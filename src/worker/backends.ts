@@ -17,6 +17,7 @@ import wasmThreadedUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-was
 import type { BackendChoice } from '../engine/config';
 import { disposeState, eulerStep, type DynState } from '../engine/dynamics';
 import { fusedEulerStep, hasFusedKernel } from '../engine/kernels';
+import { prepareWasmKernel } from '../engine/kernels/wasm/kernel';
 import { tf, type Tensor } from '../engine/tf';
 import { makeProbe, measureKernel, normals, rows } from './probe';
 
@@ -110,6 +111,10 @@ async function ensureWebGL(): Promise<void> {
 async function ensureWasm(): Promise<void> {
   wasmReady ??= (async () => {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    // tfjs's own ops stay on its single-threaded SIMD build (the flag exists once the package is
+    // loaded): the fused kernel runs threads of its own (kernels/wasm/stepper.ts), and two pools
+    // would fight over the same cores.
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
     wasm.setWasmPaths({
       'tfjs-backend-wasm.wasm': wasmPlainUrl,
       'tfjs-backend-wasm-simd.wasm': wasmSimdUrl,
@@ -128,6 +133,15 @@ async function activate(name: BackendName): Promise<void> {
   if (name === 'webgl' && !tf.env().getBool('WEBGL_RENDER_FLOAT32_ENABLED'))
     throw new Error('float32 render targets are not enabled');
   if (!hasFusedKernel(name)) throw new Error(`no fused kernel for ${name}`);
+  if (name === 'wasm') wasmThreads = await prepareWasmKernel();
+}
+
+/** The WASM kernel's threads and, on one thread, why (for the status bar). */
+let wasmThreads: { threads: number; note: string } | null = null;
+
+/** "WASM" with its threads: "WASM, 2 threads" or "WASM, one thread (…why…)". */
+function wasmLabel(): string {
+  return wasmThreads ? `WASM, ${wasmThreads.note}` : 'WASM';
 }
 
 /** One fused step equals one reference step (relative 1e-4) on the current backend. */
@@ -207,11 +221,19 @@ async function choose(choice: BackendChoice, sizeHint: SizeHint): Promise<Backen
   const notes: string[] = [];
   if (choice !== 'auto') {
     const backend = await forced(choice, notes);
-    const reason =
-      backend === choice
-        ? `${LABEL[backend]} (chosen)`
-        : `${notes.join('; ')}: using ${LABEL[backend]}`;
+    const label = backend === 'wasm' ? wasmLabel() : LABEL[backend];
+    const reason = backend === choice ? `${label} (chosen)` : `${notes.join('; ')}: using ${label}`;
     return { backend, reason };
+  }
+  const key = `${sizeHint.n}x${sizeHint.batch}x${sizeHint.k ?? 10}`;
+  const known = decided.get(key);
+  if (known) {
+    try {
+      await activate(known.backend);
+      return { ...known, reason: `${known.reason} (measured earlier for this size)` };
+    } catch {
+      decided.delete(key);
+    }
   }
   // Measure every backend that comes up; check (selfTest) only the winner, falling back to the
   // next fastest if it fails: checks cost shader compiles that a loser need not pay.
@@ -267,12 +289,18 @@ async function choose(choice: BackendChoice, sizeHint: SizeHint): Promise<Backen
     .filter((c) => c !== backend)
     .map((c) => `${LABEL[c]} ${fmt(measured[c]!)}`)
     .join(', ');
+  const label = backend === 'wasm' ? wasmLabel() : LABEL[backend];
   const reason =
-    `auto: ${LABEL[backend]}, ${fmt(measured[backend] ?? 0)} steps/s at n=${sizeHint.n}×batch ${sizeHint.batch}` +
+    `auto: ${label}, ${fmt(measured[backend] ?? 0)} steps/s at n=${sizeHint.n}×batch ${sizeHint.batch}` +
     (others ? ` (${others})` : '') +
     (notes.length ? `; ${notes.join('; ')}` : '');
-  return { backend, reason, measured, timings };
+  const result: BackendResult = { backend, reason, measured, timings };
+  if (!notes.length) decided.set(key, result);
+  return result;
 }
+
+/** 'auto' decisions by size (n × batch × k): a rebuild at a size seen before does not re-measure. */
+const decided = new Map<string, BackendResult>();
 
 // ---------------------------------------------------------------------------------------------
 // Moving state between backends (WebGL context loss)
@@ -369,4 +397,5 @@ export function resetWebGL(): void {
   webglReady = null;
   webglContext = null;
   webglCanvas = null;
+  for (const [key, r] of decided) if (r.backend === 'webgl') decided.delete(key);
 }

@@ -267,8 +267,12 @@ export class StepEngine {
   }
 }
 
-/** Multiply-adds per step below which one thread is faster than several (measured: see docs). */
-export const MIN_THREADED_MACS = 1 << 16;
+/**
+ * Multiply-adds per step below which the kernel stays on one thread: a step then takes less than
+ * ~50 µs on one core, and the barrier each step needs (and other work on a shared machine) would
+ * eat what a second core adds (docs/performance.md).
+ */
+export const MIN_THREADED_MACS = 1 << 20;
 
 /**
  * Pack a matrix into 16-column panels: Y[mm][j] = transpose ? src[j][mm] : src[mm][j] for a

@@ -1,0 +1,56 @@
+/**
+ * Cross-origin isolation for WASM threads (SharedArrayBuffer) on any static host. Already
+ * isolated (the server sends COOP/COEP, as `vite` and `vite preview` do here): nothing to do.
+ * Otherwise register public/coi-sw.js, which adds the headers, and reload once so that the page
+ * itself is served with them. Where that is impossible the engine runs on one thread and the
+ * status bar says why (src/worker/backends.ts).
+ */
+
+export interface Isolation {
+  isolated: boolean;
+  /** Why not, when not. */
+  reason?: string;
+}
+
+const RELOADED = 'lcp-coi-reloaded';
+
+function storage(): Storage | null {
+  try {
+    return window.sessionStorage;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Resolves with the page's isolation — or never, when the page is about to reload under the
+ * service worker (at most once per tab session: no reload loop).
+ */
+export async function ensureIsolation(): Promise<Isolation> {
+  if (window.crossOriginIsolated) return { isolated: true };
+  if (!window.isSecureContext)
+    return { isolated: false, reason: 'not a secure context (https or localhost needed)' };
+  if (!('serviceWorker' in navigator))
+    return { isolated: false, reason: 'this browser has no service workers here' };
+  const store = storage();
+  if (!store) return { isolated: false, reason: 'no session storage to guard a reload' };
+  if (store.getItem(RELOADED))
+    return {
+      isolated: false,
+      reason: 'the service worker did not make the page cross-origin isolated',
+    };
+  try {
+    await navigator.serviceWorker.register(new URL('./coi-sw.js', document.baseURI), {
+      scope: './',
+    });
+    await navigator.serviceWorker.ready;
+  } catch (e) {
+    return {
+      isolated: false,
+      reason: `the service worker could not be installed (${e instanceof Error ? e.message : String(e)})`,
+    };
+  }
+  store.setItem(RELOADED, '1');
+  window.location.reload();
+  return new Promise<Isolation>(() => {});
+}
