@@ -13,6 +13,8 @@ export interface Isolation {
 }
 
 const RELOADED = 'lcp-coi-reloaded';
+/** How long the service worker may take to install before the app starts without it. */
+const INSTALL_TIMEOUT_MS = 4000;
 
 function storage(): Storage | null {
   try {
@@ -40,10 +42,17 @@ export async function ensureIsolation(): Promise<Isolation> {
       reason: 'the service worker did not make the page cross-origin isolated',
     };
   try {
-    await navigator.serviceWorker.register(new URL('./coi-sw.js', document.baseURI), {
-      scope: './',
-    });
-    await navigator.serviceWorker.ready;
+    // Registration can also never settle (service workers blocked by policy): give up after a while.
+    const installed = (async () => {
+      await navigator.serviceWorker.register(new URL('./coi-sw.js', document.baseURI), {
+        scope: './',
+      });
+      await navigator.serviceWorker.ready;
+      return true;
+    })();
+    const timeout = new Promise<false>((ok) => setTimeout(() => ok(false), INSTALL_TIMEOUT_MS));
+    if (!(await Promise.race([installed, timeout])))
+      return { isolated: false, reason: 'the service worker did not install in time' };
   } catch (e) {
     return {
       isolated: false,

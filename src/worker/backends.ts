@@ -17,7 +17,7 @@ import wasmThreadedUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-was
 import type { BackendChoice } from '../engine/config';
 import { disposeState, eulerStep, type DynState } from '../engine/dynamics';
 import { fusedEulerStep, hasFusedKernel } from '../engine/kernels';
-import { prepareWasmKernel } from '../engine/kernels/wasm/kernel';
+import { fastTransposedMatMul, prepareWasmKernel } from '../engine/kernels/wasm/kernel';
 import { tf, type Tensor } from '../engine/tf';
 import { makeProbe, measureKernel, normals, rows } from './probe';
 
@@ -115,6 +115,7 @@ async function ensureWasm(): Promise<void> {
     // loaded): the fused kernel runs threads of its own (kernels/wasm/stepper.ts), and two pools
     // would fight over the same cores.
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    fastTransposedMatMul();
     wasm.setWasmPaths({
       'tfjs-backend-wasm.wasm': wasmPlainUrl,
       'tfjs-backend-wasm-simd.wasm': wasmSimdUrl,

@@ -94,6 +94,8 @@ export interface CheckRequest {
   scenarios: CheckScenario[];
   /** Also count tensors after 100 and after 10,000 steps (relax, and frame by frame). */
   leaks?: boolean;
+  /** WASM kernel options for this check (FMA or not, threads, threads at every size). */
+  wasm?: { fma?: boolean; threads?: number | 'auto'; threadFrom?: number };
 }
 
 export interface CheckResult {
@@ -134,6 +136,8 @@ export type BenchMessage =
       reason: string;
       /** tf.memory().numTensors (and the backend's data buffers) after 100 and 10,000 steps. */
       tensors?: { after100: number; after10000: number; buffers100: number; buffers10000: number };
+      /** The WASM kernel: its flavour, threads per scenario, and whether the page is isolated. */
+      wasm?: { flavour: string; threads: number[]; isolated: boolean };
     }
   | { type: 'contextLost'; result: ContextLossResult }
   | { type: 'error'; message: string };
@@ -227,6 +231,11 @@ function flatState(s: DynState): number[] {
 }
 
 async function check(req: CheckRequest): Promise<void> {
+  setWasmKernelOptions({
+    fma: req.wasm?.fma ?? true,
+    threads: req.wasm?.threads ?? 'auto',
+    threadFrom: req.wasm?.threadFrom,
+  });
   const init = await initBackend(req.backend, { n: 16, batch: 4, k: 4 });
   const results: CheckResult[] = [];
   for (const sc of req.scenarios) {
@@ -285,7 +294,18 @@ async function check(req: CheckRequest): Promise<void> {
     }
   }
   const tensors = req.leaks ? countTensors() : undefined;
-  post({ type: 'checked', results, backend: init.backend, reason: init.reason, tensors });
+  const wasm =
+    init.backend === 'wasm'
+      ? {
+          flavour: wasmKernelFlavour(),
+          threads: req.scenarios.map((sc) =>
+            wasmKernelThreads(sc.x.length, sc.model.W.length, sc.model.D?.length ?? 1),
+          ),
+          isolated:
+            (self as unknown as { crossOriginIsolated?: boolean }).crossOriginIsolated === true,
+        }
+      : undefined;
+  post({ type: 'checked', results, backend: init.backend, reason: init.reason, tensors, wasm });
 }
 
 /**

@@ -382,7 +382,7 @@ describe('WASM step module: blocked products, threads, relaxed SIMD', () => {
     await selectBackend('wasm');
   });
   afterAll(async () => {
-    setWasmKernelOptions({ threads: 'auto', fma: true });
+    setWasmKernelOptions({ threads: 'auto', fma: true, threadFrom: undefined });
     await selectBackend('cpu');
   });
 
@@ -425,7 +425,8 @@ describe('WASM step module: blocked products, threads, relaxed SIMD', () => {
         setWasmKernelOptions({ threads: 1 });
         expect(wasmKernelThreads(dims.batch, dims.n, dims.k)).toBe(1);
         const one = fusedRun(c, 0.1, 30);
-        setWasmKernelOptions({ threads: 2 });
+        // threadFrom 0: threads at any size (by default small steps stay on one thread).
+        setWasmKernelOptions({ threads: 2, threadFrom: 0 });
         const prepared = await prepareWasmKernel();
         expect(prepared.threads).toBe(2);
         expect(wasmKernelThreads(dims.batch, dims.n, dims.k)).toBe(2);
@@ -442,7 +443,7 @@ describe('WASM step module: blocked products, threads, relaxed SIMD', () => {
   });
 
   it('relax on 2 threads stops on the same step as the reference path', async () => {
-    setWasmKernelOptions({ threads: 2 });
+    setWasmKernelOptions({ threads: 2, threadFrom: 0 });
     await prepareWasmKernel();
     const c = makeCase(43, 'dynamic-inversion', 'mse', 'tanh', { n: 128, m: 3, k: 4, batch: 8 });
     const solver: SolverSettings = { dt: 0.2, tol: 1e-5, maxSteps: 5000 };

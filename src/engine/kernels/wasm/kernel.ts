@@ -9,7 +9,10 @@ import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { HostStepper, jsPrims, type Arena, type HostInputs, type HostView } from '../host';
 import { FUSED_STEP, STATS_SIZE, type FusedStepAttrs } from '../spec';
 import { StepperCache } from '../stepperCache';
+import { fastTransposedMatMul } from './matmul';
 import { StepEngine, stepSupport, threadProblem, WasmStepper } from './stepper';
+
+export { fastTransposedMatMul };
 
 /** The parts of tfjs's BackendWasm used here. */
 interface WasmModule {
@@ -33,6 +36,8 @@ export interface WasmKernelOptions {
   /** GEMM register tile rows and unrolling (measurements). */
   tileRows?: number;
   unroll?: number;
+  /** Multiply-adds per step from which a dispatch uses threads (tests: 0). */
+  threadFrom?: number;
 }
 
 const options: WasmKernelOptions = { fma: true, simd: true, threads: 'auto' };
@@ -65,6 +70,7 @@ function stepEngine(): StepEngine | null {
       threads: options.threads === 'auto' ? 'auto' : Math.max(1, Math.floor(options.threads)),
       tileRows: options.tileRows,
       unroll: options.unroll,
+      threadFrom: options.threadFrom,
     });
     // Helpers come up in the background; dispatches use them once they are ready.
     void engine.startHelpers();
@@ -123,6 +129,7 @@ export const wasmFusedStepConfig: KernelConfig = {
   kernelName: FUSED_STEP,
   backendName: 'wasm',
   kernelFunc: ({ inputs, backend, attrs }) => {
+    fastTransposedMatMul();
     const b = backend as unknown as WasmBackend;
     const at = attrs as unknown as FusedStepAttrs;
     const state = inputs.state as TensorInfo;

@@ -42,6 +42,8 @@ export interface EngineOptions {
   threads: number | 'auto';
   tileRows?: number;
   unroll?: number;
+  /** Multiply-adds per step from which a dispatch uses the helper threads (default below). */
+  threadFrom?: number;
 }
 
 const PAGE = 65536;
@@ -399,7 +401,8 @@ export class WasmStepper {
     const { batch: B, n, k } = this;
     const helpers = this.engine.helperCount;
     const macs = B * (2 * n * n + 3 * n * k);
-    if (helpers === 0 || macs < MIN_THREADED_MACS) return { threads: 1, split: 0 };
+    if (helpers === 0 || macs < (this.engine.options.threadFrom ?? MIN_THREADED_MACS))
+      return { threads: 1, split: 0 };
     const panels = this.np / 16;
     if (B >= 2 * (helpers + 1)) return { threads: helpers + 1, split: 0 };
     return { threads: Math.min(helpers + 1, panels), split: 1 };
