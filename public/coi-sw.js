@@ -1,3 +1,4 @@
+/* global self, URL, fetch, Headers, Response */
 /*
  * Cross-origin isolation on a plain static host (LCP Lab). The engine's WASM kernel uses threads,
  * which need SharedArrayBuffer, which browsers give only to cross-origin isolated pages: pages
