@@ -191,6 +191,8 @@ export interface SolveOutput {
     loss: number;
     steps: number;
     converged: boolean;
+    /** The largest block's relative change per unit time at the last step (RelaxResult.raw). */
+    residual: number;
     gradient: ParamArrays;
   };
   controlled: {
@@ -200,6 +202,7 @@ export interface SolveOutput {
     u: number[];
     steps: number;
     converged: boolean;
+    residual: number;
     update: ParamArrays;
   };
 }
@@ -246,6 +249,7 @@ export async function solveScenario(s: Scenario): Promise<SolveOutput> {
       loss: lossT.dataSync()[0],
       steps: free.steps,
       converged: free.converged,
+      residual: free.raw ?? free.residual,
       gradient: paramArrays(gradient.descent, net.readout),
     };
     disposeState(free.state);
@@ -267,6 +271,7 @@ export async function solveScenario(s: Scenario): Promise<SolveOutput> {
         u: rowOf(c.u),
         steps: controlled.steps,
         converged: controlled.converged,
+        residual: controlled.raw ?? controlled.residual,
         update: paramArrays(update, net.readout),
       },
     };
