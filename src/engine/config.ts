@@ -9,7 +9,7 @@ import {
   type Readout,
 } from './kinds';
 import { InputError, MAX_REPORTED, type Issue } from './errors';
-import { inputErrorFromZod, jsonKind } from './validation';
+import { inputErrorFromZod, jsonKind, OMITTED_PARAM } from './validation';
 
 /**
  * The one configuration schema (DESIGN.md §3): every parameter of the model, the controller and
@@ -681,7 +681,14 @@ function checkIntegerList(f: IntegerListField, value: unknown, ctx: z.Refinement
               : null;
     if (problem && bad++ < MAX_REPORTED) issue(problem, [i]);
   }
-  if (bad > MAX_REPORTED) issue(`${bad - MAX_REPORTED} more bad entries`);
+  if (bad > MAX_REPORTED)
+    ctx.addIssue({
+      code: 'custom',
+      path: [],
+      message: `${bad - MAX_REPORTED} more bad entries`,
+      params: { [OMITTED_PARAM]: bad - MAX_REPORTED },
+      continue: false,
+    });
 }
 
 const partialSchema = z.strictObject(

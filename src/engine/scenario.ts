@@ -243,6 +243,8 @@ function checkRules(s: Scenario, ctx: RefineContext) {
 
 /** Validate a parsed JSON value as a scenario; throws InputError naming every bad field. */
 export function parseScenario(raw: unknown): Scenario {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw InputError.single('(root)', `expected a JSON object, got ${jsonKind(raw)}`);
   const result = scenarioSchema.safeParse(raw);
   if (!result.success) throw inputErrorFromZod(result.error);
   return result.data;

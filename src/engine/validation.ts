@@ -14,9 +14,29 @@ export function fieldName(path: readonly PropertyKey[]): string {
 /** Unknown keys listed by name before the rest are only counted. */
 const MAX_KEYS_LISTED = 5;
 
+/**
+ * A custom issue that stands for `omitted` further problems of the same array (numericArray):
+ * inputErrorFromZod counts them instead of listing the issue.
+ */
+export const OMITTED_PARAM = 'omitted';
+
+function omittedBy(issue: z.core.$ZodIssue): number {
+  if (issue.code !== 'custom') return 0;
+  const n: unknown = issue.params?.[OMITTED_PARAM];
+  return typeof n === 'number' ? n : 0;
+}
+
 /** Every zod issue (at most MAX_REPORTED, the rest counted) as a named field and what was expected. */
 export function inputErrorFromZod(error: z.ZodError): InputError {
-  const issues: Issue[] = error.issues.slice(0, MAX_REPORTED).map((issue) => {
+  let omitted = 0;
+  const listed: z.core.$ZodIssue[] = [];
+  for (const issue of error.issues) {
+    const more = omittedBy(issue);
+    if (more > 0) omitted += more;
+    else if (listed.length < MAX_REPORTED) listed.push(issue);
+    else omitted++;
+  }
+  const issues: Issue[] = listed.map((issue) => {
     const base = issue.path.length ? fieldName(issue.path) : '(root)';
     let message = issue.message;
     if (issue.code === 'invalid_type' && /received undefined/.test(message)) {
@@ -33,7 +53,7 @@ export function inputErrorFromZod(error: z.ZodError): InputError {
     }
     return { field: base, message };
   });
-  return new InputError(issues, error.issues.length - issues.length);
+  return new InputError(issues, omitted);
 }
 
 /** What a JSON value is, for "expected …, got …" messages (never the value itself). */
@@ -108,7 +128,8 @@ export function numericArray(depth: 1 | 2, check?: EntryCheck): z.ZodType<number
       ctx.addIssue({
         code: 'custom',
         path: [],
-        message: `${unreported} more bad entr${unreported === 1 ? 'y' : 'ies'} (the first ${MAX_REPORTED} are listed)`,
+        message: `${unreported} more bad entries`,
+        params: { [OMITTED_PARAM]: unreported },
         continue: false,
       });
   }) as z.ZodType<number[] | number[][]>;
