@@ -768,8 +768,8 @@ export function taskSizes(config: Pick<TrainConfig, 'task' | 'inputs' | 'outputs
   }
 }
 
-/** MNIST's samples (the generated file: 8004 train + 1996 test) for the data estimate. */
-const MNIST_SAMPLES = 10_000;
+/** MNIST's training and test samples (the generated file) for the data estimate. */
+const MNIST_SPLIT = [8004, 1996] as const;
 /**
  * float32 copies of each weight at the peak of a training step, measured in Node on the WASM
  * backend (peak RSS at n = 512, 1024, 2048, Adam: ≈ 100 bytes per weight beyond the runtime's
@@ -811,14 +811,15 @@ export function estimateSize(config: TrainConfig): SizeEstimate {
   const masks = config.topology === 'layered' ? n * n + n * m + (separate ? k * n : 0) : 0;
   const batch = Math.max(config.batch, EVAL_BATCH);
   const states = batch * (2 * n + 2 * k + m) * STATE_COPIES;
-  const samples =
+  const [train, test] =
     config.task === 'mnist'
-      ? MNIST_SAMPLES
+      ? MNIST_SPLIT
       : config.task === 'pattern'
-        ? 1
-        : config.trainSize + config.testSize;
-  // The samples, and a copy of the kept ones when `limit` selects some.
-  const data = samples * (m + k) * (config.limit > 0 ? 2 : 1);
+        ? [1, 0]
+        : [config.trainSize, config.testSize];
+  // The samples, and a copy of the ones `limit` keeps.
+  const kept = config.limit > 0 && config.limit < train ? config.limit : 0;
+  const data = (train + test + kept) * (m + k);
   const parts = {
     weights: 4 * weights * COPIES_PER_WEIGHT[config.optimizer],
     masks: 4 * masks,
@@ -976,12 +977,26 @@ function sizeRules(c: TrainConfig): RuleIssue[] {
     const p = est.parts;
     const largest: ConfigKey[] =
       p.states >= p.weights && p.states >= p.data
-        ? ['batch', sizeKey]
+        ? ['batch']
         : p.data >= p.weights
-          ? ['trainSize', 'testSize', 'limit', ...shapeKeys]
-          : [sizeKey, 'optimizer', 'controller'];
+          ? ['trainSize', 'testSize']
+          : [sizeKey];
+    // Named: the largest part's field; fixable by any field that contributes.
+    const contributors: ConfigKey[] = [
+      sizeKey,
+      'batch',
+      'trainSize',
+      'testSize',
+      'limit',
+      'optimizer',
+      'controller',
+      'readout',
+      'topology',
+      'task',
+      ...shapeKeys,
+    ];
     out.push({
-      keys: [...largest, 'task', 'topology'],
+      keys: [...largest, ...contributors.filter((key) => !largest.includes(key))],
       message: `needs about ${bytesText(est.bytes)} (${units}: weights and their working copies ${bytesText(p.weights + p.masks)}, batch states ${bytesText(p.states)}, data ${bytesText(p.data)}); at most ${bytesText(MAX_BYTES)}`,
     });
   }
