@@ -732,9 +732,11 @@ export const FLOAT32_EPSILON = 2 ** -23;
 /** The largest finite float32. */
 export const FLOAT32_MAX = 3.4028234663852886e38;
 /**
- * The smallest tolerance a float32 residual resolves: one rounding (2⁻²⁴) of one unit-size entry
- * changes the norm of a block of 4096 (2¹²) unit-size entries by 2⁻²⁴/2⁶ = 2⁻³⁰ ≈ 9.3e-10.
- * Below that, a solve can only stop on an exactly frozen state.
+ * The smallest tolerance accepted. The residual is ‖X′ − X‖ / (dt ‖X‖); the smallest change a
+ * float32 step makes to a unit-size entry is one rounding, 2⁻²⁴, and relative to the norm of a
+ * block of 4096 (2¹²) unit-size entries that is 2⁻²⁴/2⁶ = 2⁻³⁰ ≈ 9.3e-10 (at dt = 1). Below that
+ * a solve can stop only on an exactly frozen state. (2⁻²³ would refuse tolerances of 1e-7 to 1e-9
+ * that scenarios reach by freezing and that the engine's tests use.)
  */
 export const TOL_MIN = 2 ** -30;
 /**
