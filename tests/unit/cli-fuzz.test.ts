@@ -322,6 +322,14 @@ function solveCases(g: Gen): Case[] {
     cases.push({ label: `solve raw text #${i}`, argv: () => ['solve', file(content)] });
   }
   cases.push(
+    ...HUGE.map((huge, i) => ({
+      label: `solve huge array #${i} in x`,
+      argv: () => ['solve', file(toText({ ...valid(), x: huge() }))],
+    })),
+    {
+      label: 'solve huge matrix W',
+      argv: () => ['solve', file(toText({ ...valid(), model: { W: HUGE[2]() } }))],
+    },
     { label: 'solve a directory', argv: () => ['solve', dir] },
     { label: 'solve a missing file', argv: () => ['solve', join(dir, 'missing.json')] },
     { label: 'solve in a missing directory', argv: () => ['solve', join(dir, 'no', 'such.json')] },
@@ -391,6 +399,14 @@ function trainCases(g: Gen): Case[] {
     cases.push({ label: `train raw text #${i}`, argv: () => ['train', file(content), ...cheap] });
   }
   cases.push(
+    {
+      label: 'train a file with a million bad layer sizes',
+      argv: () => ['train', file(toText({ layers: HUGE[0]() })), ...suffix(new Set(['layers']))],
+    },
+    {
+      label: 'train a million overrides',
+      argv: () => ['train', 'circle-lcp-di', ...new Array(1_000_000).fill('nope=1'), ...cheap],
+    },
     { label: 'train a directory', argv: () => ['train', dir, ...cheap] },
     { label: 'train no source', argv: () => ['train'] },
     {
