@@ -46,19 +46,25 @@ export const PRESETS: Record<string, Preset> = {
   'figure-1': {
     title: 'Figure 1: least control on two neurons',
     description:
-      'Two recurrent tanh units, one input, one output and one target: watch φ settle, the control pull the output to its target, and learning remove the need for control',
+      'Two recurrent tanh units, one input; the second unit is the output (y ≡ φ₂) with a target t: watch φ settle, the least control pull the state onto the line φ₂ = t, and learning remove the need for control',
+    // The seed poster's formulation (its Figure 1): the output is a unit of the network, so the
+    // controlled equilibrium lands on the target line φ_y = t in the phase plane as α → 0.
     config: {
       task: 'pattern',
       inputs: 1,
       outputs: 1,
       topology: 'recurrent',
+      readout: 'units',
       hidden: 2,
       gain: 0.8,
       activation: 'tanh',
       controller: 'dynamic-inversion',
-      alpha: 0.1,
-      tauU: 1,
-      dt: 0.05,
+      // α small: the controlled state sits on the target line (offset α·u_I ≈ 0.01). τ_u = 10
+      // keeps the integral loop slower than the units (with τ_u = 1 it can ring for thousands of
+      // steps and give a wrong ψ*), which lets dt = 0.2 settle in a few hundred steps.
+      alpha: 0.01,
+      tauU: 10,
+      dt: 0.2,
       tol: 1e-5,
       maxSteps: 20_000,
       optimizer: 'sgd',
