@@ -253,11 +253,12 @@ function checkRules(s: Scenario, ctx: RefineContext) {
       ],
       message: r.message,
     });
-  for (const r of outputsRule(s.loss, s.model.d.length, []))
+  const units = s.model.readout === 'units';
+  for (const r of outputsRule(s.loss, outputCount(s), []))
     ctx.addIssue({
       code: 'custom',
-      path: ['model', 'd'],
-      message: `${r.message} (d has the outputs)`,
+      path: ['model', units ? 'outputs' : 'd'],
+      message: units ? r.message : `${r.message} (d has the outputs)`,
     });
 }
 
