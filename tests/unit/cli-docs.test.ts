@@ -43,7 +43,7 @@ describe('docs/cli.md', () => {
     expect(doc).toContain(`\`INPUT_LIMIT\` = ${formatNumber(INPUT_LIMIT)}`);
     expect(doc).toContain(`at most the first ${MAX_REPORTED} problems`);
     expect(doc).toContain('dt/τ ≥ 2⁻²³');
-    expect(doc).toContain('`tol`, `rbpTol` ≥ 2⁻³⁰');
+    expect(doc).toContain('`tol`, `rbpTol` ≥ 2⁻¹²⁶');
   });
 
   it('documents the four exit codes', () => {

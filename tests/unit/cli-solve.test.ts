@@ -177,8 +177,8 @@ describe('lcp solve', () => {
     ],
     [
       'tol below float32 resolution',
-      (s: S) => ({ ...s, solver: { ...s.solver, tol: 1e-12 } }),
-      /solver\.tol: 1e-12 is below what a float32 residual resolves/,
+      (s: S) => ({ ...s, solver: { ...s.solver, tol: 1e-300 } }),
+      /solver\.tol: 1e-300 is below the smallest normal float32/,
     ],
     [
       'an input beyond INPUT_LIMIT (1e39 overflows float32)',

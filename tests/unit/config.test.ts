@@ -128,7 +128,9 @@ describe('cross-field rules (parseConfig)', () => {
   });
 
   it('refuses tolerances below what a float32 residual resolves', () => {
-    expect(refusal({ tol: 1e-12 })).toMatch(/^tol: 1e-12 is below/);
+    expect(refusal({ tol: 1e-40 })).toMatch(/^tol: 1e-40 is below the smallest normal float32/);
+    // "Until frozen": tolerances the engine's own tests use.
+    expect(refusal({ tol: 1e-10, rbpTol: 1e-12 })).toBe('');
     expect(refusal({ rbpTol: 1e-300 })).toMatch(/^rbpTol: 1e-300 is below/);
   });
 
@@ -241,7 +243,7 @@ describe('cross-field rules (parseConfig)', () => {
       dt: 1e-300,
       ki: 0,
       kp: 0,
-      tol: 1e-20,
+      tol: 1e-40,
     }).map((i) => i.field);
     expect(fields).toEqual(['dt, tauPhi, tauY, tauU, tauPsi', 'tol', 'ki, kp']);
   });
