@@ -301,18 +301,34 @@ interface Case {
   argv: () => string[];
 }
 
+/** A small valid scenario (3 units, 2 inputs, 2 outputs) that solves in milliseconds. */
+function validScenario(g: Gen): Record<string, unknown> {
+  return randomScenario({
+    n: 3,
+    m: 2,
+    k: 2,
+    seed: 1 + g.int(1000),
+    maxSteps: 2000,
+  }) as unknown as Record<string, unknown>;
+}
+
+/** The same with output units inside the network (readout "units"): no D, d; k from the target. */
+function unitsScenario(g: Gen): Record<string, unknown> {
+  const doc = validScenario(g);
+  const model = doc.model as Record<string, unknown>;
+  delete model.D;
+  delete model.d;
+  model.readout = 'units';
+  model.Q = (model.Q as number[][]).map((row) => row.slice(0, 2));
+  return doc;
+}
+
 function solveCases(g: Gen): Case[] {
   const cases: Case[] = [];
-  const valid = () =>
-    randomScenario({
-      n: 3,
-      m: 2,
-      k: 2,
-      seed: 1 + g.int(1000),
-      maxSteps: 2000,
-    }) as unknown as Record<string, unknown>;
-  for (let i = 0; i < 130; i++) {
-    const doc = valid();
+  const valid = () => validScenario(g);
+  const units = () => unitsScenario(g);
+  for (let i = 0; i < 160; i++) {
+    const doc = i % 4 === 3 ? units() : valid();
     const steps = Array.from({ length: g.chance(0.3) ? 2 + g.int(3) : 1 }, () => mutate(g, doc));
     const text = toText(doc);
     cases.push({ label: `solve mutated (${steps.join('; ')})`, argv: () => ['solve', file(text)] });
@@ -459,6 +475,8 @@ describe('CLI fuzz: hostile files, presets, paths and overrides', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('exits 0, 2 or 3 with at most one bounded line on stderr, no stack, no absolute path', async () => {
+    // The readout "units" base is a valid scenario (else its mutations test nothing).
+    expect((await cliInProcess(['solve', file(toText(unitsScenario(generator(1))))])).code).toBe(0);
     const g = generator(SEED);
     const cases = [...solveCases(g), ...trainCases(g)];
     expect(cases.length).toBeGreaterThanOrEqual(200);
