@@ -267,16 +267,8 @@ function* jobWork(s: Simulation, spec: JobSpec): Sliced<unknown> {
       return yield* s.nextSampleSliced();
     case 'edit': {
       const c = spec.cmd;
-      const changed =
-        c.target === 'param'
-          ? s.editParam(c.name, c.row, c.col, c.value)
-          : s.editSample(c.target, c.index, c.value);
-      if (!changed)
-        notice({
-          level: 'warning',
-          key: 'edit',
-          text: 'That edit names no entry of the network: ignored',
-        });
+      if (c.target === 'param') s.editParam(c.name, c.row, c.col, c.value);
+      else s.editSample(c.target, c.index, c.value);
       return yield* s.refreshSliced();
     }
     case 'learn':

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/engine/config';
-import { DivergenceError } from '../../src/engine/errors';
+import { DivergenceError, InputError } from '../../src/engine/errors';
 import { PRESETS } from '../../src/engine/presets';
 import { Simulation } from '../../src/engine/simulation';
 import { tf } from '../../src/engine/tf';
@@ -118,6 +118,21 @@ describe('the interactive simulation', () => {
     expect(map.values).toHaveLength(64);
     for (const v of map.values) expect(v).toBeGreaterThanOrEqual(0);
     expect(map.testPredictions).toHaveLength(16);
+    sim.dispose();
+  });
+
+  it('refuses edits that would make the computation meaningless, changing nothing', () => {
+    const sim = figure1();
+    const W = Array.from(sim.trainer.net.params.W.dataSync());
+    const x = Array.from(sim.read().x);
+    for (const bad of [1e39, -2e6, NaN, Infinity]) {
+      expect(() => sim.editSample('input', 0, bad)).toThrow(InputError);
+      expect(() => sim.editParam('W', 0, 0, bad)).toThrow(/within ±1e\+6/);
+    }
+    expect(() => sim.editParam('W', 2, 0, 0.1)).toThrow(/no such entry/);
+    expect(() => sim.editSample('target', 3, 0.1)).toThrow(/no such entry/);
+    expect(Array.from(sim.trainer.net.params.W.dataSync())).toEqual(W);
+    expect(Array.from(sim.read().x)).toEqual(x);
     sim.dispose();
   });
 
