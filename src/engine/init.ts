@@ -13,8 +13,9 @@ export function hiddenSize(config: TrainConfig): number {
 /**
  * A seeded network for the given sizes. Each matrix has its own stream under `init`, so adding
  * Q, B or F never shifts W, U or D. W ~ N(0, g²/fan-in); U, D ~ N(0, 1/fan-in); b = d = 0;
- * Q ~ N(0, 1/k); B with unit Frobenius norm per block (masked like Wᵀ); F ~ N(0, 1/(k·n))
- * (the reference's initialisations, DESIGN.md §1).
+ * Q ~ N(0, 1/k) (readout `units`: Q = Pᵀ, see ensureControllerParams); B with unit Frobenius
+ * norm per block (masked like Wᵀ); F ~ N(0, 1/(k·n)) (the reference's initialisations, DESIGN.md
+ * §1).
  */
 export function initNetwork(config: TrainConfig, m: number, k: number, init: Rng): Network {
   return drain(initNetworkSliced(config, m, k, init));
@@ -76,6 +77,13 @@ export function ensureControllerParams(
   const added: ('Q' | 'B' | 'F')[] = [];
   if (config.controller === 'linear-feedback' && !params.Q) {
     const q = init.stream('Q').fillNormal(new Float32Array(n * k), 1 / Math.sqrt(k));
+    // Readout `units`: u reaches the outputs only through ψ = Q u, and a random Q pushes them
+    // the wrong way half the time (the integrator then runs away). Q = Pᵀ — the control onto
+    // the output units themselves, as u acts on y in the separate readout — is stable.
+    if (net.readout === 'units') {
+      q.fill(0);
+      for (let o = 0; o < k; o++) q[(n - k + o) * k + o] = 1;
+    }
     params.Q = tf.tensor2d(q, [n, k]);
     added.push('Q');
   }

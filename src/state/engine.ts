@@ -88,6 +88,11 @@ export function createEngineClient(worker: Worker): EngineClient {
         ackAfterFrame(s.seq);
         break;
       }
+      case 'config':
+        // The engine kept (or fell back to) this configuration: show it, stop waiting.
+        useApp.setState({ config: msg.config });
+        simView.setState({ awaitingBuild: false });
+        break;
       case 'busy':
         if (JSON.stringify(useApp.getState().busy) !== JSON.stringify(msg.busy))
           useApp.setState({ busy: msg.busy });

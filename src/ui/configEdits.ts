@@ -36,7 +36,7 @@ export function loadChapter(name: string, overrides: Partial<TrainConfig> = {}):
     busy: null,
   });
   clearSimView(true);
-  engine().send({ type: 'configure', config });
+  engine().send({ type: 'configure', config, fresh: true });
 }
 
 /** Hand the keyboard back to the stage (after choosing a chapter or committing a field). */

@@ -216,6 +216,9 @@ function startJob(spec: JobSpec): Job | null {
           key: 'build',
           text: `Could not build the network: ${describe(e)}`,
         });
+        // The network before goes on (if there was one): so does its configuration.
+        if (sim) config = sim.config;
+        post({ type: 'config', config, refused: true });
       } finally {
         preparing = null;
         dirty = true;
@@ -368,10 +371,8 @@ function work(): void {
   const deadline = performance.now() + SLICE_MS;
   let training = false;
   while (performance.now() < deadline) {
-    if (fieldRequests.length || fieldJob) {
-      if (!runFieldSlice()) break;
-      continue;
-    }
+    // Field requests go first when they can run (there is a network); else the jobs go on.
+    if ((fieldRequests.length || fieldJob) && runFieldSlice()) continue;
     if (!job) {
       if (preparing) break;
       const spec = queue.shift();
@@ -410,6 +411,8 @@ function work(): void {
   playTick();
   sendBusy();
   maybeSendSnapshot();
+  // While a build prepares (its data, its backend) nothing can run: its end schedules again.
+  if (preparing && !job) return;
   if (job || queue.length || fieldRequests.length || fieldJob || (dirty && !awaitingAck))
     schedule(training ? TRAIN_REST_MS : 0);
   else if (playing) schedule(1000 / PLAY_FPS);
@@ -421,7 +424,10 @@ function schedule(delay = 0): void {
   setTimeout(work, delay);
 }
 
-/** One slice of the pending flow-field or decision-map request; false when none could run. */
+/**
+ * One slice of the pending flow-field or decision-map request; false when none could run (no
+ * request, or no network yet: a build is on its way and the requests wait for it).
+ */
 function runFieldSlice(): boolean {
   if (!sim) {
     if (preparing || job?.spec.kind === 'build' || queue.some((s) => s.kind === 'build'))
@@ -641,10 +647,12 @@ function handle(cmd: Command): void {
         next = parseConfig(cmd.config);
       } catch (e) {
         notice({ level: 'error', key: 'input', text: describe(e) });
+        post({ type: 'config', config, refused: true });
         return;
       }
       config = next;
       if (
+        !cmd.fresh &&
         !buildPending() &&
         sim &&
         next.backend === sim.config.backend &&

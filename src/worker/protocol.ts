@@ -147,7 +147,8 @@ export interface DecisionMap {
 }
 
 export type Command =
-  | { type: 'configure'; config: TrainConfig }
+  /** `fresh`: build a new network even if no field needs it (a chapter starts from scratch). */
+  | { type: 'configure'; config: TrainConfig; fresh?: boolean }
   | { type: 'reset'; seed?: number }
   /** `id` (increasing) is echoed in snapshots' `acked`, so the page knows when it took effect. */
   | { type: 'play'; playing: boolean; id?: number }
@@ -191,6 +192,11 @@ export type WorkerMessage =
   | { type: 'decisionMap'; id: number; map: DecisionMap }
   | { type: 'notice'; notice: Notice }
   | { type: 'backend'; backend: string; reason: string }
+  /**
+   * The configuration the engine runs now, after a change it refused (`refused`) or a build
+   * that failed: the page shows these values again and stops waiting for a new network.
+   */
+  | { type: 'config'; config: TrainConfig; refused: boolean }
   /** Progress of the running job, between snapshots (also while there is no network yet). */
   | { type: 'busy'; busy: Busy | null }
   /** A flow-field or decision-map request that will not be answered (rebuilt, stopped, failed). */

@@ -8,7 +8,10 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CONTROLLER_KINDS } from '../../src/engine/kinds';
 import { PRESETS } from '../../src/engine/presets';
+import { mkdirSync } from 'node:fs';
 import { latest, launch, openPage, statusNumber } from './browser';
+
+const ARTIFACTS = 'test-results/screenshots';
 
 let browser: Browser;
 let page: Page;
@@ -61,57 +64,71 @@ async function chooseController(kind: string): Promise<void> {
 describe('every chapter × every controller', () => {
   for (const chapter of Object.keys(PRESETS)) {
     it(`${chapter}: Play, Equilibrium, Control, Learn and Train 5 work with each controller`, async () => {
-      await page.getByTestId('preset').selectOption(chapter);
-      // The new chapter's first snapshot: a fresh network at update 0 and no build running.
-      await expect
-        .poll(
-          async () => {
-            const s = await latest(page);
-            return s !== null && s.updates === 0 && s.busy?.kind !== 'build';
-          },
-          { timeout: 120_000 },
-        )
-        .toBe(true);
-      await idle();
-      for (const kind of CONTROLLER_KINDS) {
-        await chooseController(kind);
-        const label = `${chapter} with ${kind}`;
-        // Play for a moment: time moves.
-        const s0 = await statusNumber(page, 'status-step');
-        await page.keyboard.press('Space');
-        await expect
-          .poll(() => statusNumber(page, 'status-step'), { timeout: 30_000 })
-          .toBeGreaterThan(s0);
-        await page.keyboard.press('Space');
-        await expect.poll(async () => (await latest(page))?.playing).toBe(false);
-        // Equilibrium, then control on.
-        await page.keyboard.press('e');
-        await idle();
-        await page.keyboard.press('c');
-        await expect
-          .poll(async () => (await latest(page))?.control, { timeout: 30_000 })
-          .toBe(true);
-        // Learn applies one update.
-        const u0 = await updates();
-        await page.keyboard.press('l');
-        await expect
-          .poll(updates, { timeout: 120_000, message: `${label}: Learn` })
-          .toBeGreaterThan(u0);
-        await idle();
-        // Train 5: at least one update lands (then Stop, so heavy chapters stay quick).
-        await page.getByTestId('train-updates').selectOption('5');
-        const u1 = await updates();
-        await page.keyboard.press('t');
-        await expect
-          .poll(updates, { timeout: 120_000, message: `${label}: Train` })
-          .toBeGreaterThan(u1);
-        // Stop (Esc): the run may also have finished by itself already.
-        await page.keyboard.press('Escape');
-        await idle();
-        await page.keyboard.press('c');
-        expect(await engineErrors(), label).toEqual([]);
-        expect(problems, label).toEqual([]);
+      try {
+        await walk(chapter);
+      } catch (e) {
+        // What the page showed when it failed, for the test log and the artifacts.
+        mkdirSync(ARTIFACTS, { recursive: true });
+        await page.screenshot({ path: `${ARTIFACTS}/matrix-${chapter}-failure.png` });
+        const s = await latest(page);
+        console.error(
+          `${chapter} failed; notices: ${(await engineNotices()).join(' | ')}; busy: ${JSON.stringify(s?.busy)}; updates: ${s?.updates}`,
+        );
+        throw e;
       }
     });
   }
 });
+
+/** One chapter: each controller in turn, every action once. */
+async function walk(chapter: string): Promise<void> {
+  await page.getByTestId('preset').selectOption(chapter);
+  // The new chapter's first snapshot: a fresh network at update 0 and no build running.
+  await expect
+    .poll(
+      async () => {
+        const s = await latest(page);
+        return s !== null && s.updates === 0 && s.busy?.kind !== 'build';
+      },
+      { timeout: 120_000 },
+    )
+    .toBe(true);
+  await idle();
+  for (const kind of CONTROLLER_KINDS) {
+    await chooseController(kind);
+    const label = `${chapter} with ${kind}`;
+    // Play for a moment: time moves.
+    const s0 = await statusNumber(page, 'status-step');
+    await page.keyboard.press('Space');
+    await expect
+      .poll(() => statusNumber(page, 'status-step'), { timeout: 30_000 })
+      .toBeGreaterThan(s0);
+    await page.keyboard.press('Space');
+    await expect.poll(async () => (await latest(page))?.playing, { timeout: 30_000 }).toBe(false);
+    // Equilibrium, then control on.
+    await page.keyboard.press('e');
+    await idle();
+    await page.keyboard.press('c');
+    await expect.poll(async () => (await latest(page))?.control, { timeout: 30_000 }).toBe(true);
+    // Learn applies one update.
+    const u0 = await updates();
+    await page.keyboard.press('l');
+    await expect
+      .poll(updates, { timeout: 120_000, message: `${label}: Learn` })
+      .toBeGreaterThan(u0);
+    await idle();
+    // Train 5: at least one update lands (then Stop, so heavy chapters stay quick).
+    await page.getByTestId('train-updates').selectOption('5');
+    const u1 = await updates();
+    await page.keyboard.press('t');
+    await expect
+      .poll(updates, { timeout: 120_000, message: `${label}: Train` })
+      .toBeGreaterThan(u1);
+    // Stop (Esc): the run may also have finished by itself already.
+    await page.keyboard.press('Escape');
+    await idle();
+    await page.keyboard.press('c');
+    expect(await engineErrors(), label).toEqual([]);
+    expect(problems, label).toEqual([]);
+  }
+}
