@@ -66,7 +66,8 @@ export const PRESETS: Record<string, Preset> = {
       tauU: 10,
       dt: 0.2,
       tol: 1e-5,
-      maxSteps: 20_000,
+      // A few hundred steps settle it; more than this means it is not settling.
+      maxSteps: 5000,
       optimizer: 'sgd',
       lr: 0.2,
       batch: 1,

@@ -300,6 +300,12 @@ export class Simulation {
       let free;
       try {
         free = yield* this.trainer.freeEquilibriumSliced(p, this.trainer.solver);
+        try {
+          this.trainer.checkSettledAfterUpdate(free);
+        } catch (e) {
+          disposeState(free.state);
+          throw e;
+        }
       } catch (e) {
         if (!(e instanceof DivergenceError)) throw e;
         this.metrics = { ...this.metrics, ...NO_EQUILIBRIUM, scope: 'sample' };
@@ -312,7 +318,6 @@ export class Simulation {
         throw e;
       }
       owned.push(free.state.phi, free.state.y, free.state.uI, free.state.psi);
-      this.trainer.confirmWeights();
       const loss = lossPerSample(p.loss, free.state.y, p.target);
       owned.push(loss);
       const phi = readFloats(free.state.phi);
@@ -323,21 +328,31 @@ export class Simulation {
       if (version !== this.weightsVersion) return;
       this.freePhi = phi;
       this.metrics = { ...this.metrics, scope: 'sample', loss: lossValue, spectralRadius: radius };
-      if (this.config.method !== 'lcp') return;
+      if (this.config.method !== 'lcp') {
+        this.trainer.confirmWeights();
+        return;
+      }
       let controlled;
       try {
         controlled = yield* this.trainer.controlledEquilibriumSliced(p, free.state);
+        owned.push(
+          controlled.state.phi,
+          controlled.state.y,
+          controlled.state.uI,
+          controlled.state.psi,
+        );
+        this.trainer.checkSettledAfterUpdate(controlled, 'controlled');
       } catch (e) {
-        if (e instanceof DivergenceError)
-          this.metrics = { ...this.metrics, controlPsi: NaN, controlU: NaN };
+        if (!(e instanceof DivergenceError)) throw e;
+        this.metrics = { ...this.metrics, controlPsi: NaN, controlU: NaN };
+        if (this.trainer.restoreLastGood()) {
+          this.weightsVersion++;
+          yield* this.refreshSliced();
+          throw new TrainingDivergence(e, 1);
+        }
         throw e;
       }
-      owned.push(
-        controlled.state.phi,
-        controlled.state.y,
-        controlled.state.uI,
-        controlled.state.psi,
-      );
+      this.trainer.confirmWeights();
       if (version !== this.weightsVersion) return;
       const c = controlsAt(this.trainer.net, this.trainer.ctrl, p, controlled.state);
       owned.push(c.u, c.psi);

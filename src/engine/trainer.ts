@@ -80,6 +80,12 @@ export function batchOf(data: Dataset, split: Split, indices: ArrayLike<number>)
   return { x: tf.tensor2d(x, [size, m]), target: tf.tensor2d(t, [size, k]), size };
 }
 
+/**
+ * A free solve that ends its steps still changing by more than this (relative, per unit time) is
+ * not settling — an oscillating or wandering network — rather than merely slow to converge.
+ */
+export const UNSETTLED_RESIDUAL = 1e-2;
+
 /** The seeded streams a trainer draws from (DESIGN.md "Determinism"). */
 export interface TrainerStreams {
   init: Rng;
@@ -244,6 +250,20 @@ export class Trainer {
     return true;
   }
 
+  /**
+   * A free solve right after an update that ended still moving fast (an oscillation or a wander,
+   * not a slow settle): the update made the network unstable, as much as a blow-up would. Throws
+   * DivergenceError then (the caller rolls the update back).
+   */
+  checkSettledAfterUpdate(r: RelaxResult, phase = 'free'): void {
+    if (!r.converged && r.residual > UNSETTLED_RESIDUAL && this.beforeLastUpdate)
+      throw new DivergenceError(
+        phase,
+        r.steps,
+        `did not settle in ${r.steps} steps (still changing by ${r.residual.toPrecision(2)} per unit time)`,
+      );
+  }
+
   /** A solve with the current weights succeeded: they are good, forget the older ones. */
   confirmWeights(): void {
     if (!this.beforeLastUpdate) return;
@@ -278,14 +298,17 @@ export class Trainer {
 
   private *lcpBatch(p: Presentation, measureCosine: boolean): Sliced<BatchResult> {
     const free = yield* this.freeEquilibriumSliced(p, this.solver);
-    this.confirmWeights();
     const owned: Tensor[] = [...stateTensors(free.state)];
     let gradient: ParamSet | null = null;
     try {
+      this.checkSettledAfterUpdate(free);
       const stats = this.freeStats(p, free.state);
       if (measureCosine) gradient = yield* this.gradientOrNull(p, free.state);
       const controlled = yield* this.controlledEquilibriumSliced(p, free.state);
       owned.push(...stateTensors(controlled.state));
+      this.checkSettledAfterUpdate(controlled, 'controlled');
+      // Both solves work with these weights: the update before them needs no rolling back.
+      this.confirmWeights();
       const c = controlsAt(this.net, this.ctrl, p, controlled.state);
       owned.push(c.u, c.psi);
       const controlPsi = meanHalfSquaredNorm(c.psi);
@@ -351,8 +374,9 @@ export class Trainer {
       }
     }
     const free = yield* this.freeEquilibriumSliced(p, this.rbpSolver);
-    this.confirmWeights();
     try {
+      this.checkSettledAfterUpdate(free);
+      this.confirmWeights();
       const stats = this.freeStats(p, free.state);
       const grad = yield* rbpGradientSliced(
         this.net,

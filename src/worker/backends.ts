@@ -212,18 +212,33 @@ const fmt = (v: number) => Math.round(v).toLocaleString('en-US');
 export async function initBackend(
   choice: BackendChoice,
   sizeHint: SizeHint,
+  onStage?: StageListener,
 ): Promise<BackendResult> {
   const t0 = performance.now();
-  const result = await choose(choice, sizeHint);
+  const result = await choose(choice, sizeHint, onStage ?? (() => undefined));
   return { ...result, ms: Math.round(performance.now() - t0) };
 }
+
+/** Told what the choice is doing (for a progress line): e.g. ("measuring WASM", 2, 3). */
+export type StageListener = (stage: string, done: number, total: number) => void;
+
+/**
+ * The largest probe the automatic choice measures: every candidate's cost grows like n² (and
+ * linearly in the batch) beyond it, so the ranking there stands for larger sizes — whose probes
+ * alone would take seconds to draw and to run.
+ */
+const PROBE_MAX = { n: 1024, batch: 64 };
 
 /** A macrotask break: messages queued meanwhile (heartbeats, Stop) are handled now. */
 function yieldToMessages(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
-async function choose(choice: BackendChoice, sizeHint: SizeHint): Promise<BackendResult> {
+async function choose(
+  choice: BackendChoice,
+  sizeHint: SizeHint,
+  onStage: StageListener,
+): Promise<BackendResult> {
   const notes: string[] = [];
   if (choice !== 'auto') {
     const backend = await forced(choice, notes);
@@ -252,7 +267,8 @@ async function choose(choice: BackendChoice, sizeHint: SizeHint): Promise<Backen
     timings[key] = Math.round((timings[key] ?? 0) + now - mark);
     mark = now;
   };
-  for (const name of ['webgl', 'wasm', 'cpu'] as const) {
+  for (const [index, name] of (['webgl', 'wasm', 'cpu'] as const).entries()) {
+    onStage(`starting ${LABEL[name]}`, index, 3);
     await yieldToMessages();
     try {
       await activate(name);
@@ -264,11 +280,14 @@ async function choose(choice: BackendChoice, sizeHint: SizeHint): Promise<Backen
     }
   }
   const share = AUTO_BUDGET_MS / Math.max(1, available.length);
-  for (const name of available) {
+  const probeN = Math.min(sizeHint.n, PROBE_MAX.n);
+  const probeBatch = Math.min(sizeHint.batch, PROBE_MAX.batch);
+  for (const [index, name] of available.entries()) {
+    onStage(`measuring ${LABEL[name]}`, index, available.length);
     // Between candidates the worker answers its messages (heartbeats, Stop).
     await yieldToMessages();
     await activate(name);
-    const probe = makeProbe(sizeHint.n, sizeHint.batch, sizeHint.k ?? 10);
+    const probe = makeProbe(probeN, probeBatch, sizeHint.k ?? 10);
     try {
       measured[name] = measureKernel(probe, share);
     } catch (e) {

@@ -91,9 +91,11 @@ let queue: JobSpec[] = [];
 let job: Job | null = null;
 /** An async preparation (data, backend) of the next build; jobs wait for it. */
 let preparing: Promise<void> | null = null;
+/** What the preparation is doing (measuring a backend…), for the progress line. */
+let prepareStage: { stage: string; done: number; total: number } | null = null;
 let generation = 0;
 const fieldRequests: FieldRequest[] = [];
-let fieldJob: { id: number; work: Sliced<DecisionMap> } | null = null;
+let fieldJob: { id: number; size: number; work: Sliced<DecisionMap> } | null = null;
 
 let playing = false;
 let learnWhilePlaying = false;
@@ -112,6 +114,8 @@ let lastRadius = 0;
 const acked = { play: 0, control: 0 };
 /** The last state read back: what a lost WebGL context cannot give back. */
 let checkpoint: Checkpoint | null = null;
+/** The configuration of the last network built (what a stopped build returns to). */
+let builtConfig: TrainConfig | null = null;
 
 function describe(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -130,7 +134,11 @@ async function ensureBackend(c: TrainConfig): Promise<void> {
   const size = { n: hiddenSize(c), batch: c.batch };
   const key = `${size.n}x${size.batch}`;
   if (backendChoice === c.backend && (c.backend !== 'auto' || backendSize === key)) return;
-  const b = await initBackend(c.backend, size);
+  const b = await initBackend(c.backend, size, (stage, done, total) => {
+    prepareStage = { stage, done, total };
+    sendBusy(true);
+  });
+  prepareStage = null;
   backendChoice = c.backend;
   backendSize = key;
   post({ type: 'backend', backend: b.backend, reason: b.reason });
@@ -175,13 +183,45 @@ function enqueue(spec: JobSpec): void {
   schedule();
 }
 
-/** A build: everything else waits, and what came before it is void. */
-function enqueueBuild(c: TrainConfig, restore: Checkpoint | null = null): void {
+/**
+ * A build: everything else waits, and what came before it is void. Field requests are answered
+ * by the new network when `keepFields` (a recovery that continues the same run), else refused.
+ */
+function enqueueBuild(c: TrainConfig, restore: Checkpoint | null = null, keepFields = false): void {
+  const inFlight = fieldJob;
   cancelAll();
   generation++;
-  failFieldRequests('the network was rebuilt');
+  if (keepFields) {
+    if (inFlight) {
+      closeField(inFlight);
+      fieldJob = null;
+      fieldRequests.unshift({ type: 'decisionMap', id: inFlight.id, size: inFlight.size });
+    }
+  } else failFieldRequests('the network was rebuilt');
   queue.push({ kind: 'build', config: c, restore });
   schedule();
+}
+
+/** Stopping a build goes back to the network that ran before it (its configuration too). */
+function cancelBuild(): boolean {
+  const building =
+    job?.spec.kind === 'build' || preparing !== null || queue.some((q) => q.kind === 'build');
+  if (!building) return false;
+  cancelAll();
+  generation++;
+  failFieldRequests('stopped');
+  if (builtConfig) {
+    config = builtConfig;
+    queue.push({ kind: 'build', config: builtConfig, restore: checkpoint });
+    notice({
+      level: 'info',
+      key: 'build',
+      text: 'Stopped building: back to the network before it.',
+    });
+  }
+  post({ type: 'config', config, refused: true });
+  schedule();
+  return true;
 }
 
 const LABELS: Record<JobSpec['kind'], string> = {
@@ -246,6 +286,7 @@ function* buildWork(spec: Extract<JobSpec, { kind: 'build' }>, data?: MnistData)
   const built = yield* Simulation.create(spec.config, data);
   sim = built;
   config = built.config;
+  builtConfig = built.config;
   if (spec.restore) built.restoreCheckpoint(spec.restore);
   checkpoint = null;
   lastWeightsVersion = -1;
@@ -451,7 +492,7 @@ function runFieldSlice(): boolean {
       }
       return true;
     }
-    fieldJob = { id: req.id, work: decisionMapSliced(sim, req.size) };
+    fieldJob = { id: req.id, size: req.size, work: decisionMapSliced(sim, req.size) };
   }
   const f = fieldJob;
   try {
@@ -468,13 +509,17 @@ function runFieldSlice(): boolean {
   return true;
 }
 
+function closeField(f: NonNullable<typeof fieldJob>): void {
+  try {
+    f.work.return(undefined as unknown as DecisionMap);
+  } catch {
+    // see closeJob
+  }
+}
+
 function failFieldRequests(message: string): void {
   if (fieldJob) {
-    try {
-      fieldJob.work.return(undefined as unknown as DecisionMap);
-    } catch {
-      // see closeJob
-    }
+    closeField(fieldJob);
     post({ type: 'fieldFailed', id: fieldJob.id, message });
     fieldJob = null;
   }
@@ -493,9 +538,9 @@ function sendBusy(force = false): void {
           label: LABELS.build,
           done: 0,
           total: 1,
-          stage: 'loading data and measuring backends',
-          stageDone: 0,
-          stageTotal: 0,
+          stage: prepareStage?.stage ?? 'loading data',
+          stageDone: prepareStage?.done ?? 0,
+          stageTotal: prepareStage?.total ?? 0,
           secondsLeft: null,
           blocking: true,
         }
@@ -659,6 +704,7 @@ function handle(cmd: Command): void {
         !needsRebuild(sim.config, next)
       ) {
         sim.configure(next);
+        builtConfig = sim.config;
         dirty = true;
         schedule();
       } else enqueueBuild(next);
@@ -687,6 +733,7 @@ function handle(cmd: Command): void {
       enqueueBuild(config, checkpoint);
       return;
     case 'stop':
+      if (cancelBuild()) return;
       cancelAll();
       failFieldRequests('stopped');
       // The current sample still needs its free equilibrium if a stop interrupted it.
@@ -787,7 +834,7 @@ function recoverFromContextLoss(): void {
   } else if (interrupted && interrupted.kind !== 'build' && interrupted.kind !== 'refresh')
     resumed.push(interrupted);
   const c: TrainConfig = { ...config, backend: 'auto' };
-  enqueueBuild(c, cp);
+  enqueueBuild(c, cp, true);
   queue.push(...resumed, ...pending.filter((s) => s.kind !== 'build'));
   playing = wasPlaying;
   const what = interrupted
