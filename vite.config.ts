@@ -20,7 +20,11 @@ export default defineConfig({
   preview: { headers: isolationHeaders },
   build: {
     target: 'es2022',
-    sourcemap: true,
+    // No source maps in what is published (they doubled its size); `vite` in development has them.
+    sourcemap: false,
+    // The main thread's bundle (React, D3, KaTeX, the schema) is ~0.75 MB on purpose: it holds no
+    // TensorFlow.js, which only the engine's worker loads (see docs/performance.md).
+    chunkSizeWarningLimit: 1024,
     rollupOptions: {
       input: {
         index: resolve(import.meta.dirname, 'index.html'),

@@ -4,7 +4,7 @@ import { lossGradient } from './losses';
 import { localOuterProducts, type ParamSet } from './learning';
 import { outputUnits, type Network } from './model';
 import { outputFeedback, type Presentation } from './dynamics';
-import { drain, type Sliced } from './sliced';
+import { drain, yieldClock, type Sliced } from './sliced';
 import { NORM_FLOOR, type SolverSettings } from './solver';
 import { tf, type Tensor } from './tf';
 
@@ -82,7 +82,7 @@ export function relaxLinear(
   return drain(relaxLinearSliced(f, init, solver, phase));
 }
 
-/** relaxLinear in slices: yields at every check. */
+/** relaxLinear in slices (yields every YIELD_MS of steps). */
 export function* relaxLinearSliced(
   f: (x: Tensor) => Tensor,
   init: Tensor,
@@ -91,12 +91,14 @@ export function* relaxLinearSliced(
 ): Sliced<{ value: Tensor; steps: number; converged: boolean }> {
   let x = init;
   let owned = true;
+  const due = yieldClock();
   try {
     for (let t = 1; t <= solver.maxSteps; t++) {
       const next = tf.tidy(() => tf.add(x, tf.mul(solver.dt, tf.sub(f(x), x))));
       if (t % LINEAR_CHECK_EVERY !== 0 && t !== solver.maxSteps) {
         x.dispose();
         x = next;
+        if (due()) yield { stage: phase, done: t, total: solver.maxSteps };
         continue;
       }
       const stats = tf.tidy(() =>
@@ -112,7 +114,7 @@ export function* relaxLinearSliced(
         owned = false;
         return { value: x, steps: t, converged: true };
       }
-      yield { stage: phase, done: t, total: solver.maxSteps };
+      if (due()) yield { stage: phase, done: t, total: solver.maxSteps };
     }
     owned = false;
     return { value: x, steps: solver.maxSteps, converged: false };

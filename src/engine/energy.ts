@@ -8,7 +8,7 @@ import {
 import { InputError } from './errors';
 import { lossGradient } from './losses';
 import { onOutputUnits, outputUnits, type Network } from './model';
-import { drain, type Sliced } from './sliced';
+import { drain, yieldClock, type Sliced } from './sliced';
 import {
   NORM_FLOOR,
   RelaxDivergence,
@@ -51,10 +51,7 @@ export function energyRelax(
   return drain(energyRelaxSliced(net, ctrl, solver, p, init));
 }
 
-/** Iterations between yields of energyRelaxSliced. */
-const ENERGY_SLICE = 16;
-
-/** energyRelax in slices (yields every ENERGY_SLICE iterations; `return()` frees its state). */
+/** energyRelax in slices (yields every YIELD_MS of iterations; `return()` frees its state). */
 export function* energyRelaxSliced(
   net: Network,
   ctrl: ControllerSettings,
@@ -87,8 +84,9 @@ export function* energyRelaxSliced(
   let sinceBest = 0;
   const c = 1 - BETA1;
   try {
+    const due = yieldClock();
     for (let t = 1; t <= solver.maxSteps; t++) {
-      if (t % ENERGY_SLICE === 0) yield { stage: 'energy', done: t, total: solver.maxSteps };
+      if (due()) yield { stage: 'energy', done: t, total: solver.maxSteps };
       steps = t;
       const next = tf.tidy(() => {
         const grads = energyGradient(net, weight, p, blocks[0].x, blocks[1]?.x);

@@ -10,7 +10,7 @@ import {
 import { lossGradient } from './losses';
 import { cosine } from './metrics';
 import { outputUnits, type Network } from './model';
-import { drain, type Sliced } from './sliced';
+import { drain, yieldClock, type Sliced } from './sliced';
 import type { Rng } from './rng';
 import type { SolverSettings } from './solver';
 import { relaxLinear } from './baselines';
@@ -29,10 +29,7 @@ export function learnQ(...args: Parameters<typeof learnQSliced>): void {
   drain(learnQSliced(...args));
 }
 
-/** Noisy steps between yields of learnQSliced. */
-const NOISE_SLICE = 16;
-
-/** learnQ in slices (yields every NOISE_SLICE noisy steps; stopping early leaves Q unchanged). */
+/** learnQ in slices (yields every YIELD_MS of noisy steps; stopping early leaves Q unchanged). */
 export function* learnQSliced(
   net: Network,
   ctrl: ControllerSettings,
@@ -59,9 +56,9 @@ export function* learnQSliced(
   let A = tf.zeros([n, net.k]);
   let done = false;
   try {
+    const due = yieldClock();
     for (let step = 0; step < config.noiseSteps; step++) {
-      if (step > 0 && step % NOISE_SLICE === 0)
-        yield { stage: 'noise (Q learning)', done: step, total: config.noiseSteps };
+      if (due()) yield { stage: 'noise (Q learning)', done: step, total: config.noiseSteps };
       const next = tf.tidy(() => {
         const { W, D, d } = net.params;
         const r = rate(net.activation, phi);

@@ -30,3 +30,21 @@ export function drain<T>(work: Sliced<T>): T {
 export function* immediate<T>(value: T): Sliced<T> {
   return value;
 }
+
+/** Work between yields of the step-by-step computations (well inside the worker's slice). */
+export const YIELD_MS = 8;
+
+/**
+ * A generator's clock: `due()` is true when YIELD_MS have passed since it last was, so that a
+ * loop yields as often as its steps' cost requires — every few hundred steps of a small network,
+ * every step of a huge one.
+ */
+export function yieldClock(ms = YIELD_MS): () => boolean {
+  let last = performance.now();
+  return () => {
+    const now = performance.now();
+    if (now - last < ms) return false;
+    last = now;
+    return true;
+  };
+}

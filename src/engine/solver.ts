@@ -24,7 +24,7 @@ import {
   unpackState,
 } from './kernels';
 import type { Network } from './model';
-import { drain, type Sliced } from './sliced';
+import { drain, yieldClock, type Sliced } from './sliced';
 import { tf, type Tensor } from './tf';
 
 export interface SolverSettings {
@@ -139,11 +139,8 @@ export function relax(
   return drain(relaxSliced(net, ctrl, solver, p, init, controlled, phase));
 }
 
-/** Unfused steps between yields (each step is ~15 tfjs ops). */
-const UNFUSED_SLICE = 16;
-
 /**
- * relax in slices: yields after every fused dispatch (or every UNFUSED_SLICE unfused steps) with
+ * relax in slices: yields after every fused dispatch (unfused: every YIELD_MS of steps) with
  * the steps taken; stopping it early (`return()`) frees its state.
  */
 export function* relaxSliced(
@@ -169,8 +166,9 @@ export function* relaxSliced(
   // Until the result or the divergence takes them, the states are this generator's to free.
   let owned = true;
   try {
+    const due = yieldClock();
     for (let step = 1; step <= solver.maxSteps; step++) {
-      if (step % UNFUSED_SLICE === 0) yield { stage: phase, done: step, total: solver.maxSteps };
+      if (due()) yield { stage: phase, done: step, total: solver.maxSteps };
       const next = eulerStep(net, ctrl, solver.dt, p, current, controlled);
       const isCheck = step % checkEvery === 0 || step === solver.maxSteps;
       if (!isCheck) {

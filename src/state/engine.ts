@@ -126,6 +126,9 @@ export function createEngineClient(worker: Worker): EngineClient {
         p?.reject(new Error(msg.message));
         break;
       }
+      case 'noticeClear':
+        dismissNoticeKey(msg.key);
+        break;
       case 'pong':
         break;
       case 'error':

@@ -90,8 +90,11 @@ export const useApp = create<AppState>(() => ({
   helpOpen: false,
 }));
 
-/** Notices disappear by themselves after this long (errors stay until dismissed or replaced). */
-export const NOTICE_MS = { info: 8000, warning: 15000, error: 0 } as const;
+/**
+ * Notices disappear by themselves after this long; errors stay for a minute (unless their
+ * condition ends first, or they offer an action that must stay within reach: a restart).
+ */
+export const NOTICE_MS = { info: 8000, warning: 15000, error: 60000 } as const;
 /** At most this many notices at once (the oldest go). */
 const MAX_NOTICES = 4;
 

@@ -111,6 +111,8 @@ let lastWeightsVersion = -1;
 let dirty = false;
 let scheduled = false;
 let lastRadius = 0;
+/** A divergence notice is on the page (cleared when later work succeeds). */
+let divergenceShown = false;
 const acked = { play: 0, control: 0 };
 /** The last state read back: what a lost WebGL context cannot give back. */
 let checkpoint: Checkpoint | null = null;
@@ -379,6 +381,7 @@ function onJobError(spec: JobSpec | null, e: unknown): void {
       spectralRadius: sim?.metrics.spectralRadius ?? NaN,
       updates: sim?.trainer.updates ?? 0,
     });
+    divergenceShown = true;
     notice({
       level: 'error',
       key: 'divergence',
@@ -440,6 +443,11 @@ function work(): void {
       if (r.done) {
         job = null;
         dirty = true;
+        // Work that went through: a divergence reported before is over.
+        if (divergenceShown && current.spec.kind !== 'refresh' && current.spec.kind !== 'control') {
+          divergenceShown = false;
+          post({ type: 'noticeClear', key: 'divergence' });
+        }
         // Keep a checkpoint of what a finished job left (for context loss and restore).
         takeCheckpoint();
       } else current.progress = r.value;

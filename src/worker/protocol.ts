@@ -201,5 +201,7 @@ export type WorkerMessage =
   | { type: 'busy'; busy: Busy | null }
   /** A flow-field or decision-map request that will not be answered (rebuilt, stopped, failed). */
   | { type: 'fieldFailed'; id: number; message: string }
+  /** The condition behind the notices with this key is over (e.g. a divergence, once work succeeds). */
+  | { type: 'noticeClear'; key: string }
   | { type: 'pong'; id: number }
   | { type: 'error'; message: string };

@@ -1,8 +1,7 @@
-import { mkdirSync } from 'node:fs';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { launch, openPage, outputError, statusNumber } from './browser';
+import { latest, launch, openPage, outputError, statusNumber } from './browser';
 
 const VIEWS = ['network', 'traces', 'phase', 'learning', 'weights', 'task', 'equations'];
 const ARTIFACTS = 'test-results/screenshots';
@@ -179,6 +178,45 @@ describe('the simulator in Chromium', () => {
     expect(violations).toEqual([]);
   });
 
+  it('an idle page is idle: no snapshot in 5 s', async () => {
+    await expect
+      .poll(async () => (await latest(page))?.busy ?? null, { timeout: 60_000 })
+      .toBe(null);
+    await page.waitForTimeout(500);
+    const seq = await page.evaluate(
+      () =>
+        (window as unknown as { lcpDebug: { latest: () => { seq: number } } }).lcpDebug.latest()
+          .seq,
+    );
+    await page.waitForTimeout(5000);
+    expect(
+      await page.evaluate(
+        () =>
+          (window as unknown as { lcpDebug: { latest: () => { seq: number } } }).lcpDebug.latest()
+            .seq,
+      ),
+    ).toBe(seq);
+  });
+
+  it('the page loads only what it draws: no TensorFlow.js on the main thread, no source maps', () => {
+    const scripts = mainThreadScripts();
+    expect(scripts.length).toBeGreaterThan(0);
+    let bytes = 0;
+    for (const file of scripts) {
+      const text = readFileSync(`dist/assets/${file}`, 'utf8');
+      bytes += text.length;
+      // tfjs-core reads its flags from the page's query (?tfjsflags=…): its mark in any bundle.
+      expect(text.includes('tfjsflags'), file).toBe(false);
+    }
+    console.log(`main-thread JavaScript: ${scripts.join(', ')} — ${(bytes / 1024).toFixed(0)} KiB`);
+    expect(readdirSync('dist/assets').filter((f) => f.endsWith('.map'))).toEqual([]);
+    // The engine worker's chunks do hold TensorFlow.js (so the check above can see it).
+    const withTf = readdirSync('dist/assets').filter(
+      (f) => f.endsWith('.js') && readFileSync(`dist/assets/${f}`, 'utf8').includes('tfjsflags'),
+    );
+    expect(withTf.length).toBeGreaterThan(0);
+  });
+
   it('keeps a screenshot of each view as a test artifact', async () => {
     for (const id of VIEWS)
       await page.getByTestId(`view-${id}`).screenshot({ path: `${ARTIFACTS}/${id}.png` });
@@ -186,3 +224,29 @@ describe('the simulator in Chromium', () => {
     expect(problems).toEqual([]);
   });
 });
+
+/**
+ * The JavaScript files the page itself runs: index.html's module script and everything it imports,
+ * statically or dynamically (not the workers, which are started with new URL(…)).
+ */
+function mainThreadScripts(): string[] {
+  const html = readFileSync('dist/index.html', 'utf8');
+  const queue = [...html.matchAll(/src="\.\/assets\/([^"]+\.js)"/g)].map((m) => m[1]);
+  const seen = new Set<string>();
+  while (queue.length) {
+    const file = queue.shift()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    const text = readFileSync(`dist/assets/${file}`, 'utf8');
+    const refs = [
+      ...text.matchAll(/from\s*["']\.\/([^"']+\.js)["']/g),
+      ...text.matchAll(/import\(\s*["']\.\/([^"']+\.js)["']\s*\)/g),
+      // Vite's list of a dynamic import's dependencies.
+      ...(text
+        .match(/__vite__mapDeps[^\n]*?\[([^\]]*)\]/)?.[1]
+        .matchAll(/["']\.\/([^"']+\.js)["']/g) ?? []),
+    ].map((m) => m[1]);
+    queue.push(...refs);
+  }
+  return [...seen];
+}
