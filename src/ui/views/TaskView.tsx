@@ -436,16 +436,20 @@ function drawFit(g: SVGGElement, task: TaskData, model: TaskModel, width: number
     .attr('transform', `translate(${M.left + side + Math.round(fs)},${M.top + fs})`)
     .selectAll<SVGTextElement, (typeof info)[number]>('text')
     .data(info)
-    .join((enter) => enter.append('text').call((t) => t.append('title')))
+    .join('text')
     .attr('y', (_, q) => q * rowH)
     .attr('fill', 'currentColor')
     .each(function (d) {
       const first = this.firstChild;
       if (first && first.nodeType === Node.TEXT_NODE) first.textContent = d.text;
       else this.insertBefore(this.ownerDocument.createTextNode(d.text), first);
-    })
-    .select('title')
-    .text((d) => d.title ?? d.text);
+      // A tooltip only where there is a definition to give.
+      select(this)
+        .selectAll('title')
+        .data(d.title ? [d.title] : [])
+        .join('title')
+        .text((t) => t);
+    });
 }
 
 interface DigitCell {

@@ -269,8 +269,9 @@ export function drawTraces(svg: SVGSVGElement, view: SimView, options: TracesOpt
     .data(groups)
     .join((enter) => {
       const e = enter.append('g');
+      e.append('title');
       e.append('line');
-      e.append('text').attr('class', 'marker-label').append('title');
+      e.append('text').attr('class', 'marker-label');
       return e;
     })
     .attr('class', (m) => `marker marker-${m.kind}`)
@@ -294,15 +295,11 @@ export function drawTraces(svg: SVGSVGElement, view: SimView, options: TracesOpt
         .attr('font-size', fs * 0.9)
         .attr('fill', style.color)
         .attr('display', m.label ? null : 'none');
+      text.text(m.label);
       const node = text.node();
-      if (node) {
-        halo(node);
-        // The text node first, then the title (a tooltip with every merged time).
-        const first = node.firstChild;
-        if (first && first.nodeType === Node.TEXT_NODE) first.textContent = m.label;
-        else node.insertBefore(node.ownerDocument.createTextNode(m.label), first);
-      }
-      text
+      if (node) halo(node);
+      // A tooltip on the whole marker with every merged time.
+      select(this)
         .select('title')
         .text(
           m.count > 1

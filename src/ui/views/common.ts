@@ -268,7 +268,13 @@ export function fittingTicks(
     const [d0, d1] = scale.domain();
     const [a, b] = [Math.min(d0, d1), Math.max(d0, d1)];
     const eps = 1e-9 * Math.max(Math.abs(a), Math.abs(b), 1e-300);
-    return values.filter((v) => Number.isFinite(v) && v >= a - eps && v <= b + eps);
+    // Values whose label would leave the bounds are dropped up front (not the whole set).
+    const within = (v: number) => {
+      const p = scale(v);
+      const ext = along(fmt(v, 3));
+      return p - ext / 2 >= bounds[0] - 0.5 && p + ext / 2 <= bounds[1] + 0.5;
+    };
+    return values.filter((v) => Number.isFinite(v) && v >= a - eps && v <= b + eps && within(v));
   };
   const tryThinning = (values: number[]) => {
     for (let stride = 1; stride <= values.length; stride++) {

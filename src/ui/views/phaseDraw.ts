@@ -152,7 +152,7 @@ export function phaseLayout(
   compact: boolean;
 } {
   const M = margins(fs);
-  const rowH = Math.round(fs * 1.25);
+  const fullRowH = Math.round(fs * 1.25);
   const innerH = height - M.top - M.bottom;
   let best = {
     showTarget: false,
@@ -162,18 +162,20 @@ export function phaseLayout(
     score: -Infinity,
     compact: false,
     itemW: 0,
+    rowH: fullRowH,
   };
   for (const compact of [false, true])
     for (const showTarget of canTarget ? [true, false] : [false]) {
       const LEGEND_LINES = compact ? FULL_LINES.map(() => 1) : FULL_LINES;
+      // A compact legend is set tighter too.
+      const rowH = compact ? Math.round(fs * 1.12) : fullRowH;
+      const itemGap = compact ? 0 : 2;
       const itemW = Math.ceil(textWidth(compact ? COMPACT_CHARS : LEGEND_CHARS, fs) * 0.9) + 22;
       const innerW = width - M.left - M.right - (showTarget ? targetAxisWidth(fs) : 0);
       const rightLines = LEGEND_LINES.reduce((a, b) => a + b, 0) + (slice ? 2 : 0);
-      const right = Math.min(
-        innerW - itemW - 8,
-        innerH,
-        height - 8 - rightLines * rowH - 2 * LEGEND_LINES.length,
-      );
+      // Beside the plot the legend runs from the top of the view: it must fit in its height.
+      const legendH = rightLines * rowH + itemGap * LEGEND_LINES.length;
+      const right = legendH <= height - 8 ? Math.min(innerW - itemW - 8, innerH) : -Infinity;
       const perRow = Math.max(1, Math.floor((width - 8) / itemW));
       let belowLines = slice ? 1 : 0;
       for (let q = 0; q < LEGEND_LINES.length; q += perRow)
@@ -194,6 +196,7 @@ export function phaseLayout(
             score,
             compact,
             itemW,
+            rowH,
           };
       }
     }
@@ -202,7 +205,7 @@ export function phaseLayout(
     legendRight: best.legendRight,
     side: Math.max(20, Math.floor(best.side)),
     itemW: best.itemW,
-    rowH,
+    rowH: best.rowH,
     perRow: best.perRow,
     compact: best.compact,
   };
@@ -570,7 +573,6 @@ export function drawPhase(
       item.lines = [COMPACT[item.key]?.(item, readout) ?? item.lines[0]];
     }
   const lx = legendRight ? MARGIN.left + side + MARGIN.right + tw + 8 : 8;
-  const ly = legendRight ? MARGIN.top + rowH / 2 : MARGIN.top + side + MARGIN.bottom + rowH / 2;
   // Row offsets: an entry takes as many lines as its label; a row of entries below the plot
   // takes as many as its tallest.
   const offsets: [number, number][] = [];
@@ -578,8 +580,13 @@ export function drawPhase(
   for (let q = 0; q < items.length; q += perRow) {
     const row = items.slice(q, q + perRow);
     row.forEach((_, c) => offsets.push([c * itemW, rowTop]));
-    rowTop += Math.max(...row.map((d) => d.lines.length)) * rowH + (legendRight ? 2 : 0);
+    rowTop +=
+      Math.max(...row.map((d) => d.lines.length)) * rowH + (legendRight && !compact ? 2 : 0);
   }
+  // Beside the plot the legend starts level with it, higher when it would run off the bottom.
+  const ly = legendRight
+    ? Math.max(4, Math.min(MARGIN.top, height - 4 - rowTop)) + rowH / 2
+    : MARGIN.top + side + MARGIN.bottom + rowH / 2;
   const legend = select(layer(plotEl, 'g', 'legend'));
   const entries = legend
     .selectAll<SVGGElement, LegendItem>('g.entry')
