@@ -1,4 +1,4 @@
-import { useLayoutEffect, useRef, type ComponentType, type RefObject } from 'react';
+import { useLayoutEffect, useRef, type ComponentType } from 'react';
 import { useApp, VIEW_IDS, type ViewId } from '../../state/store';
 import { EquationsView } from '../views/EquationsView';
 import { LearningView } from '../views/LearningView';
@@ -85,11 +85,16 @@ function toggleHidden(id: ViewId): void {
   }));
 }
 
-/**
- * Size the stage's grid to its box: recomputed on resize (ResizeObserver) and when the shown
- * views change, written to the DOM directly so that a resize re-renders no React view.
- */
-function useStageGrid(grid: RefObject<HTMLDivElement | null>, shown: ViewId[]): void {
+/** The stage: every view in a grid that fills it; each can be hidden or enlarged. */
+export function Stage() {
+  const hidden = useApp((s) => s.hidden);
+  const enlarged = useApp((s) => s.enlarged);
+  const shown = VIEW_IDS.filter(
+    (id) => !hidden.includes(id) && (enlarged === null || enlarged === id),
+  );
+  const grid = useRef<HTMLDivElement>(null);
+  // Size the grid to its box: recomputed on resize (ResizeObserver), lecture mode and when the
+  // shown views change, written to the DOM directly so that a resize re-renders no React view.
   const key = shown.join(',');
   useLayoutEffect(() => {
     const el = grid.current;
@@ -135,17 +140,7 @@ function useStageGrid(grid: RefObject<HTMLDivElement | null>, shown: ViewId[]): 
       mo?.disconnect();
     };
   }, [grid, key]);
-}
 
-/** The stage: every view in a grid that fills it; each can be hidden or enlarged. */
-export function Stage() {
-  const hidden = useApp((s) => s.hidden);
-  const enlarged = useApp((s) => s.enlarged);
-  const shown = VIEW_IDS.filter(
-    (id) => !hidden.includes(id) && (enlarged === null || enlarged === id),
-  );
-  const grid = useRef<HTMLDivElement>(null);
-  useStageGrid(grid, shown);
   return (
     <main className={`stage${enlarged ? ' enlarged' : ''}`} aria-label="Views">
       {hidden.length > 0 && (

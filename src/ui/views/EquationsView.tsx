@@ -10,7 +10,16 @@ import type { TrainConfig } from '../../engine/config';
 import type { SimView } from '../../state/simView';
 import { useApp } from '../../state/store';
 import { ROLE } from '../theme';
-import { fmt, fontSize, hostStyle, sectionStyle, useLiveDraw, type Size } from './common';
+import {
+  fmt,
+  fontSize,
+  hostStyle,
+  sectionStyle,
+  updateAtNoise,
+  useLiveDraw,
+  VOCABULARY,
+  type Size,
+} from './common';
 
 export type EquationConfig = Pick<
   TrainConfig,
@@ -114,11 +123,14 @@ export function equationBlocks(config: EquationConfig, classification: boolean):
   return blocks;
 }
 
-/** The live symbols: TeX label and how to read the value. */
+/** The live symbols: TeX label, how to read the value, and its definition (tooltip). */
 interface Live {
   key: string;
   tex: string;
   value: (view: SimView, config: EquationConfig) => number;
+  title: string;
+  /** The value exists but means nothing now (shown greyed, "not meaningful"). */
+  muted?: (view: SimView) => boolean;
 }
 
 const half = (a: Float32Array) => {
@@ -128,30 +140,66 @@ const half = (a: Float32Array) => {
 };
 
 export const LIVE: Live[] = [
-  { key: 'alpha', tex: String.raw`\alpha`, value: (_, c) => c.alpha },
-  { key: 'ki', tex: 'k_i', value: (_, c) => c.ki },
-  { key: 'kp', tex: 'k_p', value: (_, c) => c.kp },
-  { key: 't', tex: 't', value: (v) => v.latest?.t ?? NaN },
+  {
+    key: 'alpha',
+    tex: String.raw`\alpha`,
+    value: (_, c) => c.alpha,
+    title: 'α: the output controller’s leak; small α pins the output to its target.',
+  },
+  {
+    key: 'ki',
+    tex: 'k_i',
+    value: (_, c) => c.ki,
+    title: 'k_i: integral gain of the output controller.',
+  },
+  {
+    key: 'kp',
+    tex: 'k_p',
+    value: (_, c) => c.kp,
+    title: 'k_p: proportional gain of the output controller.',
+  },
+  {
+    key: 't',
+    tex: 't',
+    value: (v) => v.latest?.t ?? NaN,
+    title: 't: simulated time (units of τ).',
+  },
   {
     key: 'psi',
     tex: String.raw`\tfrac12\|${psi}\|^2`,
     value: (v) => (v.latest ? half(v.latest.psi) : NaN),
+    title: '½‖ψ‖²: the control on the hidden units now (not yet settled: no star).',
   },
   {
     key: 'u',
-    tex: String.raw`\|${u}\|`,
-    value: (v) => (v.latest ? Math.sqrt(2 * half(v.latest.u)) : NaN),
+    tex: String.raw`\tfrac12\|${u}\|^2`,
+    value: (v) => (v.latest ? half(v.latest.u) : NaN),
+    title: '½‖u‖²: the output control now (not yet settled: no star).',
   },
-  { key: 'loss', tex: 'L(y^0)', value: (v) => v.latest?.metrics.loss ?? NaN },
+  {
+    key: 'loss',
+    tex: 'L(y^0)',
+    value: (v) => v.latest?.metrics.loss ?? NaN,
+    title: `L(y⁰) of the current sample: ${VOCABULARY.loss.definition}`,
+  },
   {
     key: 'psiStar',
     tex: String.raw`\tfrac12\|${psi}^*\|^2`,
     value: (v) => v.latest?.metrics.controlPsi ?? NaN,
+    title: VOCABULARY.psi.definition,
+  },
+  {
+    key: 'uStar',
+    tex: String.raw`\tfrac12\|${u}^*\|^2`,
+    value: (v) => v.latest?.metrics.controlU ?? NaN,
+    title: VOCABULARY.u.definition,
   },
   {
     key: 'cosine',
     tex: String.raw`\cos(\Delta\theta, -\nabla L)`,
     value: (v) => v.latest?.metrics.cosine ?? NaN,
+    title: VOCABULARY.cosine.definition,
+    muted: (v) => updateAtNoise(v.weights),
   },
 ];
 
@@ -202,6 +250,7 @@ export function drawEquations(
     for (const live of LIVE) {
       const item = div(values, 'eq-live', 'span');
       item.dataset.symbol = live.key;
+      item.title = live.title;
       typeset(div(item, 'eq-sym', 'span'), live.tex, false);
       item.append(' = ');
       const v = div(item, 'eq-value', 'span');
@@ -246,8 +295,12 @@ export function drawEquations(
       `.eq-live[data-symbol="${live.key}"] .eq-value`,
     );
     if (!el) continue;
-    const text = fmt(live.value(view, config));
+    const muted = live.muted?.(view) ?? false;
+    const value = live.value(view, config);
+    const text = muted && Number.isFinite(value) ? `${fmt(value)} (not meaningful)` : fmt(value);
     if (el.textContent !== text) el.textContent = text;
+    const opacity = muted ? '0.55' : '';
+    if (el.style.opacity !== opacity) el.style.opacity = opacity;
   }
   // The controller's equations fade while control is off (titles stay: they must stay legible,
   // and 0.62 keeps the faded math above a 4.5:1 contrast).
