@@ -350,9 +350,53 @@ function drawFit(g: SVGGElement, task: TaskData, model: TaskModel, width: number
   const pad = Math.max(0.1, 0.08 * (hi - lo));
   lo -= pad;
   hi += pad;
-  // The info column is as wide as its longest line (measured below, estimated here).
-  const infoW = Math.round(textWidth(21, fs) * 0.85) + fs;
-  const side = Math.max(20, Math.min(width - M.left - M.right - infoW, height - M.top - M.bottom));
+  // Named as everywhere: L(y⁰) at the free equilibrium, and what each number averages.
+  const { loss, r2 } = fitStats(pts);
+  const lossName = k === 1 ? VOCABULARY.loss.symbol : '½(y₀ − t₀)²';
+  const lossTitle =
+    k === 1
+      ? `Mean over the ${count} test sample${count === 1 ? '' : 's'} of ${VOCABULARY.loss.symbol}, ${VOCABULARY.loss.definition}`
+      : `Mean over the ${count} test samples of ½(y₀ − t₀)², the loss of output 0 only (the other outputs are not plotted).`;
+  const here = s?.metrics.loss ?? NaN;
+  const full: { text: string; title?: string }[] = [
+    { text: 'free output y₀' },
+    { text: 'against target t₀' },
+  ];
+  if (!count) full.push({ text: 'waiting for predictions…' });
+  else {
+    full.push({ text: `mean ${lossName} over`, title: lossTitle });
+    full.push({
+      text: `${count} test sample${count > 1 ? 's' : ''}: ${fmt(loss)}`,
+      title: lossTitle,
+    });
+    if (Number.isFinite(r2))
+      full.push({ text: `R² ${r2.toFixed(3)}`, title: 'R² of y₀ against t₀ on the test samples.' });
+  }
+  if (Number.isFinite(here))
+    full.push({
+      text: `this sample: ${VOCABULARY.loss.symbol} ${fmt(here)}`,
+      title: `${VOCABULARY.loss.symbol} of the current sample: ${VOCABULARY.loss.definition}`,
+    });
+  full.push({ text: '┆ current t₀' }, { text: '- - y = t' });
+  // The info column is as wide as its longest line; where that would squeeze the plot to less
+  // than half of what the height allows, the numbers alone (their names in the tooltips).
+  const widthOf = (lines: { text: string }[]) =>
+    Math.round(textWidth(Math.max(...lines.map((l) => l.text.length)), fs) * 0.85) + fs;
+  const tall = height - M.top - M.bottom;
+  const compact: { text: string; title?: string }[] = [
+    ...(count ? [{ text: `mean ${lossName} ${fmt(loss)}`, title: lossTitle }] : []),
+    ...(Number.isFinite(here)
+      ? [
+          {
+            text: `this sample ${fmt(here)}`,
+            title: `${VOCABULARY.loss.symbol} of the current sample: ${VOCABULARY.loss.definition}`,
+          },
+        ]
+      : []),
+  ];
+  const info = width - M.left - M.right - widthOf(full) >= 0.5 * tall ? full : compact;
+  const infoW = info.length ? widthOf(info) : 0;
+  const side = Math.max(20, Math.min(width - M.left - M.right - infoW, tall));
   const x = scaleLinear()
     .domain([lo, hi])
     .range([M.left, M.left + side])
@@ -403,34 +447,6 @@ function drawFit(g: SVGGElement, task: TaskData, model: TaskModel, width: number
     yLabel: 'y₀',
     yLabelY: M.top - Math.round(fs * 0.35),
   });
-  // Named as everywhere: L(y⁰) at the free equilibrium, and what each number averages.
-  const { loss, r2 } = fitStats(pts);
-  const lossName = k === 1 ? VOCABULARY.loss.symbol : '½(y₀ − t₀)²';
-  const lossTitle =
-    k === 1
-      ? `Mean over the ${count} test sample${count === 1 ? '' : 's'} of ${VOCABULARY.loss.symbol}, ${VOCABULARY.loss.definition}`
-      : `Mean over the ${count} test samples of ½(y₀ − t₀)², the loss of output 0 only (the other outputs are not plotted).`;
-  const here = s?.metrics.loss ?? NaN;
-  const info: { text: string; title?: string }[] = [
-    { text: 'free output y₀' },
-    { text: 'against target t₀' },
-  ];
-  if (!count) info.push({ text: 'waiting for predictions…' });
-  else {
-    info.push({ text: `mean ${lossName} over`, title: lossTitle });
-    info.push({
-      text: `${count} test sample${count > 1 ? 's' : ''}: ${fmt(loss)}`,
-      title: lossTitle,
-    });
-    if (Number.isFinite(r2))
-      info.push({ text: `R² ${r2.toFixed(3)}`, title: 'R² of y₀ against t₀ on the test samples.' });
-  }
-  if (Number.isFinite(here))
-    info.push({
-      text: `this sample: ${VOCABULARY.loss.symbol} ${fmt(here)}`,
-      title: `${VOCABULARY.loss.symbol} of the current sample: ${VOCABULARY.loss.definition}`,
-    });
-  info.push({ text: '┆ current t₀' }, { text: '- - y = t' });
   const rowH = Math.round(fs * 1.3);
   select(layer(g, 'g', 'info'))
     .attr('transform', `translate(${M.left + side + Math.round(fs)},${M.top + fs})`)
@@ -591,12 +607,16 @@ function drawDigits(
     .attr('x', 2)
     .attr('y', fs)
     .attr('fill', 'currentColor')
-    .text(
-      map
-        ? `free network on ${count} test digits: ${wrongCount} wrong` +
-            (acc !== null ? ` (${(acc * 100).toFixed(0)}% right)` : '')
-        : 'waiting for predictions…',
-    );
+    .text(() => {
+      if (!map) return 'waiting for predictions…';
+      const long =
+        `free network on ${count} test digits: ${wrongCount} wrong` +
+        (acc !== null ? ` (${(acc * 100).toFixed(0)}% right)` : '');
+      // Narrow views (lecture type) get the short form.
+      return textWidth(long.length, fs) * 0.85 <= width - 4
+        ? long
+        : `${wrongCount} of ${count} test digits wrong`;
+    });
 }
 
 /** The task view. */

@@ -92,7 +92,7 @@ function panels(first: TracePoint, units: number): Panel[] {
       key: `target${i}`,
       color: outColor(i, INK),
       dash: '5 4',
-      name: `y_target${k > 1 ? sub(i) : ''}`,
+      name: `target t${k > 1 ? sub(i) : ''}`,
       field: 'target',
       i,
     });
@@ -116,7 +116,7 @@ function panels(first: TracePoint, units: number): Panel[] {
   return [
     { key: 'phi', label: 'φᵢ', series: hidden('phi', 'φ') },
     { key: 'psi', label: 'ψᵢ', series: hidden('psi', 'ψ') },
-    { key: 'y', label: 'y  (- - y_target)', series: ys },
+    { key: 'y', label: 'y  (- - target t)', series: ys },
     { key: 'u', label: 'u', series: us },
   ];
 }
@@ -262,7 +262,9 @@ export function drawTraces(svg: SVGSVGElement, view: SimView, options: TracesOpt
     update: margin.top + (list.length > 1 ? 2 * ph + gap : ph) - 3,
     sample: 0,
   };
-  const groups = markerGroups(inWindow, x, fs * 0.9, margin.left, width - margin.right);
+  // Marker labels start after the panels' own labels (φᵢ, ψᵢ) at the top-left.
+  const labelFrom = margin.left + 4 + textWidth(2.5, fs);
+  const groups = markerGroups(inWindow, x, fs * 0.9, margin.left, width - margin.right, labelFrom);
   const mg = layer(svg, 'g', 'markers');
   select(mg)
     .selectAll<SVGGElement, MarkerGroup>('g.marker')
@@ -289,7 +291,7 @@ export function drawTraces(svg: SVGSVGElement, view: SimView, options: TracesOpt
         .attr('opacity', 0.8);
       const text = select(this)
         .select<SVGTextElement>('text')
-        .attr('x', m.anchor === 'end' ? -2 : 2)
+        .attr('x', m.dx)
         .attr('text-anchor', m.anchor)
         .attr('y', rows[markerRow(m.kind)])
         .attr('font-size', fs * 0.9)
@@ -321,6 +323,8 @@ export interface MarkerGroup {
   times: number[];
   label: string;
   anchor: 'start' | 'end';
+  /** Offset of the label from the line (px; start-anchored labels clear the panel labels). */
+  dx: number;
   /** Control switched both ways within the group. */
   mixed?: boolean;
 }
@@ -337,6 +341,8 @@ export function markerGroups(
   fs: number,
   left: number,
   right: number,
+  /** Labels start no further left than this (the panels' own labels sit before it). */
+  labelFrom = left,
 ): MarkerGroup[] {
   const out: MarkerGroup[] = [];
   const open = new Map<MarkerRow, MarkerGroup>();
@@ -346,7 +352,8 @@ export function markerGroups(
     textWidth(markerRow(kind) === 'control' ? 11 : MARKER_STYLE[kind].text.length + 4, fs);
   const extent = (g: MarkerGroup): [number, number] => {
     const w = labelW(g.kind);
-    return g.anchor === 'end' ? [g.x - w - 2, g.x] : [g.x, g.x + w + 2];
+    const x0 = Math.max(g.x, labelFrom);
+    return g.anchor === 'end' ? [g.x - w - 2, g.x] : [x0, x0 + w + 2];
   };
   for (const m of sorted) {
     const px = Math.round(x(m.t) * 10) / 10;
@@ -361,7 +368,7 @@ export function markerGroups(
           ? [px - 1, px + 1]
           : anchor === 'end'
             ? [px - labelW(m.kind) - 2, px]
-            : [px, px + labelW(m.kind) + 2];
+            : [Math.max(px, labelFrom), Math.max(px, labelFrom) + labelW(m.kind) + 2];
       const touches = row === 'sample' ? px - cur.x < 2 : mine[0] < b + fs * 0.4 && mine[1] > a;
       if (touches && (cur.kind === m.kind || row === 'control')) {
         cur.count++;
@@ -372,7 +379,8 @@ export function markerGroups(
         continue;
       }
     }
-    const g: MarkerGroup = { kind: m.kind, x: px, count: 1, times: [m.t], label: '', anchor };
+    const dx = anchor === 'end' ? -2 : Math.max(2, labelFrom - px);
+    const g: MarkerGroup = { kind: m.kind, x: px, count: 1, times: [m.t], label: '', anchor, dx };
     out.push(g);
     open.set(row, g);
   }

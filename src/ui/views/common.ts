@@ -49,8 +49,16 @@ export function useLiveDraw<E extends HTMLElement>(
     const rect = el.getBoundingClientRect();
     let size: Size = { width: Math.floor(rect.width), height: Math.floor(rect.height) };
     let frame: number | null = null;
+    const measure = () => {
+      const r = el.getBoundingClientRect();
+      return { width: Math.floor(r.width), height: Math.floor(r.height) };
+    };
     const run = () => {
       frame = null;
+      // Draw at the size the element has now: a resize notified while this draw waited in the
+      // frame queue (or one that arrived between two notifications) is never drawn stale.
+      const now = measure();
+      if (now.width > 0 && now.height > 0) size = now;
       if (size.width > 0 && size.height > 0) drawRef.current(el, simView.getState(), size);
     };
     const schedule = () => {
@@ -72,10 +80,13 @@ export function useLiveDraw<E extends HTMLElement>(
     resize?.observe(el);
     const lecture = typeof MutationObserver === 'function' ? new MutationObserver(schedule) : null;
     lecture?.observe(document.documentElement, { attributes: true, attributeFilter: ['class'] });
+    // The window's size too (the views' boxes follow it; a backstop for a missed notification).
+    window.addEventListener('resize', schedule);
     schedule();
     return () => {
       unsubscribe();
       onSnapshot.cancel();
+      window.removeEventListener('resize', schedule);
       resize?.disconnect();
       lecture?.disconnect();
       if (frame !== null) cancelFrame(frame);
