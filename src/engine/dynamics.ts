@@ -1,6 +1,6 @@
 import { rate, slope } from './activations';
 import { lossGradient, type LossKind } from './losses';
-import type { Network } from './model';
+import { onOutputUnits, outputUnits, type Network } from './model';
 import { tf, type Tensor } from './tf';
 
 import type { ControllerKind } from './kinds';
@@ -83,6 +83,15 @@ export function linearFeedbackControl(net: Network, u: Tensor): Tensor {
 }
 
 /**
+ * The output drive a controlled network feeds back to its hidden units through dynamic inversion:
+ * ρ'(φ) ⊙ (Dᵀ u) for a separate readout, Pᵀ u (u on the output units, no slope) for `units`.
+ */
+export function outputFeedback(net: Network, slopes: Tensor, u: Tensor, F?: Tensor): Tensor {
+  if (net.readout === 'units') return onOutputUnits(net, u);
+  return tf.mul(slopes, F ? tf.matMul(u, F, false, true) : tf.matMul(u, net.params.D));
+}
+
+/**
  * One explicit Euler step of every state, the single place where the dynamics are written.
  *
  * Free (controlled = false):
@@ -91,12 +100,15 @@ export function linearFeedbackControl(net: Network, u: Tensor): Tensor {
  *   u_I ← u_I + (dt/τ_u)(−∂L/∂y − α u_I)
  *   DI: ψ ← ψ + (dt/τ_ψ)(−ψ + ρ'(φ) ⊙ (Wᵀ ψ + Dᵀ u));  KP: B, F in place of Wᵀ, Dᵀ;
  *   LF: ψ = Q u (instantaneous; the state keeps the ψ this step used).
+ * Readout `units` (y ≡ φ_y, no D, d): y is φ_y after the step, u reaches the network only
+ * through ψ, and DI's inversion is ψ ← ψ + (dt/τ_ψ)(−ψ + ρ'(φ) ⊙ (Wᵀψ) + Pᵀu) (KP: B for Wᵀ).
  * All right-hand sides use the state before the step. `energy` has no dynamics of its own; its
  * controlled play uses dynamic inversion's (the same fixed point for k_p = 0).
  *
  * This is the reference. The fused kernels of kernels/ (one dispatch for one or several steps,
  * state packed on the device; what relax runs when the backend has them) compute the same step
- * and are held to it by tests/unit/kernels.test.ts and tests/e2e/kernels.e2e.ts.
+ * for the separate readout and are held to it by tests/unit/kernels.test.ts and
+ * tests/e2e/kernels.e2e.ts.
  */
 export function eulerStep(
   net: Network,
@@ -108,16 +120,27 @@ export function eulerStep(
 ): DynState {
   return tf.tidy(() => {
     const { W, D, d } = net.params;
+    const units = net.readout === 'units';
     const r = rate(net.activation, s.phi);
     const phiDrive = tf.add(tf.matMul(r, W, false, true), p.drive);
-    const yDrive = tf.add(tf.matMul(r, D, false, true), d);
+    const yOf = (phi: Tensor, u: Tensor | null) =>
+      units
+        ? outputUnits(net, phi)
+        : tf.add(
+            s.y,
+            tf.mul(
+              dt / ctrl.tauY,
+              tf.sub(
+                u
+                  ? tf.add(tf.add(tf.matMul(r, D, false, true), d), u)
+                  : tf.add(tf.matMul(r, D, false, true), d),
+                s.y,
+              ),
+            ),
+          );
     if (!controlled) {
-      return {
-        phi: tf.add(s.phi, tf.mul(dt / ctrl.tauPhi, tf.sub(phiDrive, s.phi))),
-        y: tf.add(s.y, tf.mul(dt / ctrl.tauY, tf.sub(yDrive, s.y))),
-        uI: s.uI.clone(),
-        psi: s.psi.clone(),
-      };
+      const phi = tf.add(s.phi, tf.mul(dt / ctrl.tauPhi, tf.sub(phiDrive, s.phi)));
+      return { phi, y: yOf(phi, null), uI: s.uI.clone(), psi: s.psi.clone() };
     }
     const g = lossGradient(p.loss, s.y, p.target);
     const u = outputControl(ctrl, s.uI, () => g);
@@ -131,14 +154,17 @@ export function eulerStep(
       const useKp = ctrl.kind === 'dynamic-inversion-kp';
       const { B, F } = net.params;
       if (useKp && (!B || !F)) throw new Error('dynamic-inversion-kp needs B and F');
-      const feedback = useKp
-        ? tf.add(tf.matMul(s.psi, B!, false, true), tf.matMul(u, F!, false, true))
-        : tf.add(tf.matMul(s.psi, W), tf.matMul(u, D));
-      nextPsi = tf.add(s.psi, tf.mul(dt / ctrl.tauPsi, tf.sub(tf.mul(sl, feedback), s.psi)));
+      const recurrent = useKp ? tf.matMul(s.psi, B!, false, true) : tf.matMul(s.psi, W);
+      const drive = tf.add(
+        tf.mul(sl, recurrent),
+        outputFeedback(net, sl, u, useKp ? F : undefined),
+      );
+      nextPsi = tf.add(s.psi, tf.mul(dt / ctrl.tauPsi, tf.sub(drive, s.psi)));
     }
+    const phi = tf.add(s.phi, tf.mul(dt / ctrl.tauPhi, tf.sub(tf.add(phiDrive, psi), s.phi)));
     return {
-      phi: tf.add(s.phi, tf.mul(dt / ctrl.tauPhi, tf.sub(tf.add(phiDrive, psi), s.phi))),
-      y: tf.add(s.y, tf.mul(dt / ctrl.tauY, tf.sub(tf.add(yDrive, u), s.y))),
+      phi,
+      y: yOf(phi, u),
       uI: tf.add(s.uI, tf.mul(dt / ctrl.tauU, tf.neg(tf.add(g, tf.mul(ctrl.alpha, s.uI))))),
       psi: nextPsi,
     };

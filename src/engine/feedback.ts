@@ -2,13 +2,15 @@ import { rate, slope } from './activations';
 import type { TrainConfig } from './config';
 import {
   outputControl,
+  outputFeedback,
   type ControllerSettings,
   type DynState,
   type Presentation,
 } from './dynamics';
 import { lossGradient } from './losses';
 import { cosine } from './metrics';
-import type { Network } from './model';
+import { outputUnits, type Network } from './model';
+import { drain, type Sliced } from './sliced';
 import type { Rng } from './rng';
 import type { SolverSettings } from './solver';
 import { relaxLinear } from './baselines';
@@ -23,7 +25,15 @@ import { tf, type Tensor } from './tf';
  *   A ← A − σ⁻² (Q u + σ ε)(u − u*)ᵀ   (a plain sum; u* the noise-free equilibrium's control)
  * then Q ← Q + (dt/τ_Q)(mean over the batch of A − λ_Q Q). Noise comes from `noise` only.
  */
-export function learnQ(
+export function learnQ(...args: Parameters<typeof learnQSliced>): void {
+  drain(learnQSliced(...args));
+}
+
+/** Noisy steps between yields of learnQSliced. */
+const NOISE_SLICE = 16;
+
+/** learnQ in slices (yields every NOISE_SLICE noisy steps; stopping early leaves Q unchanged). */
+export function* learnQSliced(
   net: Network,
   ctrl: ControllerSettings,
   config: Pick<
@@ -34,9 +44,10 @@ export function learnQ(
   eq: DynState,
   uStar: Tensor,
   noise: Rng,
-): void {
+): Sliced<void> {
   const Q = net.params.Q;
   if (!Q) throw new Error('Q learning needs Q');
+  const units = net.readout === 'units';
   const { dt, noiseSigma: sigma, noiseTimeScale: s } = config;
   const dtSlow = dt / (s * s);
   const [batch, n] = eq.phi.shape as [number, number];
@@ -46,40 +57,57 @@ export function learnQ(
   let uI = eq.uI.clone();
   let eps = normal();
   let A = tf.zeros([n, net.k]);
-  for (let step = 0; step < config.noiseSteps; step++) {
-    const next = tf.tidy(() => {
-      const { W, D, d } = net.params;
-      const r = rate(net.activation, phi);
-      const g = lossGradient(p.loss, y, p.target);
-      const u = outputControl(ctrl, uI, () => g);
-      const hidden = tf.add(tf.matMul(u, Q, false, true), tf.mul(sigma, eps));
-      const A2 = tf.sub(
-        A,
-        tf.mul(1 / (sigma * sigma), tf.matMul(hidden, tf.sub(u, uStar), true, false)),
-      );
-      const eps2 = tf.add(
-        eps,
-        tf.mul(
-          s / config.tauEps,
-          tf.add(tf.mul(-dtSlow, eps), tf.mul(Math.sqrt(dtSlow), normal())),
-        ),
-      );
-      const phi2 = tf.add(
-        phi,
-        tf.mul(
-          dt / ctrl.tauPhi,
-          tf.sub(tf.add(tf.add(tf.matMul(r, W, false, true), p.drive), hidden), phi),
-        ),
-      );
-      const y2 = tf.add(
-        y,
-        tf.mul(dtSlow / ctrl.tauY, tf.sub(tf.add(tf.add(tf.matMul(r, D, false, true), d), u), y)),
-      );
-      const uI2 = tf.add(uI, tf.mul(dtSlow / ctrl.tauU, tf.neg(tf.add(g, tf.mul(ctrl.alpha, uI)))));
-      return { A2, eps2, phi2, y2, uI2 };
-    });
-    tf.dispose([A, eps, phi, y, uI]);
-    ({ A2: A, eps2: eps, phi2: phi, y2: y, uI2: uI } = next);
+  let done = false;
+  try {
+    for (let step = 0; step < config.noiseSteps; step++) {
+      if (step > 0 && step % NOISE_SLICE === 0)
+        yield { stage: 'noise (Q learning)', done: step, total: config.noiseSteps };
+      const next = tf.tidy(() => {
+        const { W, D, d } = net.params;
+        const r = rate(net.activation, phi);
+        const g = lossGradient(p.loss, y, p.target);
+        const u = outputControl(ctrl, uI, () => g);
+        const hidden = tf.add(tf.matMul(u, Q, false, true), tf.mul(sigma, eps));
+        const A2 = tf.sub(
+          A,
+          tf.mul(1 / (sigma * sigma), tf.matMul(hidden, tf.sub(u, uStar), true, false)),
+        );
+        const eps2 = tf.add(
+          eps,
+          tf.mul(
+            s / config.tauEps,
+            tf.add(tf.mul(-dtSlow, eps), tf.mul(Math.sqrt(dtSlow), normal())),
+          ),
+        );
+        const phi2 = tf.add(
+          phi,
+          tf.mul(
+            dt / ctrl.tauPhi,
+            tf.sub(tf.add(tf.add(tf.matMul(r, W, false, true), p.drive), hidden), phi),
+          ),
+        );
+        // Readout `units`: the outputs are units of the (fast) network.
+        const y2 = units
+          ? outputUnits(net, phi2)
+          : tf.add(
+              y,
+              tf.mul(
+                dtSlow / ctrl.tauY,
+                tf.sub(tf.add(tf.add(tf.matMul(r, D, false, true), d), u), y),
+              ),
+            );
+        const uI2 = tf.add(
+          uI,
+          tf.mul(dtSlow / ctrl.tauU, tf.neg(tf.add(g, tf.mul(ctrl.alpha, uI)))),
+        );
+        return { A2, eps2, phi2, y2, uI2 };
+      });
+      tf.dispose([A, eps, phi, y, uI]);
+      ({ A2: A, eps2: eps, phi2: phi, y2: y, uI2: uI } = next);
+    }
+    done = true;
+  } finally {
+    if (!done) tf.dispose([A, eps, phi, y, uI]);
   }
   const newQ = tf.tidy(() =>
     tf.add(Q, tf.mul(dt / config.tauQ, tf.sub(tf.div(A, batch), tf.mul(config.lambdaQ, Q)))),
@@ -100,7 +128,7 @@ export function inversionControl(
 ): Tensor {
   const { s, source } = tf.tidy(() => {
     const s = slope(net.activation, phi);
-    return { s, source: tf.mul(s, tf.matMul(u, net.params.D)) };
+    return { s, source: outputFeedback(net, s, u) };
   });
   try {
     return relaxLinear(

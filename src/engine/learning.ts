@@ -39,7 +39,8 @@ export function controlsAt(
 /**
  * Mean over the batch of the local rule "postsynaptic factor × presynaptic rate":
  *   W: hᵀ r / B,  U: hᵀ x / B,  b: mean h,  D: aᵀ r / B,  d: mean a   (masked)
- * with h the hidden factor [B, n], a the output factor [B, k], r = ρ(φ) [B, n].
+ * with h the hidden factor [B, n], a the output factor [B, k], r = ρ(φ) [B, n]. With readout
+ * `units` there is no D or d: their entries are zero.
  */
 export function localOuterProducts(
   net: Network,
@@ -52,12 +53,13 @@ export function localOuterProducts(
     const scale = 1 / h.shape[0];
     const outer = (post: Tensor, pre: Tensor) => tf.mul(scale, tf.matMul(post, pre, true, false));
     const masked = (name: NetworkParamName, t: Tensor) => applyMask(net.masks, name, t);
+    const units = net.readout === 'units';
     return {
       W: masked('W', outer(h, r)),
       U: masked('U', outer(h, x)),
       b: tf.mean(h, 0),
-      D: masked('D', outer(a, r)),
-      d: tf.mean(a, 0),
+      D: units ? tf.zeros([net.k, net.n]) : masked('D', outer(a, r)),
+      d: units ? tf.zeros([net.k]) : tf.mean(a, 0),
     };
   });
 }

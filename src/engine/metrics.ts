@@ -1,6 +1,7 @@
 import { slopeScalar, type Activation } from './activations';
 import type { ParamSet } from './learning';
 import { NETWORK_PARAMS, type NetworkParamName } from './model';
+import { drain, type Sliced } from './sliced';
 import { tf, type Tensor } from './tf';
 
 /** Cosine of two flat vectors; 0 when either is zero. */
@@ -86,16 +87,66 @@ function frobenius(m: Float64Array): number {
   return Math.sqrt(s);
 }
 
+/** Largest n for which stabilityRadius squares the matrix (12 n³ flops); above, vector powers. */
+const SQUARING_MAX_N = 64;
+/** Multiply-adds a vector-power estimate may spend (about a second of JS; more only above n ≈ 1,000). */
+const POWER_BUDGET = 1e8;
+
 /** ρ(W diag(ρ'(φ))) for one sample's φ (stability of the free equilibrium). */
 export function stabilityRadius(W: Tensor, phi: ArrayLike<number>, activation: Activation): number {
+  return drain(stabilityRadiusSliced(W.dataSync(), phi, activation));
+}
+
+/**
+ * stabilityRadius in slices, from W's values (row-major n×n). Small n: Gelfand's formula on the
+ * matrix (spectralRadius). Large n: the same ratio on vector powers, (‖J^(2K) v‖ / ‖J^K v‖)^(1/K)
+ * with J = W diag(ρ') and a fixed pseudo-random v — O(n²) per power instead of O(n³) per squaring;
+ * K as large as POWER_BUDGET allows (≥ 32; the error of the ratio falls like 1/K when many
+ * eigenvalues share the largest modulus, as in random matrices).
+ */
+export function* stabilityRadiusSliced(
+  w: ArrayLike<number>,
+  phi: ArrayLike<number>,
+  activation: Activation,
+): Sliced<number> {
   const n = phi.length;
-  const w = W.dataSync();
-  const j = new Float64Array(n * n);
-  for (let col = 0; col < n; col++) {
-    const s = slopeScalar(activation, phi[col]);
-    for (let row = 0; row < n; row++) j[row * n + col] = w[row * n + col] * s;
+  const slopes = Float64Array.from(phi, (v) => slopeScalar(activation, v));
+  if (n <= SQUARING_MAX_N) {
+    const j = new Float64Array(n * n);
+    for (let row = 0; row < n; row++)
+      for (let col = 0; col < n; col++) j[row * n + col] = w[row * n + col] * slopes[col];
+    return spectralRadius(j, n);
   }
-  return spectralRadius(j, n);
+  const K = Math.max(32, Math.min(128, Math.floor(POWER_BUDGET / (2 * n * n))));
+  const perSlice = Math.max(1, Math.floor(4e6 / (n * n)));
+  let v = new Float64Array(n);
+  // A fixed, sign-mixed start vector: no stream is consumed for a metric.
+  for (let i = 0; i < n; i++) v[i] = Math.sin(12.9898 * (i + 1)) >= 0 ? 1 : -1;
+  let next = new Float64Array(n);
+  const sv = new Float64Array(n);
+  let logNorm = 0;
+  let logAtK = 0;
+  for (let p = 1; p <= 2 * K; p++) {
+    if (p % perSlice === 0) yield { stage: 'stability', done: p, total: 2 * K };
+    let norm = 0;
+    for (let i = 0; i < n; i++) sv[i] = slopes[i] * v[i];
+    for (let row = 0; row < n; row++) {
+      let acc = 0;
+      const base = row * n;
+      for (let col = 0; col < n; col++) acc += w[base + col] * sv[col];
+      next[row] = acc;
+      norm += acc * acc;
+    }
+    norm = Math.sqrt(norm);
+    if (norm === 0) return 0;
+    if (!Number.isFinite(norm)) return NaN;
+    logNorm += Math.log(norm);
+    for (let i = 0; i < n; i++) next[i] /= norm;
+    [v, next] = [next, v];
+    if (p === K) logAtK = logNorm;
+  }
+  // log‖J^(2K) v‖ − log‖J^K v‖ (the start vector's norm cancels).
+  return Math.exp((logNorm - logAtK) / K);
 }
 
 /** Euclidean norm of a − b (mean over the batch of per-sample norms for [B, n] tensors). */

@@ -1,11 +1,18 @@
 import type { Activation } from './activations';
+import type { Readout } from './kinds';
 import type { Rng } from './rng';
+import { drain, type Sliced } from './sliced';
 import { tf, type Tensor } from './tf';
 
 /**
  * The network of DESIGN.md §1: hidden pre-activations φ ∈ ℝⁿ, outputs y ∈ ℝᵏ, inputs x ∈ ℝᵐ.
  * W (n×n, row = postsynaptic), U (n×m), b (n), D (k×n), d (k); optional controller weights
  * Q (n×k, linear feedback), B (n×n, masked like Wᵀ) and F (n×k) (learned inversion feedback).
+ *
+ * Readout `separate` (the reference code's): a population of output units y with
+ * τ_y ẏ = −y + Dρ(φ) + d (+ u). Readout `units` (the seed poster's, its Figure 1): the outputs are
+ * the network's last k units, y ≡ φ_y = Pφ (P selects them); there is no D or d — they stay
+ * zero tensors under an all-zero mask, so that every update and optimiser leaves them at zero.
  */
 export interface Params {
   W: Tensor;
@@ -32,6 +39,7 @@ export interface Masks {
 
 export interface Network {
   activation: Activation;
+  readout: Readout;
   n: number;
   m: number;
   k: number;
@@ -42,11 +50,13 @@ export interface Network {
 /** Plain-array description of a network (scenario files, snapshots, exports). */
 export interface NetworkArrays {
   activation: Activation;
+  /** Default `separate`; `units` needs no D or d. */
+  readout?: Readout;
   W: number[][];
   U: number[][];
   b: number[];
-  D: number[][];
-  d: number[];
+  D?: number[][];
+  d?: number[];
   Q?: number[][];
   B?: number[][];
   F?: number[][];
@@ -71,12 +81,19 @@ export function applyMask(masks: Masks, name: ParamName, value: Tensor): Tensor 
   return tf.tidy(() => tf.mul(value, mask));
 }
 
-/** Build tensors from arrays; masked entries of W, U, D and B are zeroed once here. */
-export function networkFromArrays(a: NetworkArrays): Network {
+/**
+ * Build tensors from arrays; masked entries of W, U, D and B are zeroed once here. With
+ * `readout: "units"` the outputs are the last k units, k = `outputs` (D and d are not given).
+ */
+export function networkFromArrays(a: NetworkArrays, outputs = a.d?.length ?? 0): Network {
+  const readout = a.readout ?? 'separate';
+  const n = a.b.length;
+  const k = readout === 'units' ? outputs : (a.d?.length ?? 0);
+  const units = readout === 'units';
   const masks: Masks = {
     W: a.mask ? tf.tensor2d(a.mask) : null,
     U: a.maskU ? tf.tensor2d(a.maskU) : null,
-    D: a.maskD ? tf.tensor2d(a.maskD) : null,
+    D: units ? tf.zeros([k, n]) : a.maskD ? tf.tensor2d(a.maskD) : null,
   };
   const masked = (name: ParamName, t: Tensor): Tensor => {
     const m = applyMask(masks, name, t);
@@ -87,20 +104,26 @@ export function networkFromArrays(a: NetworkArrays): Network {
     W: masked('W', tf.tensor2d(a.W)),
     U: masked('U', tf.tensor2d(a.U)),
     b: tf.tensor1d(a.b),
-    D: masked('D', tf.tensor2d(a.D)),
-    d: tf.tensor1d(a.d),
+    D: units || !a.D ? tf.zeros([k, n]) : masked('D', tf.tensor2d(a.D)),
+    d: units || !a.d ? tf.zeros([k]) : tf.tensor1d(a.d),
   };
   if (a.Q) params.Q = tf.tensor2d(a.Q);
   if (a.B) params.B = masked('B', tf.tensor2d(a.B));
   if (a.F) params.F = tf.tensor2d(a.F);
-  return {
-    activation: a.activation,
-    n: a.b.length,
-    m: a.U[0]?.length ?? 0,
-    k: a.d.length,
-    params,
-    masks,
-  };
+  return { activation: a.activation, readout, n, m: a.U[0]?.length ?? 0, k, params, masks };
+}
+
+/** y ≡ φ_y: the last k columns of φ [B, n] (readout `units`). */
+export function outputUnits(net: Network, phi: Tensor): Tensor {
+  return tf.slice(phi, [0, net.n - net.k], [-1, net.k]);
+}
+
+/** Pᵀv: an output-sized [B, k] vector placed on the last k units, zeros elsewhere [B, n]. */
+export function onOutputUnits(net: Network, v: Tensor): Tensor {
+  return tf.pad(v, [
+    [0, 0],
+    [net.n - net.k, 0],
+  ]);
 }
 
 export function disposeNetwork(net: Network): void {
@@ -152,8 +175,24 @@ export function drawMasked(
   gain: number,
   mask: Float32Array | null,
 ): Float32Array {
+  return drain(drawMaskedSliced(rng, rows, cols, gain, mask));
+}
+
+/** Entries drawn between yields of drawMaskedSliced (~10 ms of work). */
+const DRAW_SLICE = 1 << 17;
+
+/** drawMasked in slices of about DRAW_SLICE entries (whole rows). */
+export function* drawMaskedSliced(
+  rng: Rng,
+  rows: number,
+  cols: number,
+  gain: number,
+  mask: Float32Array | null,
+): Sliced<Float32Array> {
   const out = new Float32Array(rows * cols);
+  const rowsPerSlice = Math.max(1, Math.floor(DRAW_SLICE / Math.max(1, cols)));
   for (let i = 0; i < rows; i++) {
+    if (i > 0 && i % rowsPerSlice === 0) yield { stage: 'drawing weights', done: i, total: rows };
     let fanIn = cols;
     if (mask) {
       fanIn = 0;

@@ -46,17 +46,20 @@ export const PRESETS: Record<string, Preset> = {
   'figure-1': {
     title: 'Figure 1: least control on two neurons',
     description:
-      'Two recurrent tanh units, one input, one output and one target: watch φ settle, the control pull the output to its target, and learning remove the need for control',
+      'Two recurrent tanh units, one input; the second unit is the output (y ≡ φ₂) with a target t: watch φ settle, the least control pull the state onto the line φ₂ = t, and learning remove the need for control',
+    // The seed poster's formulation (its Figure 1): the output is a unit of the network, so the
+    // controlled equilibrium lands on the target line φ_y = t in the phase plane as α → 0.
     config: {
       task: 'pattern',
       inputs: 1,
       outputs: 1,
       topology: 'recurrent',
+      readout: 'units',
       hidden: 2,
       gain: 0.8,
       activation: 'tanh',
       controller: 'dynamic-inversion',
-      alpha: 0.1,
+      alpha: 0.01,
       tauU: 1,
       dt: 0.05,
       tol: 1e-5,

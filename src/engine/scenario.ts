@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ACTIVATIONS } from './activations';
+import { READOUTS, type Readout } from './kinds';
 import { rbpGradient } from './baselines';
 import {
   CONTROLLER_KINDS,
@@ -29,11 +30,13 @@ const scenarioSchema = z
   .object({
     model: z.strictObject({
       activation: z.enum(ACTIVATIONS).default('tanh'),
+      readout: z.enum(READOUTS).default('separate'),
       W: matrix,
       U: matrix,
       b: vector,
-      D: matrix,
-      d: vector,
+      D: matrix.optional(),
+      d: vector.optional(),
+      outputs: z.number().int('must be an integer').gte(1, 'must be ≥ 1').optional(),
       Q: matrix.optional(),
       B: matrix.optional(),
       F: matrix.optional(),
@@ -82,12 +85,29 @@ function checkShapes(
   ctx: RefineContext,
 ) {
   const n = s.model.b.length;
-  const k = s.model.d.length;
+  const k = outputCount(s);
   const m = s.x.length;
   const issue = (path: (string | number)[], message: string) =>
     ctx.addIssue({ code: 'custom', path, message });
   if (n === 0) issue(['model', 'b'], 'expected at least one hidden unit');
-  if (k === 0) issue(['model', 'd'], 'expected at least one output');
+  if (s.model.readout === 'units') {
+    // The outputs are the last k units: there is no readout population to give.
+    for (const key of ['D', 'd', 'maskD'] as const)
+      if (s.model[key]) issue(['model', key], 'not used with readout "units" (remove it)');
+    if (s.loss === 'cross-entropy' && s.model.outputs === undefined)
+      issue(
+        ['model', 'outputs'],
+        'missing (readout "units" with cross-entropy needs the number of outputs)',
+      );
+    if (k > n) issue(['model', 'outputs'], `expected at most ${n} outputs (the last k of n units)`);
+  } else {
+    if (!s.model.D) issue(['model', 'D'], 'missing (expected a k×n matrix)');
+    if (!s.model.d) issue(['model', 'd'], 'missing (expected a vector of k outputs)');
+    else if (k === 0) issue(['model', 'd'], 'expected at least one output');
+    if (s.model.outputs !== undefined && s.model.outputs !== k)
+      issue(['model', 'outputs'], `expected ${k} (the length of d) or nothing`);
+  }
+  if (k === 0 && s.model.readout === 'units') issue(['target'], 'expected at least one output');
   const expectMatrix = (
     path: (string | number)[],
     value: number[][] | undefined,
@@ -139,6 +159,15 @@ function checkShapes(
     issue(['controller', 'ki'], 'must be > 0 for energy');
 }
 
+/**
+ * The number of outputs k: d's length (separate readout), else `model.outputs`, else the target
+ * vector's length (readout `units` with mse).
+ */
+function outputCount(s: { model: Scenario['model']; target: number[] | number }): number {
+  if (s.model.readout !== 'units') return s.model.d?.length ?? 0;
+  return s.model.outputs ?? (Array.isArray(s.target) ? s.target.length : 0);
+}
+
 /** Validate a parsed JSON value as a scenario; throws InputError naming every bad field. */
 export function parseScenario(raw: unknown): Scenario {
   const result = scenarioSchema.safeParse(raw);
@@ -146,7 +175,14 @@ export function parseScenario(raw: unknown): Scenario {
   return result.data;
 }
 
-export type ParamArrays = { W: number[][]; U: number[][]; b: number[]; D: number[][]; d: number[] };
+/** W, U, b and (separate readout only) D, d. */
+export type ParamArrays = {
+  W: number[][];
+  U: number[][];
+  b: number[];
+  D?: number[][];
+  d?: number[];
+};
 
 export interface SolveOutput {
   free: {
@@ -172,9 +208,13 @@ function rowOf(t: Tensor): number[] {
   return Array.from(t.dataSync());
 }
 
-function paramArrays(set: ParamSet): ParamArrays {
+function paramArrays(set: ParamSet, readout: Readout): ParamArrays {
   const out = {} as Record<NetworkParamName, number[] | number[][]>;
-  for (const name of NETWORK_PARAMS) out[name] = set[name].arraySync() as number[] | number[][];
+  for (const name of NETWORK_PARAMS) {
+    // Readout `units` has no D or d (their zero placeholders are not part of the answer).
+    if (readout === 'units' && (name === 'D' || name === 'd')) continue;
+    out[name] = set[name].arraySync() as number[] | number[][];
+  }
   return out as ParamArrays;
 }
 
@@ -184,7 +224,7 @@ function paramArrays(set: ParamSet): ParamArrays {
  * DivergenceError when either blows up.
  */
 export async function solveScenario(s: Scenario): Promise<SolveOutput> {
-  const net = networkFromArrays(s.model);
+  const net = networkFromArrays(s.model, outputCount(s));
   const ctrl: ControllerSettings = { ...s.controller };
   const solver: SolverSettings = s.solver;
   const target = tf.tidy(() =>
@@ -206,7 +246,7 @@ export async function solveScenario(s: Scenario): Promise<SolveOutput> {
       loss: lossT.dataSync()[0],
       steps: free.steps,
       converged: free.converged,
-      gradient: paramArrays(gradient.descent),
+      gradient: paramArrays(gradient.descent, net.readout),
     };
     disposeState(free.state);
     disposeParamSet(gradient.descent);
@@ -227,7 +267,7 @@ export async function solveScenario(s: Scenario): Promise<SolveOutput> {
         u: rowOf(c.u),
         steps: controlled.steps,
         converged: controlled.converged,
-        update: paramArrays(update),
+        update: paramArrays(update, net.readout),
       },
     };
     disposeState(controlled.state);

@@ -2,6 +2,10 @@
  * The interactive simulation the worker runs: one network, its data, the current sample's
  * dynamic state, and the actions of the app (step, equilibrium, control, learn, train, edit).
  * Pure TypeScript on tfjs, no DOM: the worker owns one, tests drive one directly.
+ *
+ * Every action that can take long has a sliced form (…Sliced, see sliced.ts) that the worker runs
+ * a piece at a time, so that it can show progress and stop between pieces; the plain methods run
+ * them to the end (tests, scripts).
  */
 import { rate } from './activations';
 import { FIELDS, parseConfig, type ConfigKey, type TrainConfig } from './config';
@@ -16,17 +20,17 @@ import {
 import { DivergenceError } from './errors';
 import { controlsAt } from './learning';
 import { lossPerSample } from './losses';
-import { meanHalfSquaredNorm, stabilityRadius } from './metrics';
+import { meanHalfSquaredNorm, stabilityRadiusSliced } from './metrics';
 import type { ParamName } from './model';
 import type { Direction } from './optimizer';
 import { seededStreams } from './rng';
-import { blockResiduals, BLOWUP_RMS } from './solver';
+import { drain, type Sliced } from './sliced';
+import { blockResiduals, BLOWUP_RMS, usesFusedPath } from './solver';
 import { createDataset, type Dataset } from './tasks';
 import type { MnistData } from './tasks/mnistData';
 import {
   divergenceReason,
   fusedSteps,
-  hasFusedKernel,
   packState,
   residualOf,
   STAT,
@@ -34,8 +38,8 @@ import {
   unpackState,
 } from './kernels';
 import { readFloats, tf, type Tensor } from './tf';
-import { controllerSettings } from './init';
-import { Trainer, type BatchResult } from './trainer';
+import { initNetworkSliced } from './init';
+import { Trainer, TrainingDivergence, type BatchResult } from './trainer';
 
 export type SimPhase = 'idle' | 'free' | 'controlled' | 'updating' | 'training';
 
@@ -45,13 +49,18 @@ export interface MatrixData {
   data: Float32Array;
 }
 
-/** What the status bar and views read about the current sample. */
+/**
+ * What the status bar and views read. `scope` says what the numbers describe: the current
+ * sample (its free equilibrium φ⁰, y⁰ and its last controlled one φ*), or, while training, the
+ * mean over the last batch.
+ */
 export interface SimMetrics {
-  /** Loss at the free equilibrium of the current sample (NaN before the first relaxation). */
+  scope: 'sample' | 'batch';
+  /** L(y⁰): the loss at the free equilibrium (NaN when there is none). */
   loss: number;
-  /** ½‖ψ*‖² of the last controlled equilibrium (NaN before the first one). */
+  /** ½‖ψ*‖² at the last controlled equilibrium (NaN before there is one). */
   controlPsi: number;
-  /** ½‖u*‖² of the last controlled equilibrium. */
+  /** ½‖u*‖² at the last controlled equilibrium. */
   controlU: number;
   /** ρ(W diag ρ′(φ⁰)) at the last free equilibrium. */
   spectralRadius: number;
@@ -88,6 +97,11 @@ export interface LearningPoint {
   control: number;
   /** Cosine of the update with −∇L (NaN when not measured for this point). */
   cosine: number;
+  /**
+   * False when the update is at the float32 noise of its solve (ψ* of RMS below
+   * CONTROL_NOISE_RMS): its direction, and so its cosine, means nothing.
+   */
+  cosineReliable: boolean;
   testLoss?: number;
   testAccuracy?: number | null;
 }
@@ -101,6 +115,12 @@ export interface SimMarker {
 
 /** Networks with at most this many hidden units × batch get a −∇L cosine on every update. */
 const COSINE_EVERY_UPDATE = 4096;
+
+/**
+ * ψ* of RMS below this is float32 noise of a solve with O(1) states at tol ≈ 1e-6: the update's
+ * direction (and its cosine with −∇L) is meaningless there.
+ */
+export const CONTROL_NOISE_RMS = 1e-5;
 
 /** Fields whose change needs a new network or new data (all others apply live). */
 export function needsRebuild(before: TrainConfig, after: TrainConfig): boolean {
@@ -123,67 +143,87 @@ export class Simulation {
   metrics: SimMetrics = emptyMetrics();
   lastUpdate: Partial<Record<ParamName, MatrixData>> | null = null;
   appliedStep: Partial<Record<ParamName, MatrixData>> | null = null;
+  /** The current sample's free equilibrium φ⁰ (null until known, or where there is none). */
   freePhi: Float32Array | null = null;
   /** Points and markers produced since the caller last took them. */
   pendingLearning: LearningPoint[] = [];
   pendingMarkers: SimMarker[] = [];
+  /** Milliseconds per Euler step of the current sample, measured (for slicing play). */
+  msPerStep = 0.05;
+  /** The last batch's first free φ while training (its ρ(W diag ρ′) is computed on demand). */
+  private batchPhi0: Float32Array | null = null;
   private state!: DynState;
   private p!: Presentation;
   private order: Uint32Array = new Uint32Array(0);
   private orderPos = 0;
 
+  /**
+   * A simulation built at once (tests, scripts): network, data, sample 0 and its free
+   * equilibrium (metrics stay NaN if it diverges). The worker uses Simulation.create instead.
+   */
   constructor(
     config: TrainConfig,
     private readonly mnist?: MnistData,
+    build = true,
   ) {
     this.config = parseConfig(config);
-    this.build();
+    if (!build) return;
+    drain(this.buildSliced());
+    try {
+      drain(this.refreshSliced());
+    } catch (e) {
+      if (!(e instanceof DivergenceError)) throw e;
+    }
   }
 
-  private build(): void {
+  /**
+   * Build in slices: network and data, sample 0 presented from the zero state. The free
+   * equilibrium is not computed: run refreshSliced next. Stopped early, nothing is left behind.
+   */
+  static *create(config: TrainConfig, mnist?: MnistData): Sliced<Simulation> {
+    const sim = new Simulation(config, mnist, false);
+    let built = false;
+    try {
+      yield* sim.buildSliced();
+      built = true;
+      return sim;
+    } finally {
+      if (!built) sim.dispose();
+    }
+  }
+
+  private *buildSliced(): Sliced<void> {
     const streams = seededStreams(this.config.seed);
     this.data = createDataset(this.config, streams.stream('data'), this.mnist);
-    this.trainer = new Trainer(this.config, this.data, {
-      init: streams.stream('init'),
-      order: streams.stream('order'),
-      noise: streams.stream('noise'),
-    });
+    const init = streams.stream('init');
+    const net = yield* initNetworkSliced(this.config, this.data.m, this.data.k, init);
+    this.trainer = new Trainer(
+      this.config,
+      this.data,
+      { init, order: streams.stream('order'), noise: streams.stream('noise') },
+      net,
+    );
     this.trainer.updateObserver = (direction, applied) => {
       this.lastUpdate = readParams(direction);
       this.appliedStep = readParams(applied);
     };
-    this.sample = 0;
-    this.orderPos = 0;
-    this.order = new Uint32Array(0);
     this.weightsVersion++;
-    this.lastUpdate = null;
-    this.appliedStep = null;
-    this.present(0);
+    this.setPresentation(0);
   }
 
-  /** Replace the configuration: live fields apply at once, others rebuild (same seed). */
-  configure(next: TrainConfig): 'live' | 'rebuilt' {
+  /**
+   * Apply a configuration that needs no rebuild (see needsRebuild): solver, controller (with the
+   * feedback weights a new controller needs), optimiser. Returns false if it needs a rebuild.
+   */
+  configure(next: TrainConfig): boolean {
     const parsed = parseConfig(next);
-    const rebuild = needsRebuild(this.config, parsed);
-    if (rebuild) {
-      this.dispose();
-      this.config = parsed;
-      this.build();
-      return 'rebuilt';
-    }
+    if (needsRebuild(this.config, parsed)) return false;
+    const feedbackBefore = Object.keys(this.trainer.net.params).length;
     this.config = parsed;
-    // The trainer reads its settings from its own config: give it the live values too.
-    Object.assign(this.trainer.config, parsed);
-    Object.assign(this.trainer.ctrl, controllerSettings(parsed));
-    return 'live';
-  }
-
-  /** Start over with the same configuration (and optionally another seed). */
-  reset(seed?: number): void {
-    this.dispose();
-    if (seed !== undefined) this.config = { ...this.config, seed };
-    this.control = false;
-    this.build();
+    this.trainer.reconfigure(parsed);
+    if (Object.keys(this.trainer.net.params).length !== feedbackBefore) this.weightsVersion++;
+    this.metrics.settled = false;
+    return true;
   }
 
   get n(): number {
@@ -199,29 +239,48 @@ export class Simulation {
     return this.state;
   }
 
-  /** Show sample `index` of the training split from the zero state. */
-  present(index: number): void {
+  /** Show sample `index` of the training split from the zero state (no free solve yet). */
+  private setPresentation(index: number): void {
     if (this.p) tf.dispose([this.p.x, this.p.target, this.p.drive]);
     if (this.state) disposeState(this.state);
     this.sample = index % this.data.train.count;
+    this.p = this.presentSample();
+    this.state = zeroState(1, this.n, this.data.k);
+    this.t = 0;
+    this.phase = 'idle';
+    this.freePhi = null;
+    this.metrics = { ...this.metrics, scope: 'sample', residual: NaN, settled: false };
+    this.pendingMarkers.push({ t: 0, kind: 'sample' });
+  }
+
+  /** The current sample as a presentation (new tensors, owned by the caller). */
+  private presentSample(): Presentation {
     const { m, k } = this.data;
     const x = tf.tensor2d(this.data.train.x.slice(this.sample * m, (this.sample + 1) * m), [1, m]);
     const target = tf.tensor2d(
       this.data.train.target.slice(this.sample * k, (this.sample + 1) * k),
       [1, k],
     );
-    this.p = presentation(this.trainer.net, x, target, this.data.loss);
-    this.state = zeroState(1, this.n, k);
-    this.t = 0;
-    this.phase = 'idle';
-    this.metrics = { ...this.metrics, residual: NaN, settled: false };
-    this.pendingMarkers.push({ t: 0, kind: 'sample' });
-    this.refreshFree();
+    return presentation(this.trainer.net, x, target, this.data.loss);
+  }
+
+  /** Show sample `index` from the zero state, and find its free equilibrium. */
+  present(index: number): void {
+    drain(this.presentSliced(index));
+  }
+
+  *presentSliced(index: number): Sliced<void> {
+    this.setPresentation(index);
+    yield* this.refreshSliced();
   }
 
   /** The next sample in a seeded order (the same order Train uses). */
   nextSample(): void {
-    this.present(this.nextIndex());
+    drain(this.nextSampleSliced());
+  }
+
+  *nextSampleSliced(): Sliced<void> {
+    yield* this.presentSliced(this.nextIndex());
   }
 
   private nextIndex(): number {
@@ -232,25 +291,71 @@ export class Simulation {
     return this.order[this.orderPos++];
   }
 
-  /** The free equilibrium of the current sample (not shown; for loss, ρ and ‖φ* − φ⁰‖). */
-  private refreshFree(): void {
+  /**
+   * The current sample's equilibria, found in the background (they are not shown): the free one
+   * φ⁰ gives L(y⁰), ρ(W diag ρ′); the controlled one gives ½‖ψ*‖², ½‖u*‖² and ‖φ* − φ⁰‖ — the
+   * control this sample needs, whether or not control is on in the animation. It works on its
+   * own copy of the presentation, so edits in between are safe. If the free solve diverges right
+   * after an update, the update is rolled back (TrainingDivergence, with the metrics of the
+   * restored weights); other divergences leave the metrics NaN and are thrown.
+   */
+  *refreshSliced(): Sliced<void> {
+    const version = this.weightsVersion;
+    const p = this.presentSample();
+    const owned: Tensor[] = [p.x, p.target, p.drive];
     try {
-      const free = this.trainer.freeEquilibrium(this.p, this.trainer.solver);
-      const loss = lossPerSample(this.p.loss, free.state.y, this.p.target);
-      this.freePhi = readFloats(free.state.phi);
-      this.metrics.loss = loss.dataSync()[0];
-      this.metrics.spectralRadius = stabilityRadius(
-        this.trainer.net.params.W,
-        this.freePhi,
-        this.trainer.net.activation,
+      let free;
+      try {
+        free = yield* this.trainer.freeEquilibriumSliced(p, this.trainer.solver);
+      } catch (e) {
+        if (!(e instanceof DivergenceError)) throw e;
+        this.metrics = { ...this.metrics, ...NO_EQUILIBRIUM, scope: 'sample' };
+        this.freePhi = null;
+        if (this.trainer.restoreLastGood()) {
+          this.weightsVersion++;
+          yield* this.refreshSliced();
+          throw new TrainingDivergence(e, 1);
+        }
+        throw e;
+      }
+      owned.push(free.state.phi, free.state.y, free.state.uI, free.state.psi);
+      this.trainer.confirmWeights();
+      const loss = lossPerSample(p.loss, free.state.y, p.target);
+      owned.push(loss);
+      const phi = readFloats(free.state.phi);
+      const lossValue = loss.dataSync()[0];
+      const W = this.trainer.net.params.W.dataSync();
+      const radius = yield* stabilityRadiusSliced(W, phi, this.trainer.net.activation);
+      // Weights edited or trained meanwhile: these numbers describe the old ones.
+      if (version !== this.weightsVersion) return;
+      this.freePhi = phi;
+      this.metrics = { ...this.metrics, scope: 'sample', loss: lossValue, spectralRadius: radius };
+      if (this.config.method !== 'lcp') return;
+      let controlled;
+      try {
+        controlled = yield* this.trainer.controlledEquilibriumSliced(p, free.state);
+      } catch (e) {
+        if (e instanceof DivergenceError)
+          this.metrics = { ...this.metrics, controlPsi: NaN, controlU: NaN };
+        throw e;
+      }
+      owned.push(
+        controlled.state.phi,
+        controlled.state.y,
+        controlled.state.uI,
+        controlled.state.psi,
       );
-      loss.dispose();
-      disposeState(free.state);
-    } catch (e) {
-      if (!(e instanceof DivergenceError)) throw e;
-      this.freePhi = null;
-      this.metrics.loss = NaN;
-      this.metrics.spectralRadius = NaN;
+      if (version !== this.weightsVersion) return;
+      const c = controlsAt(this.trainer.net, this.trainer.ctrl, p, controlled.state);
+      owned.push(c.u, c.psi);
+      this.metrics.controlPsi = meanHalfSquaredNorm(c.psi);
+      this.metrics.controlU = meanHalfSquaredNorm(c.u);
+      const phiStar = controlled.state.phi.dataSync();
+      let d = 0;
+      for (let i = 0; i < phiStar.length; i++) d += (phiStar[i] - phi[i]) ** 2;
+      this.metrics.displacement = Math.sqrt(d);
+    } finally {
+      tf.dispose(owned);
     }
   }
 
@@ -273,10 +378,11 @@ export class Simulation {
    */
   advance(steps: number): void {
     if (steps <= 0) return;
+    const started = performance.now();
     const controlled = this.control;
     this.phase = controlled ? 'controlled' : 'free';
     const dt = this.config.dt;
-    const next = hasFusedKernel()
+    const next = usesFusedPath({}, this.trainer.net)
       ? this.fusedChunk(steps, controlled)
       : this.unfusedChunk(steps, controlled);
     if (!Number.isFinite(next.residual) || next.diverged) {
@@ -296,6 +402,9 @@ export class Simulation {
     this.t += steps * dt;
     this.step += steps;
     if (controlled && this.metrics.settled) this.recordControl();
+    // A running estimate, so that callers can size their slices.
+    const perStep = (performance.now() - started) / steps;
+    this.msPerStep = 0.7 * this.msPerStep + 0.3 * perStep;
   }
 
   /**
@@ -328,7 +437,7 @@ export class Simulation {
     return { state, residual, diverged };
   }
 
-  /** The unfused reference (backends without the kernel): one eulerStep at a time. */
+  /** The unfused reference (backends without the kernel, readout `units`): eulerStep by step. */
   private unfusedChunk(
     steps: number,
     controlled: boolean,
@@ -356,6 +465,7 @@ export class Simulation {
     const c = controlsAt(this.trainer.net, this.trainer.ctrl, this.p, this.state);
     this.metrics.controlPsi = meanHalfSquaredNorm(c.psi);
     this.metrics.controlU = meanHalfSquaredNorm(c.u);
+    this.metrics.scope = 'sample';
     if (this.freePhi) {
       const phi = this.state.phi.dataSync();
       let d = 0;
@@ -367,26 +477,56 @@ export class Simulation {
 
   /** Run the current mode until it settles (or maxSteps); returns the steps taken. */
   equilibrium(chunk = 50): number {
+    return drain(this.equilibriumSliced(chunk));
+  }
+
+  /** equilibrium in slices of `chunk` steps (the worker sizes chunks from msPerStep). */
+  *equilibriumSliced(chunk = 50): Sliced<number> {
     let taken = 0;
+    this.metrics.settled = false;
     while (taken < this.config.maxSteps) {
       const n = Math.min(chunk, this.config.maxSteps - taken);
       this.advance(n);
       taken += n;
       if (this.metrics.settled) break;
+      yield {
+        stage: this.control ? 'controlled' : 'free',
+        done: taken,
+        total: this.config.maxSteps,
+      };
     }
     return taken;
   }
 
+  /** `steps` Euler steps in slices of `chunk` (Step, and Play's larger strides). */
+  *stepsSliced(steps: number, chunk = 50): Sliced<void> {
+    for (let taken = 0; taken < steps;) {
+      const n = Math.min(chunk, steps - taken);
+      this.advance(n);
+      taken += n;
+      if (taken < steps)
+        yield { stage: this.control ? 'controlled' : 'free', done: taken, total: steps };
+    }
+  }
+
   /**
    * Learn: relax → control → update on the current sample (batch = 1) or on a batch that starts
-   * with it, then present the next sample. Returns the learning-curve point.
+   * with it; the same sample stays, shown from the zero state with the new weights (so its
+   * L(y⁰) and ½‖ψ*‖² can be compared). Returns the learning-curve point.
    */
   learn(): LearningPoint {
+    return drain(this.learnSliced());
+  }
+
+  *learnSliced(): Sliced<LearningPoint> {
     this.phase = 'updating';
     const indices = [this.sample];
     while (indices.length < Math.min(this.config.batch, this.data.train.count))
       indices.push(this.nextIndex());
-    const { r, point } = this.update(indices, this.n * indices.length <= COSINE_EVERY_UPDATE);
+    const { r, point } = yield* this.update(
+      indices,
+      this.n * indices.length <= COSINE_EVERY_UPDATE,
+    );
     this.metrics.cosine = r.cosine;
     this.metrics.controlPsi = r.controlPsi;
     this.metrics.controlU = r.control - r.controlPsi;
@@ -396,12 +536,20 @@ export class Simulation {
   }
 
   /** One trainer update on these training samples, and its learning-curve point. */
-  private update(
+  private *update(
     indices: number[],
     measureCosine: boolean,
-  ): { r: BatchResult; point: LearningPoint } {
-    const r = this.trainer.trainBatch(indices, measureCosine);
+  ): Sliced<{ r: BatchResult; point: LearningPoint }> {
+    let r: BatchResult;
+    try {
+      r = yield* this.trainer.trainBatchSliced(indices, measureCosine);
+    } catch (e) {
+      if (e instanceof TrainingDivergence && e.restored > 0) this.weightsVersion++;
+      throw e;
+    }
     this.weightsVersion++;
+    this.batchPhi0 = r.phi0;
+    const psiRms = Math.sqrt((2 * r.controlPsi) / this.n);
     const point: LearningPoint = {
       update: this.trainer.updates,
       epoch: this.trainer.epoch,
@@ -409,26 +557,48 @@ export class Simulation {
       accuracy: this.data.classification ? r.accuracy : null,
       control: r.control,
       cosine: r.cosine,
+      cosineReliable: this.config.method === 'rbp' || psiRms >= CONTROL_NOISE_RMS,
     };
     return { r, point };
   }
 
   /** After an update: the network changed, so the current sample's free equilibrium did too. */
   afterUpdate(advance: boolean): void {
-    if (advance && this.data.train.count > 1) this.nextSample();
-    else this.present(this.sample);
+    drain(this.afterUpdateSliced(advance));
+  }
+
+  *afterUpdateSliced(advance: boolean): Sliced<void> {
+    if (advance && this.data.train.count > 1) yield* this.nextSampleSliced();
+    else yield* this.presentSliced(this.sample);
   }
 
   /** One Train step: an update on the next batch of the seeded order. */
   trainStep(): LearningPoint {
+    return drain(this.trainStepSliced());
+  }
+
+  /**
+   * trainStep in slices. While training the status describes the batch: L(y⁰) and ½‖ψ*‖², ½‖u*‖²
+   * are its means (scope 'batch'); an epoch's end adds the test loss to the point.
+   */
+  *trainStepSliced(): Sliced<LearningPoint> {
     this.phase = 'training';
     const B = Math.min(this.config.batch, this.data.train.count);
     const indices = Array.from({ length: B }, () => this.nextIndex());
     const measure = this.trainer.updates % 10 === 0 || this.n * B <= COSINE_EVERY_UPDATE;
-    const { point } = this.update(indices, measure);
+    const { r, point } = yield* this.update(indices, measure);
+    this.metrics = {
+      ...this.metrics,
+      scope: 'batch',
+      loss: r.loss,
+      controlPsi: this.config.method === 'lcp' ? r.controlPsi : NaN,
+      controlU: this.config.method === 'lcp' ? r.control - r.controlPsi : NaN,
+      cosine: Number.isNaN(r.cosine) ? this.metrics.cosine : r.cosine,
+      spectralRadius: NaN,
+    };
     if (this.trainer.updates % this.trainer.batchesPerEpoch === 0) {
       this.trainer.epoch++;
-      const test = this.trainer.evaluate(this.data.test);
+      const test = yield* this.trainer.evaluateSliced(this.data.test);
       point.testLoss = test.loss;
       point.testAccuracy = this.data.classification ? test.accuracy : null;
     }
@@ -436,43 +606,54 @@ export class Simulation {
     return point;
   }
 
-  /** Hand edits: a weight, an input or a target of the current sample. */
-  editParam(name: ParamName, row: number, col: number, value: number): void {
+  /** ρ(W diag ρ′) at the last training batch's first free equilibrium (while training). */
+  *batchRadiusSliced(): Sliced<void> {
+    const phi = this.batchPhi0;
+    if (!phi || this.metrics.scope !== 'batch') return;
+    const W = this.trainer.net.params.W.dataSync();
+    const radius = yield* stabilityRadiusSliced(W, phi, this.trainer.net.activation);
+    // Training goes on meanwhile: the radius of weights an update or two old is still the batch's.
+    if (this.metrics.scope === 'batch') this.metrics.spectralRadius = radius;
+  }
+
+  /**
+   * Hand edits of a weight. The caller refreshes the free equilibrium (refreshSliced). False
+   * (nothing changed) for an unknown parameter, an index out of range or a non-finite value.
+   */
+  editParam(name: ParamName, row: number, col: number, value: number): boolean {
     const t = this.trainer.net.params[name];
-    if (!t || !Number.isFinite(value)) return;
+    if (!t || !Number.isFinite(value)) return false;
     const values = t.dataSync().slice();
     const cols = t.shape.length === 2 ? t.shape[1] : 1;
     const i = t.shape.length === 2 ? row * cols + col : row;
-    if (i < 0 || i >= values.length) return;
+    if (i < 0 || i >= values.length || !Number.isInteger(i)) return false;
     values[i] = value;
     this.trainer.net.params[name] = tf.tensor(values, t.shape);
     t.dispose();
+    // The weights the trainer kept to roll back to no longer describe this network.
+    this.trainer.confirmWeights();
     this.weightsVersion++;
     this.refreshPresentation();
+    return true;
   }
 
-  editSample(which: 'input' | 'target', index: number, value: number): void {
-    if (!Number.isFinite(value)) return;
+  /** Hand edits of the current sample's input or target; the caller refreshes (refreshSliced). */
+  editSample(which: 'input' | 'target', index: number, value: number): boolean {
+    if (!Number.isFinite(value)) return false;
     const split = this.data.train;
     const size = which === 'input' ? this.data.m : this.data.k;
-    if (index < 0 || index >= size) return;
+    if (index < 0 || index >= size || !Number.isInteger(index)) return false;
     const arr = which === 'input' ? split.x : split.target;
     arr[this.sample * size + index] = value;
     this.refreshPresentation();
+    return true;
   }
 
   /** Rebuild the presentation (drive U x + b, target) keeping the dynamic state. */
   private refreshPresentation(): void {
-    const { m, k } = this.data;
     tf.dispose([this.p.x, this.p.target, this.p.drive]);
-    const x = tf.tensor2d(this.data.train.x.slice(this.sample * m, (this.sample + 1) * m), [1, m]);
-    const target = tf.tensor2d(
-      this.data.train.target.slice(this.sample * k, (this.sample + 1) * k),
-      [1, k],
-    );
-    this.p = presentation(this.trainer.net, x, target, this.data.loss);
+    this.p = this.presentSample();
     this.metrics.settled = false;
-    this.refreshFree();
   }
 
   /** Arrays of the current sample's state for a snapshot. */
@@ -523,24 +704,29 @@ export class Simulation {
     };
   }
 
-  /** Continue from a checkpoint taken on another backend (the optimiser's moments restart). */
+  /**
+   * Continue from a checkpoint taken on another backend or before a reload (the optimiser's
+   * moments restart). The caller refreshes the free equilibrium (refreshSliced).
+   */
   restoreCheckpoint(cp: Checkpoint): void {
     for (const [name, m] of Object.entries(cp.params) as [ParamName, MatrixData][]) {
       const old = this.trainer.net.params[name];
-      if (!old) continue;
+      if (!old || old.size !== m.data.length) continue;
       this.trainer.net.params[name] = tf.tensor(m.data, old.shape);
       old.dispose();
     }
-    this.present(cp.sample);
+    this.setPresentation(cp.sample);
     const k = this.data.k;
-    disposeState(this.state);
-    this.state = {
-      phi: tf.tensor2d(cp.state.phi, [1, this.n]),
-      y: tf.tensor2d(cp.state.y, [1, k]),
-      uI: tf.tensor2d(cp.state.uI, [1, k]),
-      psi: tf.tensor2d(cp.state.psi, [1, this.n]),
-    };
-    this.t = cp.t;
+    if (cp.state.phi.length === this.n && cp.state.y.length === k) {
+      disposeState(this.state);
+      this.state = {
+        phi: tf.tensor2d(cp.state.phi, [1, this.n]),
+        y: tf.tensor2d(cp.state.y, [1, k]),
+        uI: tf.tensor2d(cp.state.uI, [1, k]),
+        psi: tf.tensor2d(cp.state.psi, [1, this.n]),
+      };
+      this.t = cp.t;
+    }
     this.step = cp.step;
     this.control = cp.control;
     this.trainer.updates = cp.updates;
@@ -566,8 +752,18 @@ function divergenceOf(residual: number, rms: number): string | null {
   return rms > BLOWUP_RMS ? divergenceReason(STATUS.blowUp, rms) : null;
 }
 
+/** The metrics of a sample whose free equilibrium does not exist. */
+const NO_EQUILIBRIUM = {
+  loss: NaN,
+  spectralRadius: NaN,
+  controlPsi: NaN,
+  controlU: NaN,
+  displacement: NaN,
+} as const;
+
 function emptyMetrics(): SimMetrics {
   return {
+    scope: 'sample',
     loss: NaN,
     controlPsi: NaN,
     controlU: NaN,

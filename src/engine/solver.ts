@@ -23,6 +23,7 @@ import {
   unpackState,
 } from './kernels';
 import type { Network } from './model';
+import { drain, type Sliced } from './sliced';
 import { tf, type Tensor } from './tf';
 
 export interface SolverSettings {
@@ -50,9 +51,20 @@ export function setFusedSolver(enabled: boolean): void {
   fusedEnabled = enabled;
 }
 
-/** Does relax use a fused kernel on the current backend with these settings? */
-export function usesFusedPath(solver: Pick<SolverSettings, 'fused'>): boolean {
-  return fusedEnabled && solver.fused !== false && hasFusedKernel(tf.getBackend());
+/**
+ * Does relax use a fused kernel on the current backend with these settings (and this network:
+ * the kernels integrate the separate readout only)?
+ */
+export function usesFusedPath(
+  solver: Pick<SolverSettings, 'fused'>,
+  net?: Pick<Network, 'readout'>,
+): boolean {
+  return (
+    fusedEnabled &&
+    solver.fused !== false &&
+    (net?.readout ?? 'separate') === 'separate' &&
+    hasFusedKernel(tf.getBackend())
+  );
 }
 
 export interface RelaxResult {
@@ -114,7 +126,7 @@ export function blockResiduals(
  * Integrate free (controlled = false) or controlled dynamics from `init` until every block's
  * relative change per unit time is ≤ tol, or maxSteps. Takes ownership of `init`.
  * Throws RelaxDivergence (holding the last good state) on non-finite values, blow-up or a
- * residual that keeps growing.
+ * residual that keeps growing. The sliced form of relaxSliced, run to its end.
  */
 export function relax(
   net: Network,
@@ -125,7 +137,27 @@ export function relax(
   controlled: boolean,
   phase = controlled ? 'controlled' : 'free',
 ): RelaxResult {
-  if (usesFusedPath(solver)) return relaxFused(net, ctrl, solver, p, init, controlled, phase);
+  return drain(relaxSliced(net, ctrl, solver, p, init, controlled, phase));
+}
+
+/** Unfused steps between yields (each step is ~15 tfjs ops). */
+const UNFUSED_SLICE = 16;
+
+/**
+ * relax in slices: yields after every fused dispatch (or every UNFUSED_SLICE unfused steps) with
+ * the steps taken; stopping it early (`return()`) frees its state.
+ */
+export function* relaxSliced(
+  net: Network,
+  ctrl: ControllerSettings,
+  solver: SolverSettings,
+  p: Presentation,
+  init: DynState,
+  controlled: boolean,
+  phase = controlled ? 'controlled' : 'free',
+): Sliced<RelaxResult> {
+  if (usesFusedPath(solver, net))
+    return yield* relaxFused(net, ctrl, solver, p, init, controlled, phase);
   const checkEvery = Math.max(1, solver.checkEvery ?? 1);
   let good = init;
   let goodStep = 0;
@@ -133,48 +165,63 @@ export function relax(
   let best = Infinity;
   let growing = 0;
   let lastResidual = Infinity;
-  for (let step = 1; step <= solver.maxSteps; step++) {
-    const next = eulerStep(net, ctrl, solver.dt, p, current, controlled);
-    const isCheck = step % checkEvery === 0 || step === solver.maxSteps;
-    if (!isCheck) {
+  // Until the result or the divergence takes them, the states are this generator's to free.
+  let owned = true;
+  try {
+    for (let step = 1; step <= solver.maxSteps; step++) {
+      if (step % UNFUSED_SLICE === 0) yield { stage: phase, done: step, total: solver.maxSteps };
+      const next = eulerStep(net, ctrl, solver.dt, p, current, controlled);
+      const isCheck = step % checkEvery === 0 || step === solver.maxSteps;
+      if (!isCheck) {
+        if (current !== good) disposeState(current);
+        current = next;
+        continue;
+      }
+      const { residual, rms } = blockResiduals(current, next, solver.dt);
       if (current !== good) disposeState(current);
       current = next;
-      continue;
+      const reason = !Number.isFinite(residual)
+        ? 'non-finite values'
+        : rms > BLOWUP_RMS
+          ? `state RMS ${rms.toExponential(2)} exceeds ${BLOWUP_RMS.toExponential(0)}`
+          : null;
+      growing = residual > lastResidual ? growing + 1 : 0;
+      lastResidual = residual;
+      best = Math.min(best, residual);
+      const keepsGrowing = growing >= GROWTH_CHECKS && residual > GROWTH_FACTOR * best;
+      if (reason || keepsGrowing) {
+        disposeState(current);
+        owned = false;
+        throw new RelaxDivergence(
+          phase,
+          step,
+          reason ?? 'the residual keeps growing',
+          good,
+          goodStep,
+        );
+      }
+      disposeState(good);
+      good = current;
+      goodStep = step;
+      if (residual <= solver.tol) {
+        owned = false;
+        return { state: current, steps: step, converged: true, residual };
+      }
     }
-    const { residual, rms } = blockResiduals(current, next, solver.dt);
-    if (current !== good) disposeState(current);
-    current = next;
-    const reason = !Number.isFinite(residual)
-      ? 'non-finite values'
-      : rms > BLOWUP_RMS
-        ? `state RMS ${rms.toExponential(2)} exceeds ${BLOWUP_RMS.toExponential(0)}`
-        : null;
-    growing = residual > lastResidual ? growing + 1 : 0;
-    lastResidual = residual;
-    best = Math.min(best, residual);
-    const keepsGrowing = growing >= GROWTH_CHECKS && residual > GROWTH_FACTOR * best;
-    if (reason || keepsGrowing) {
-      disposeState(current);
-      throw new RelaxDivergence(
-        phase,
-        step,
-        reason ?? 'the residual keeps growing',
-        good,
-        goodStep,
-      );
+    owned = false;
+    return { state: current, steps: solver.maxSteps, converged: false, residual: lastResidual };
+  } finally {
+    if (owned) {
+      if (current !== good) disposeState(current);
+      disposeState(good);
     }
-    disposeState(good);
-    good = current;
-    goodStep = step;
-    if (residual <= solver.tol) return { state: current, steps: step, converged: true, residual };
   }
-  return { state: current, steps: solver.maxSteps, converged: false, residual: lastResidual };
 }
 
 /** Steps per dispatch on host backends by default: a few milliseconds of work per dispatch. */
 function hostChunk(batch: number, n: number, k: number): number {
   const macs = batch * (2 * n * n + 4 * n * k) + 1;
-  return Math.max(8, Math.min(1024, 2 ** Math.floor(Math.log2(4e6 / macs))));
+  return Math.max(1, Math.min(1024, 2 ** Math.floor(Math.log2(4e6 / macs))));
 }
 
 /**
@@ -182,9 +229,9 @@ function hostChunk(batch: number, n: number, k: number): number {
  * and returns 16 stats, the only read-back. On cpu/wasm the kernel evaluates the stopping rule
  * after every step (the same steps, residuals and divergence as the unfused loop with
  * checkEvery = 1); on WebGL the rule is evaluated here every K steps, K adapted to the rate at
- * which the residual falls (or solver.checkEvery).
+ * which the residual falls (or solver.checkEvery). Yields after every dispatch.
  */
-function relaxFused(
+function* relaxFused(
   net: Network,
   ctrl: ControllerSettings,
   solver: SolverSettings,
@@ -192,10 +239,11 @@ function relaxFused(
   init: DynState,
   controlled: boolean,
   phase: string,
-): RelaxResult {
+): Sliced<RelaxResult> {
   const { n, k } = net;
   const batch = init.phi.shape[0];
   const onDevice = evaluatesOnDevice(tf.getBackend());
+  // The packed state is this generator's: results and divergences take copies of it.
   let packed: Tensor = packState(init);
   disposeState(init);
   const rule = new StopRule(solver.tol);
@@ -204,59 +252,62 @@ function relaxFused(
   let chunk = solver.checkEvery ?? (onDevice ? hostChunk(batch, n, k) : 16);
   const finish = (converged: boolean, residual: number): RelaxResult => {
     const state = unpackState(packed, n, k);
-    packed.dispose();
     return { state, steps: step, converged, residual };
   };
   const diverge = (at: number, reason: string, goodStep: number): never => {
     const lastGood = unpackState(packed, n, k);
-    packed.dispose();
     throw new RelaxDivergence(phase, at, reason, lastGood, goodStep);
   };
-  while (step < solver.maxSteps) {
-    const steps = Math.min(solver.maxSteps - step, Math.max(1, chunk));
-    const out = fusedSteps(net, ctrl, solver.dt, p, packed, controlled, {
-      steps,
-      tol: solver.tol,
-      growing: rule.growing,
-      lastResidual: rule.lastResidual,
-      best: rule.best,
-    });
-    const s = out.stats.dataSync();
-    out.stats.dispose();
-    if (s[STAT.status] !== STATUS.notEvaluated) {
-      // The kernel checked every step; its state is the last good one.
+  try {
+    while (step < solver.maxSteps) {
+      if (step > 0) yield { stage: phase, done: step, total: solver.maxSteps };
+      const steps = Math.min(solver.maxSteps - step, Math.max(1, chunk));
+      const out = fusedSteps(net, ctrl, solver.dt, p, packed, controlled, {
+        steps,
+        tol: solver.tol,
+        growing: rule.growing,
+        lastResidual: rule.lastResidual,
+        best: rule.best,
+      });
+      const s = out.stats.dataSync();
+      out.stats.dispose();
+      if (s[STAT.status] !== STATUS.notEvaluated) {
+        // The kernel checked every step; its state is the last good one.
+        packed.dispose();
+        packed = out.state;
+        rule.growing = s[STAT.growing];
+        rule.lastResidual = s[STAT.lastResidual];
+        rule.best = s[STAT.best];
+        const status = s[STAT.status];
+        if (status >= STATUS.nonFinite)
+          diverge(
+            step + s[STAT.steps] + 1,
+            divergenceReason(status, s[STAT.rms]),
+            step + s[STAT.steps],
+          );
+        step += s[STAT.steps];
+        if (status === STATUS.converged) return finish(true, s[STAT.residual]);
+        continue;
+      }
+      // WebGL: one check for the dispatch's last step.
+      const { residual, rms } = residualOf(s, STAT.sums, sizes, solver.dt);
+      const previous = rule.lastResidual;
+      const status = rule.check(residual, rms);
+      if (status >= STATUS.nonFinite) {
+        out.state.dispose();
+        diverge(step + steps, divergenceReason(status, rms), step);
+      }
       packed.dispose();
       packed = out.state;
-      rule.growing = s[STAT.growing];
-      rule.lastResidual = s[STAT.lastResidual];
-      rule.best = s[STAT.best];
-      const status = s[STAT.status];
-      if (status >= STATUS.nonFinite)
-        diverge(
-          step + s[STAT.steps] + 1,
-          divergenceReason(status, s[STAT.rms]),
-          step + s[STAT.steps],
-        );
-      step += s[STAT.steps];
-      if (status === STATUS.converged) return finish(true, s[STAT.residual]);
-      continue;
+      step += steps;
+      if (status === STATUS.converged) return finish(true, residual);
+      if (solver.checkEvery === undefined)
+        chunk = nextChunk(chunk, steps, previous, residual, solver.tol);
     }
-    // WebGL: one check for the dispatch's last step.
-    const { residual, rms } = residualOf(s, STAT.sums, sizes, solver.dt);
-    const previous = rule.lastResidual;
-    const status = rule.check(residual, rms);
-    if (status >= STATUS.nonFinite) {
-      out.state.dispose();
-      diverge(step + steps, divergenceReason(status, rms), step);
-    }
+    return finish(false, rule.lastResidual);
+  } finally {
     packed.dispose();
-    packed = out.state;
-    step += steps;
-    if (status === STATUS.converged) return finish(true, residual);
-    if (solver.checkEvery === undefined)
-      chunk = nextChunk(chunk, steps, previous, residual, solver.tol);
   }
-  return finish(false, rule.lastResidual);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { bpGradient, rbpGradient } from './baselines';
+import { bpGradient, rbpGradientSliced, type GradientResult } from './baselines';
 import type { TrainConfig } from './config';
 import {
   disposeState,
@@ -8,20 +8,20 @@ import {
   type DynState,
   type Presentation,
 } from './dynamics';
-import { energyRelax } from './energy';
+import { energyRelaxSliced } from './energy';
 import { DivergenceError } from './errors';
-import { decayParams, feedbackAngles, learnQ, linearFeedbackAlignment } from './feedback';
-import { controllerSettings, initNetwork } from './init';
+import { decayParams, feedbackAngles, learnQSliced, linearFeedbackAlignment } from './feedback';
+import { controllerSettings, ensureControllerParams, initNetwork } from './init';
 import { controlsAt, disposeParamSet, lcpUpdate, type ParamSet } from './learning';
 import { correctPerSample, lossPerSample } from './losses';
 import { alignment, meanHalfSquaredNorm, stabilityRadius } from './metrics';
-import { disposeNetwork, type Network } from './model';
+import { disposeNetwork, type Network, type ParamName } from './model';
 import { learningRate, Optimizer, type Direction } from './optimizer';
 import type { Rng } from './rng';
-import { relax, RelaxDivergence, type RelaxResult, type SolverSettings } from './solver';
+import { drain, type Sliced } from './sliced';
+import { relaxSliced, RelaxDivergence, type RelaxResult, type SolverSettings } from './solver';
 import type { Dataset, Split } from './tasks';
-import { tf, type Tensor } from './tf';
-
+import { readFloats, tf, type Tensor } from './tf';
 /** What one update did, measured on its batch before the update. */
 export interface BatchResult {
   /** Mean loss and accuracy at the free equilibrium. */
@@ -35,6 +35,10 @@ export interface BatchResult {
   converged: boolean;
   /** Cosine of the update with −∇L (RBP at the same free state), NaN when not measured. */
   cosine: number;
+  /** ‖update‖ over W, U, b, D, d before the optimiser (the cosine means nothing near 0). */
+  updateNorm: number;
+  /** The batch's first sample's free φ (for ρ(W diag ρ′) while training). */
+  phi0: Float32Array;
 }
 
 /** One JSON line of `train` per epoch (DESIGN.md §2), plus alignment metrics. */
@@ -84,23 +88,45 @@ export interface TrainerStreams {
 }
 
 /**
+ * A solve diverged during an update: no update was applied, and when an earlier update had
+ * made the weights unstable they were rolled back to before it (`restored`).
+ */
+export class TrainingDivergence extends DivergenceError {
+  constructor(
+    cause: DivergenceError,
+    /** Updates rolled back (0 or 1): the weights are those before the last update. */
+    readonly restored: number,
+  ) {
+    super(cause.phase, cause.step, cause.reason);
+    this.name = 'TrainingDivergence';
+  }
+}
+
+/**
  * Mini-batch training with the LCP update or the RBP gradient: per-sample control, averaged
- * updates, then the optimiser. Keeps its network unchanged when a solve diverges.
+ * updates, then the optimiser. Keeps its network unchanged when a solve diverges, and rolls an
+ * update back when the solves after it diverge (see restoreLastGood). Every long computation has
+ * a sliced form (…Sliced, see sliced.ts) that the worker runs a piece at a time; the plain
+ * methods run them to the end.
  */
 export class Trainer {
   readonly net: Network;
   readonly ctrl: ControllerSettings;
-  readonly optimizer: Optimizer;
+  optimizer: Optimizer;
   epoch = 0;
   updates = 0;
   private readonly startTime = performance.now();
+  /** The weights before the last update, until a solve with the new weights succeeds. */
+  private beforeLastUpdate: Partial<Record<ParamName, Tensor>> | null = null;
 
+  /** `net`: a network already drawn from `streams.init` (initNetworkSliced), else drawn here. */
   constructor(
     readonly config: TrainConfig,
     readonly data: Dataset,
     readonly streams: TrainerStreams,
+    net?: Network,
   ) {
-    this.net = initNetwork(config, data.m, data.k, streams.init);
+    this.net = net ?? initNetwork(config, data.m, data.k, streams.init);
     this.ctrl = controllerSettings(config);
     this.optimizer = new Optimizer(config);
   }
@@ -125,22 +151,38 @@ export class Trainer {
     return this.config.topology === 'layered' ? this.config.layers.length : null;
   }
 
+  /**
+   * Apply live settings (controller, gains, time constants, solver, optimiser…) and build the
+   * feedback weights a newly chosen controller needs (Q, B, F from their own seeded streams).
+   */
+  reconfigure(config: TrainConfig): void {
+    const optimizerChanged = config.optimizer !== this.config.optimizer;
+    Object.assign(this.config, config);
+    Object.assign(this.ctrl, controllerSettings(config));
+    ensureControllerParams(this.net, config, this.streams.init);
+    // Adam's moments belong to one optimiser; SGD has none.
+    if (optimizerChanged) {
+      this.optimizer.dispose();
+      this.optimizer = new Optimizer(config);
+    }
+  }
+
   /** The free equilibrium of a presentation (exact sweeps for layered nets under RBP/BP). */
   freeEquilibrium(p: Presentation, solver: SolverSettings): RelaxResult {
-    return relaxOrThrow(() =>
-      relax(
-        this.net,
-        this.ctrl,
-        solver,
-        p,
-        zeroState(p.drive.shape[0], this.net.n, this.net.k),
-        false,
-      ),
-    );
+    return drain(this.freeEquilibriumSliced(p, solver));
+  }
+
+  *freeEquilibriumSliced(p: Presentation, solver: SolverSettings): Sliced<RelaxResult> {
+    const init = zeroState(p.drive.shape[0], this.net.n, this.net.k);
+    return yield* relaxOrThrow(relaxSliced(this.net, this.ctrl, solver, p, init, false));
   }
 
   /** The controlled equilibrium, started from the free one (energy: from zero or the free state). */
   controlledEquilibrium(p: Presentation, free: DynState): RelaxResult {
+    return drain(this.controlledEquilibriumSliced(p, free));
+  }
+
+  *controlledEquilibriumSliced(p: Presentation, free: DynState): Sliced<RelaxResult> {
     const start: DynState = {
       phi: free.phi.clone(),
       y: free.y.clone(),
@@ -153,21 +195,60 @@ export class Trainer {
         start.phi = tf.zerosLike(free.phi);
         start.y = tf.zerosLike(free.y);
       }
-      return relaxOrThrow(() => energyRelax(this.net, this.ctrl, this.solver, p, start));
+      return yield* relaxOrThrow(energyRelaxSliced(this.net, this.ctrl, this.solver, p, start));
     }
-    return relaxOrThrow(() => relax(this.net, this.ctrl, this.solver, p, start, true));
+    return yield* relaxOrThrow(relaxSliced(this.net, this.ctrl, this.solver, p, start, true));
   }
 
   /** One update on the samples `indices` of the training split. */
   trainBatch(indices: ArrayLike<number>, measureCosine = false): BatchResult {
+    return drain(this.trainBatchSliced(indices, measureCosine));
+  }
+
+  /**
+   * trainBatch in slices. Stopped early, nothing is applied. A divergence applies nothing and,
+   * when the last update is to blame (no solve has succeeded since), rolls it back: it throws
+   * TrainingDivergence.
+   */
+  *trainBatchSliced(indices: ArrayLike<number>, measureCosine = false): Sliced<BatchResult> {
     const batch = batchOf(this.data, this.data.train, indices);
     const p = presentation(this.net, batch.x, batch.target, this.data.loss);
-    const owned: Tensor[] = [batch.x, batch.target, p.drive];
     try {
-      return this.config.method === 'rbp' ? this.rbpBatch(p) : this.lcpBatch(p, measureCosine);
+      return this.config.method === 'rbp'
+        ? yield* this.rbpBatch(p)
+        : yield* this.lcpBatch(p, measureCosine);
+    } catch (e) {
+      if (e instanceof DivergenceError && !(e instanceof TrainingDivergence))
+        throw new TrainingDivergence(e, this.restoreLastGood() ? 1 : 0);
+      throw e;
     } finally {
-      tf.dispose(owned);
+      tf.dispose([batch.x, batch.target, p.drive]);
     }
+  }
+
+  /**
+   * Put back the weights from before the last update, if no solve has succeeded since it (the
+   * update is then the likely cause of a divergence). Adam's moments restart. True if restored.
+   */
+  restoreLastGood(): boolean {
+    const saved = this.beforeLastUpdate;
+    if (!saved) return false;
+    this.beforeLastUpdate = null;
+    for (const [name, t] of Object.entries(saved) as [ParamName, Tensor][]) {
+      this.net.params[name]?.dispose();
+      this.net.params[name] = t;
+    }
+    this.optimizer.dispose();
+    this.optimizer = new Optimizer(this.config);
+    this.updates = Math.max(0, this.updates - 1);
+    return true;
+  }
+
+  /** A solve with the current weights succeeded: they are good, forget the older ones. */
+  confirmWeights(): void {
+    if (!this.beforeLastUpdate) return;
+    tf.dispose(Object.values(this.beforeLastUpdate));
+    this.beforeLastUpdate = null;
   }
 
   private lr(): number {
@@ -178,123 +259,166 @@ export class Trainer {
   updateObserver: ((direction: Direction, applied: Direction) => void) | null = null;
 
   private applyDirection(direction: Direction): void {
-    const applied = this.optimizer.apply(this.net, direction, this.lr());
+    const saved: Partial<Record<ParamName, Tensor>> = {};
+    for (const [name, t] of Object.entries(this.net.params) as [ParamName, Tensor][])
+      saved[name] = t.clone();
+    let applied: Direction;
+    try {
+      applied = this.optimizer.apply(this.net, direction, this.lr());
+    } catch (e) {
+      tf.dispose(Object.values(saved));
+      throw e;
+    }
+    this.confirmWeights();
+    this.beforeLastUpdate = saved;
     this.updateObserver?.(direction, applied);
     disposeParamSet(applied);
     this.updates++;
   }
 
-  private lcpBatch(p: Presentation, measureCosine: boolean): BatchResult {
-    const free = this.freeEquilibrium(p, this.solver);
-    const stats = this.freeStats(p, free.state);
-    let controlled: RelaxResult;
+  private *lcpBatch(p: Presentation, measureCosine: boolean): Sliced<BatchResult> {
+    const free = yield* this.freeEquilibriumSliced(p, this.solver);
+    this.confirmWeights();
+    const owned: Tensor[] = [...stateTensors(free.state)];
     let gradient: ParamSet | null = null;
     try {
-      if (measureCosine) gradient = this.gradientOrNull(p, free.state);
-      controlled = this.controlledEquilibrium(p, free.state);
-    } catch (e) {
-      if (gradient) disposeParamSet(gradient);
-      throw e;
-    } finally {
-      disposeState(free.state);
-    }
-    const c = controlsAt(this.net, this.ctrl, p, controlled.state);
-    const controlPsi = meanHalfSquaredNorm(c.psi);
-    const control = controlPsi + meanHalfSquaredNorm(c.u);
-    const update = lcpUpdate(this.net, this.ctrl, p, controlled.state, c);
-    const cosine = gradient ? alignment(update, gradient).overall : NaN;
-    if (gradient) disposeParamSet(gradient);
-    const direction: Direction = { ...update };
-    try {
+      const stats = this.freeStats(p, free.state);
+      if (measureCosine) gradient = yield* this.gradientOrNull(p, free.state);
+      const controlled = yield* this.controlledEquilibriumSliced(p, free.state);
+      owned.push(...stateTensors(controlled.state));
+      const c = controlsAt(this.net, this.ctrl, p, controlled.state);
+      owned.push(c.u, c.psi);
+      const controlPsi = meanHalfSquaredNorm(c.psi);
+      const control = controlPsi + meanHalfSquaredNorm(c.u);
+      const update = lcpUpdate(this.net, this.ctrl, p, controlled.state, c);
+      const direction: Direction = { ...update };
+      owned.push(...Object.values(update));
+      const cosine = gradient ? alignment(update, gradient).overall : NaN;
       if (this.ctrl.kind === 'linear-feedback' && this.config.learnQ) {
-        learnQ(this.net, this.ctrl, this.config, p, controlled.state, c.u, this.streams.noise);
+        yield* learnQSliced(
+          this.net,
+          this.ctrl,
+          this.config,
+          p,
+          controlled.state,
+          c.u,
+          this.streams.noise,
+        );
       }
       if (this.ctrl.kind === 'dynamic-inversion-kp') {
         decayParams(this.net, ['W', 'b', 'D', 'd', 'B', 'F'], this.config.lambdaKP);
         // Kolen–Pollack: ΔB = ρ(φ*) ψ*ᵀ = ΔWᵀ and ΔF = ρ(φ*) u*ᵀ = ΔDᵀ.
         direction.B = tf.transpose(update.W);
         direction.F = tf.transpose(update.D);
+        owned.push(direction.B, direction.F);
       }
       this.applyDirection(direction);
+      return {
+        ...stats,
+        control,
+        controlPsi,
+        steps: controlled.steps,
+        converged: controlled.converged,
+        cosine,
+        updateNorm: Optimizer.norm(update),
+      };
     } finally {
-      disposeParamSet(direction);
-      disposeState(controlled.state);
-      tf.dispose([c.u, c.psi]);
+      if (gradient) disposeParamSet(gradient);
+      tf.dispose(owned);
     }
-    return {
-      ...stats,
-      control,
-      controlPsi,
-      steps: controlled.steps,
-      converged: controlled.converged,
-      cosine,
-    };
   }
 
-  private rbpBatch(p: Presentation): BatchResult {
+  private *rbpBatch(p: Presentation): Sliced<BatchResult> {
     const layers = this.layers;
     if (layers !== null) {
       const bp = bpGradient(this.net, layers, p);
-      const stats = this.freeStats(p, { phi: bp.phi, y: bp.y } as DynState);
-      tf.dispose([bp.phi, bp.y]);
       try {
+        const stats = this.freeStats(p, { phi: bp.phi, y: bp.y });
         this.applyDirection(bp.descent);
+        const updateNorm = Optimizer.norm(bp.descent);
+        return {
+          ...stats,
+          control: 0,
+          controlPsi: 0,
+          steps: layers,
+          converged: true,
+          cosine: 1,
+          updateNorm,
+        };
       } finally {
+        tf.dispose([bp.phi, bp.y]);
         disposeParamSet(bp.descent);
       }
-      return { ...stats, control: 0, controlPsi: 0, steps: layers, converged: true, cosine: 1 };
     }
-    const free = this.freeEquilibrium(p, this.rbpSolver);
-    const stats = this.freeStats(p, free.state);
+    const free = yield* this.freeEquilibriumSliced(p, this.rbpSolver);
+    this.confirmWeights();
     try {
-      const grad = rbpGradient(this.net, this.rbpSolver, p, free.state.phi, free.state.y);
+      const stats = this.freeStats(p, free.state);
+      const grad = yield* rbpGradientSliced(
+        this.net,
+        this.rbpSolver,
+        p,
+        free.state.phi,
+        free.state.y,
+      );
       try {
         this.applyDirection(grad.descent);
+        return {
+          ...stats,
+          control: 0,
+          controlPsi: 0,
+          steps: free.steps,
+          converged: free.converged,
+          cosine: 1,
+          updateNorm: Optimizer.norm(grad.descent),
+        };
       } finally {
         disposeParamSet(grad.descent);
       }
     } finally {
       disposeState(free.state);
     }
-    return {
-      ...stats,
-      control: 0,
-      controlPsi: 0,
-      steps: free.steps,
-      converged: free.converged,
-      cosine: 1,
-    };
   }
 
   /** −∇L by RBP at a free state, or null where the adjoint diverges (no gradient exists). */
-  private gradientOrNull(p: Presentation, free: DynState): ParamSet | null {
+  private *gradientOrNull(p: Presentation, free: DynState): Sliced<ParamSet | null> {
     try {
-      return rbpGradient(this.net, this.solver, p, free.phi, free.y).descent;
+      return (yield* rbpGradientSliced(this.net, this.solver, p, free.phi, free.y)).descent;
     } catch (e) {
       if (e instanceof DivergenceError) return null;
       throw e;
     }
   }
 
-  /** Mean loss and accuracy at a free state. */
+  /** Mean loss and accuracy at a free state, and the first sample's φ. */
   private freeStats(
     p: Presentation,
     s: Pick<DynState, 'phi' | 'y'>,
-  ): { loss: number; accuracy: number } {
-    const [loss, accuracy] = tf.tidy(() => [
+  ): { loss: number; accuracy: number; phi0: Float32Array } {
+    const [loss, accuracy, phi0] = tf.tidy(() => [
       tf.mean(lossPerSample(p.loss, s.y, p.target)),
       tf.mean(correctPerSample(p.loss, s.y, p.target)),
+      tf.slice(s.phi, [0, 0], [1, -1]),
     ]);
-    const out = { loss: loss.dataSync()[0], accuracy: accuracy.dataSync()[0] };
-    tf.dispose([loss, accuracy]);
+    const out = {
+      loss: loss.dataSync()[0],
+      accuracy: accuracy.dataSync()[0],
+      phi0: readFloats(phi0),
+    };
+    tf.dispose([loss, accuracy, phi0]);
     return out;
   }
 
   /** Loss and accuracy at the free equilibrium over a whole split, in batches. */
   evaluate(split: Split, batchSize = 256): { loss: number; accuracy: number } {
+    return drain(this.evaluateSliced(split, batchSize));
+  }
+
+  *evaluateSliced(split: Split, batchSize = 256): Sliced<{ loss: number; accuracy: number }> {
     let loss = 0;
     let correct = 0;
     for (let start = 0; start < split.count; start += batchSize) {
+      if (start > 0) yield { stage: 'evaluate', done: start, total: split.count };
       const idx = Array.from(
         { length: Math.min(batchSize, split.count - start) },
         (_, i) => start + i,
@@ -303,15 +427,15 @@ export class Trainer {
       const p = presentation(this.net, batch.x, batch.target, this.data.loss);
       try {
         const layers = this.layers;
-        const state =
-          layers !== null && this.config.method === 'rbp'
-            ? (() => {
-                const bp = bpGradient(this.net, layers, p);
-                disposeParamSet(bp.descent);
-                return { phi: bp.phi, y: bp.y };
-              })()
-            : this.freeEquilibrium(p, this.config.method === 'rbp' ? this.rbpSolver : this.solver)
-                .state;
+        let state: Pick<DynState, 'phi' | 'y'>;
+        if (layers !== null && this.config.method === 'rbp') {
+          const bp = bpGradient(this.net, layers, p);
+          disposeParamSet(bp.descent);
+          state = { phi: bp.phi, y: bp.y };
+        } else {
+          const solver = this.config.method === 'rbp' ? this.rbpSolver : this.solver;
+          state = (yield* this.freeEquilibriumSliced(p, solver)).state;
+        }
         const s = this.freeStats(p, state);
         tf.dispose(Object.values(state));
         loss += s.loss * batch.size;
@@ -328,7 +452,11 @@ export class Trainer {
    * method's update with −∇L (RBP at the LCP solver's tolerance) over all parameters, LF's
    * cosine of Q u* with M u*, KP's angle between B and Wᵀ, and ρ(W diag ρ'(φ⁰)) of sample 0.
    */
-  fixedBatchMetrics(): Pick<EpochMetrics, 'cosine' | 'spectralRadius' | 'alignmentQ' | 'angleB'> {
+  fixedBatchMetrics(): FixedBatchMetrics {
+    return drain(this.fixedBatchMetricsSliced());
+  }
+
+  *fixedBatchMetricsSliced(): Sliced<FixedBatchMetrics> {
     const size = Math.min(this.config.batch, this.data.train.count);
     const batch = batchOf(
       this.data,
@@ -336,47 +464,50 @@ export class Trainer {
       Array.from({ length: size }, (_, i) => i),
     );
     const p = presentation(this.net, batch.x, batch.target, this.data.loss);
-    const free = this.freeEquilibrium(p, this.solver);
-    const out: ReturnType<Trainer['fixedBatchMetrics']> = { cosine: 1, spectralRadius: NaN };
+    const owned: Tensor[] = [batch.x, batch.target, p.drive];
+    const sets: ParamSet[] = [];
+    const out: FixedBatchMetrics = { cosine: 1, spectralRadius: NaN };
     try {
+      const free = yield* this.freeEquilibriumSliced(p, this.solver);
+      owned.push(...stateTensors(free.state));
       const phi0 = tf.slice(free.state.phi, [0, 0], [1, this.net.n]);
       out.spectralRadius = stabilityRadius(this.net.params.W, phi0.dataSync(), this.net.activation);
       phi0.dispose();
-      if (this.config.method === 'lcp') {
-        let grad: ReturnType<typeof rbpGradient>;
-        try {
-          grad = rbpGradient(this.net, this.solver, p, free.state.phi, free.state.y);
-        } catch (e) {
-          // No gradient by RBP where the adjoint is unstable: report the cosine as unknown.
-          if (!(e instanceof DivergenceError)) throw e;
-          return { ...out, cosine: NaN };
-        }
-        const controlled = this.controlledEquilibrium(p, free.state);
-        const c = controlsAt(this.net, this.ctrl, p, controlled.state);
-        const update: ParamSet = lcpUpdate(this.net, this.ctrl, p, controlled.state, c);
-        out.cosine = alignment(update, grad.descent).overall;
-        if (this.ctrl.kind === 'linear-feedback')
-          out.alignmentQ = linearFeedbackAlignment(
-            this.net,
-            controlled.state.phi,
-            c.u,
-            this.solver,
-          );
-        if (this.ctrl.kind === 'dynamic-inversion-kp') out.angleB = feedbackAngles(this.net).B;
-        disposeParamSet(update);
-        disposeParamSet(grad.descent);
-        disposeState(controlled.state);
-        tf.dispose([c.u, c.psi]);
+      if (this.config.method !== 'lcp') return out;
+      let grad: GradientResult;
+      try {
+        grad = yield* rbpGradientSliced(this.net, this.solver, p, free.state.phi, free.state.y);
+      } catch (e) {
+        // No gradient by RBP where the adjoint is unstable: report the cosine as unknown.
+        if (!(e instanceof DivergenceError)) throw e;
+        return { ...out, cosine: NaN };
       }
+      sets.push(grad.descent);
+      const controlled = yield* this.controlledEquilibriumSliced(p, free.state);
+      owned.push(...stateTensors(controlled.state));
+      const c = controlsAt(this.net, this.ctrl, p, controlled.state);
+      owned.push(c.u, c.psi);
+      const update: ParamSet = lcpUpdate(this.net, this.ctrl, p, controlled.state, c);
+      sets.push(update);
+      out.cosine = alignment(update, grad.descent).overall;
+      if (this.ctrl.kind === 'linear-feedback')
+        out.alignmentQ = linearFeedbackAlignment(this.net, controlled.state.phi, c.u, this.solver);
+      if (this.ctrl.kind === 'dynamic-inversion-kp') out.angleB = feedbackAngles(this.net).B;
+      return out;
     } finally {
-      disposeState(free.state);
-      tf.dispose([batch.x, batch.target, p.drive]);
+      for (const set of sets) disposeParamSet(set);
+      tf.dispose(owned);
     }
-    return out;
   }
 
   /** One pass over the training set in a seeded order; `onBatch` sees each update's result. */
   trainEpoch(onBatch?: (done: number, total: number, r: BatchResult) => void): EpochMetrics {
+    return drain(this.trainEpochSliced(onBatch));
+  }
+
+  *trainEpochSliced(
+    onBatch?: (done: number, total: number, r: BatchResult) => void,
+  ): Sliced<EpochMetrics> {
     const order = this.streams.order.permutation(this.data.train.count);
     const B = this.config.batch;
     let loss = 0;
@@ -386,7 +517,7 @@ export class Trainer {
     const total = this.batchesPerEpoch;
     for (let b = 0; b < total; b++) {
       const idx = order.subarray(b * B, Math.min((b + 1) * B, order.length));
-      const r = this.trainBatch(idx);
+      const r = yield* this.trainBatchSliced(idx);
       loss += r.loss * idx.length;
       correct += r.accuracy * idx.length;
       control += r.control * idx.length;
@@ -395,8 +526,8 @@ export class Trainer {
     }
     this.epoch++;
     const count = this.data.train.count;
-    const test = this.evaluate(this.data.test);
-    const fixed = this.fixedBatchMetrics();
+    const test = yield* this.evaluateSliced(this.data.test);
+    const fixed = yield* this.fixedBatchMetricsSliced();
     const cls = this.data.classification;
     return {
       epoch: this.epoch,
@@ -415,13 +546,21 @@ export class Trainer {
   dispose(): void {
     disposeNetwork(this.net);
     this.optimizer.dispose();
+    if (this.beforeLastUpdate) tf.dispose(Object.values(this.beforeLastUpdate));
+    this.beforeLastUpdate = null;
   }
 }
 
+type FixedBatchMetrics = Pick<EpochMetrics, 'cosine' | 'spectralRadius' | 'alignmentQ' | 'angleB'>;
+
+function stateTensors(s: DynState): Tensor[] {
+  return [s.phi, s.y, s.uI, s.psi];
+}
+
 /** Run a relaxation; on divergence free its last good state and raise a plain DivergenceError. */
-function relaxOrThrow(run: () => RelaxResult): RelaxResult {
+function* relaxOrThrow(run: Sliced<RelaxResult>): Sliced<RelaxResult> {
   try {
-    return run();
+    return yield* run;
   } catch (e) {
     if (e instanceof RelaxDivergence) {
       disposeState(e.lastGood);

@@ -1,17 +1,20 @@
 /**
  * The main thread's handle on the engine worker: sends commands, folds snapshots into the
- * snapshot bus, acknowledges each after the next frame is drawn (back-pressure), and answers
- * flow-field and decision-map requests with promises.
+ * snapshot bus, acknowledges each after the next frame is drawn (back-pressure), answers
+ * flow-field and decision-map requests with promises, and watches the worker's health with a
+ * heartbeat (a dead or stuck worker is reported within 2 s, with a restart that restores the
+ * configuration and the weights).
  */
 import type {
+  Checkpoint,
   Command,
   DecisionMap,
   FlowField,
   FlowFieldRequest,
   WorkerMessage,
 } from '../worker/protocol';
-import { clearSimView, receiveSnapshot, receiveTask } from './simView';
-import { pushNotice, useApp } from './store';
+import { clearSimView, receiveSnapshot, receiveTask, simView } from './simView';
+import { dismissNoticeKey, pushNotice, useApp, type AppState } from './store';
 
 export interface EngineClient {
   send(cmd: Command): void;
@@ -22,17 +25,27 @@ export interface EngineClient {
 
 type Pending = { resolve: (v: never) => void; reject: (e: Error) => void };
 
+/**
+ * Heartbeat period, and the silence after which the worker counts as unresponsive (longer before
+ * its first message: loading TensorFlow.js and the data takes a while on a slow machine).
+ */
+const PING_MS = 500;
+const SILENCE_MS = 2000;
+const STARTUP_SILENCE_MS = 20_000;
+
 export function createEngineClient(worker: Worker): EngineClient {
   const pending = new Map<number, Pending>();
   let nextId = 1;
   let ackScheduled = false;
+  let lastPong = performance.now();
+  let disposed = false;
 
   const ackAfterFrame = (seq: number) => {
     if (ackScheduled) return;
     ackScheduled = true;
     const ack = () => {
       ackScheduled = false;
-      worker.postMessage({ type: 'ack', seq } satisfies Command);
+      if (!disposed) worker.postMessage({ type: 'ack', seq } satisfies Command);
     };
     // A hidden tab gets no frames: acknowledge on a timer there so the worker is not stalled.
     if (typeof document !== 'undefined' && document.visibilityState === 'visible')
@@ -40,21 +53,39 @@ export function createEngineClient(worker: Worker): EngineClient {
     else setTimeout(ack, 50);
   };
 
+  let heard = false;
+  const alive = () => {
+    lastPong = performance.now();
+    heard = true;
+    const health = useApp.getState().health;
+    if (health === 'unresponsive' || health === 'starting') {
+      useApp.setState({ health: 'ready' });
+      dismissNoticeKey('engine');
+    }
+  };
+
   worker.onmessage = (event: MessageEvent<WorkerMessage>) => {
+    if (disposed) return;
     const msg = event.data;
+    alive();
     switch (msg.type) {
       case 'snapshot': {
         const s = msg.snapshot;
         receiveSnapshot(s);
         const st = useApp.getState();
-        const patch: Partial<ReturnType<typeof useApp.getState>> = {};
+        const patch: Partial<AppState> = {};
         if (st.phase !== s.phase) patch.phase = s.phase;
         if (st.control !== s.control) patch.control = s.control;
-        if (JSON.stringify(st.progress) !== JSON.stringify(s.progress)) patch.progress = s.progress;
+        if (st.playing !== s.playing) patch.playing = s.playing;
+        if (JSON.stringify(st.busy) !== JSON.stringify(s.busy)) patch.busy = s.busy;
         if (Object.keys(patch).length) useApp.setState(patch);
         ackAfterFrame(s.seq);
         break;
       }
+      case 'busy':
+        if (JSON.stringify(useApp.getState().busy) !== JSON.stringify(msg.busy))
+          useApp.setState({ busy: msg.busy });
+        break;
       case 'task':
         clearSimView();
         receiveTask(msg.data);
@@ -64,7 +95,12 @@ export function createEngineClient(worker: Worker): EngineClient {
         useApp.setState({ backend: msg.backend, backendReason: msg.reason });
         break;
       case 'notice':
-        pushNotice(msg.notice);
+        pushNotice(
+          msg.notice,
+          msg.notice.fix
+            ? { label: msg.notice.fix.label, run: () => applyFix(msg.notice.fix!.changes) }
+            : undefined,
+        );
         break;
       case 'flowField':
       case 'decisionMap': {
@@ -73,26 +109,61 @@ export function createEngineClient(worker: Worker): EngineClient {
         p?.resolve((msg.type === 'flowField' ? msg.field : msg.map) as never);
         break;
       }
+      case 'fieldFailed': {
+        const p = pending.get(msg.id);
+        pending.delete(msg.id);
+        p?.reject(new Error(msg.message));
+        break;
+      }
+      case 'pong':
+        break;
       case 'error':
-        pushNotice({ level: 'error', text: msg.message });
+        pushNotice({ level: 'error', key: 'engine-error', text: msg.message });
         break;
     }
   };
-  worker.onerror = (e) =>
-    pushNotice({ level: 'error', text: `engine worker failed: ${e.message}` });
+  worker.onerror = (e) => {
+    e.preventDefault();
+    reportDead(`the engine worker failed: ${e.message || 'it could not start'}`);
+  };
+
+  const heartbeat = setInterval(() => {
+    if (disposed) return;
+    worker.postMessage({ type: 'ping', id: nextId++ } satisfies Command);
+    const st = useApp.getState();
+    const silence = heard ? SILENCE_MS : STARTUP_SILENCE_MS;
+    if (performance.now() - lastPong > silence && st.health !== 'crashed') {
+      if (st.health !== 'unresponsive') {
+        useApp.setState({ health: 'unresponsive' });
+        pushNotice(
+          {
+            level: 'error',
+            key: 'engine',
+            text: 'The engine is not responding (no answer for 2 s). It may be busy with a very large network, or it stopped.',
+          },
+          { label: 'Restart engine', run: restartEngine },
+        );
+      }
+    }
+  }, PING_MS);
 
   const request = <T>(make: (id: number) => Command): Promise<T> =>
     new Promise<T>((resolve, reject) => {
+      if (disposed) return reject(new Error('engine stopped'));
       const id = nextId++;
       pending.set(id, { resolve: resolve as (v: never) => void, reject });
       worker.postMessage(make(id));
     });
 
   return {
-    send: (cmd) => worker.postMessage(cmd),
+    send: (cmd) => {
+      if (!disposed) worker.postMessage(cmd);
+    },
     flowField: (req) => request<FlowField>((id) => ({ type: 'flowField', request: req, id })),
     decisionMap: (size) => request<DecisionMap>((id) => ({ type: 'decisionMap', size, id })),
     dispose: () => {
+      disposed = true;
+      clearInterval(heartbeat);
       worker.terminate();
       for (const p of pending.values()) p.reject(new Error('engine stopped'));
       pending.clear();
@@ -100,21 +171,75 @@ export function createEngineClient(worker: Worker): EngineClient {
   };
 }
 
+function reportDead(text: string): void {
+  useApp.setState({ health: 'crashed', busy: null, playing: false });
+  pushNotice(
+    { level: 'error', key: 'engine', text },
+    { label: 'Restart engine', run: restartEngine },
+  );
+}
+
+/** Apply a divergence fix (a few configuration changes) as a user edit would. */
+function applyFix(changes: Partial<AppState['config']>): void {
+  const config = { ...useApp.getState().config, ...changes };
+  useApp.setState({ config });
+  engine().send({ type: 'configure', config });
+  dismissNoticeKey('divergence');
+}
+
 let client: EngineClient | null = null;
+
+function newWorker(): Worker {
+  return new Worker(new URL('../worker/engine.worker.ts', import.meta.url), {
+    type: 'module',
+    name: 'lcp-engine',
+  });
+}
 
 /** The app's engine (created on first use, in a module worker). */
 export function engine(): EngineClient {
-  if (!client) {
-    const worker = new Worker(new URL('../worker/engine.worker.ts', import.meta.url), {
-      type: 'module',
-      name: 'lcp-engine',
-    });
-    client = createEngineClient(worker);
-  }
+  client ??= createEngineClient(newWorker());
   return client;
 }
 
 /** Tests and previews may install their own client (e.g. a fake). */
 export function setEngine(c: EngineClient | null): void {
   client = c;
+}
+
+/**
+ * The weights and sample the page last saw, as a checkpoint the engine can continue from (the
+ * dynamic state restarts from zero): what a restart or a restored session rebuilds.
+ */
+export function pageCheckpoint(): Checkpoint | null {
+  const { latest, weights } = simView.getState();
+  if (!latest || !weights) return null;
+  return {
+    params: weights.params,
+    state: {
+      phi: new Float32Array(latest.n),
+      y: new Float32Array(latest.k),
+      uI: new Float32Array(latest.k),
+      psi: new Float32Array(latest.n),
+    },
+    sample: latest.sample,
+    t: 0,
+    step: latest.step,
+    control: false,
+    updates: latest.updates,
+    epoch: latest.epoch,
+  };
+}
+
+/** A new worker with the last configuration and weights (after a crash or a hang). */
+export function restartEngine(): void {
+  const cp = pageCheckpoint();
+  client?.dispose();
+  client = createEngineClient(newWorker());
+  (window as unknown as { lcp?: EngineClient }).lcp = client;
+  const { config } = useApp.getState();
+  useApp.setState({ health: 'starting', busy: null, playing: false, control: false });
+  dismissNoticeKey('engine');
+  if (cp) client.send({ type: 'restore', config, checkpoint: cp });
+  else client.send({ type: 'configure', config });
 }

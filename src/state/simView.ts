@@ -16,6 +16,11 @@ import type {
 export const TRACE_CAPACITY = 600;
 /** How many units' traces are kept (the first ones; the view picks among them). */
 export const TRACE_UNITS = 16;
+/**
+ * Learning points kept: beyond this the older half is thinned to every other point (a long
+ * run's history stays bounded, its recent part at full resolution).
+ */
+export const LEARNING_CAPACITY = 4000;
 
 export interface TracePoint {
   t: number;
@@ -72,10 +77,22 @@ export function receiveSnapshot(s: Snapshot): void {
   simView.setState({
     latest: s,
     traces,
-    learning: s.learning.length ? [...prev.learning, ...s.learning] : prev.learning,
+    learning: s.learning.length ? appendLearning(prev.learning, s.learning) : prev.learning,
     markers,
     weights: s.weights ?? prev.weights,
   });
+}
+
+/**
+ * The learning history with new points appended; past LEARNING_CAPACITY the older half keeps
+ * every other point (points that carry test metrics are always kept).
+ */
+export function appendLearning(history: LearningPoint[], added: LearningPoint[]): LearningPoint[] {
+  const all = history.concat(added);
+  if (all.length <= LEARNING_CAPACITY) return all;
+  const half = Math.floor(all.length / 2);
+  const older = all.slice(0, half).filter((p, i) => i % 2 === 1 || p.testLoss !== undefined);
+  return older.concat(all.slice(half));
 }
 
 export function receiveTask(task: TaskData): void {

@@ -4,7 +4,7 @@
  */
 import { create } from 'zustand';
 import { defaultConfig, type TrainConfig } from '../engine/config';
-import type { Notice, Phase, StatusMetrics } from '../worker/protocol';
+import type { Busy, Notice, Phase } from '../worker/protocol';
 
 export const VIEW_IDS = [
   'network',
@@ -20,7 +20,15 @@ export type ViewId = (typeof VIEW_IDS)[number];
 export interface ConfigSlice {
   config: TrainConfig;
   preset: string | null;
+  /** The configuration the chapter (preset) gives: what "reset to default" and tooltips use. */
+  chapterConfig: TrainConfig;
 }
+
+/**
+ * How the engine worker is doing: starting (no network yet: commands wait in its queue), ready,
+ * unresponsive (no heartbeat for 2 s), or crashed (the worker died).
+ */
+export type EngineHealth = 'starting' | 'ready' | 'unresponsive' | 'crashed';
 
 export interface RunSlice {
   playing: boolean;
@@ -28,15 +36,23 @@ export interface RunSlice {
   learnWhilePlaying: boolean;
   /** Euler steps per animation frame (slow motion below 1 is handled as frames per step). */
   speed: number;
+  /** Updates that Train runs. */
+  trainUpdates: number;
   phase: Phase;
-  step: number;
   backend: string;
   backendReason: string;
-  metrics: StatusMetrics | null;
-  progress: { done: number; total: number } | null;
-  notices: (Notice & { id: number })[];
+  /** The engine's running job (progress, Cancel), or null when idle. */
+  busy: Busy | null;
+  health: EngineHealth;
+  notices: StoredNotice[];
   /** Narration of the current phase (slow motion). */
   narration: boolean;
+}
+
+export interface StoredNotice extends Notice {
+  id: number;
+  /** A notice with an action: clicking it runs the action (the id names it in notices.ts). */
+  action?: { label: string; run: () => void };
 }
 
 export interface ViewSlice {
@@ -53,12 +69,12 @@ export const initialRun: RunSlice = {
   control: false,
   learnWhilePlaying: false,
   speed: 4,
+  trainUpdates: 100,
   phase: 'idle',
-  step: 0,
   backend: '…',
   backendReason: '',
-  metrics: null,
-  progress: null,
+  busy: null,
+  health: 'starting',
   notices: [],
   narration: false,
 };
@@ -66,6 +82,7 @@ export const initialRun: RunSlice = {
 export const useApp = create<AppState>(() => ({
   config: defaultConfig(),
   preset: null,
+  chapterConfig: defaultConfig(),
   ...initialRun,
   hidden: [],
   enlarged: null,
@@ -73,12 +90,50 @@ export const useApp = create<AppState>(() => ({
   helpOpen: false,
 }));
 
+/** Notices disappear by themselves after this long (errors stay until dismissed or replaced). */
+export const NOTICE_MS = { info: 8000, warning: 15000, error: 0 } as const;
+/** At most this many notices at once (the oldest go). */
+const MAX_NOTICES = 4;
+
 let noticeId = 0;
-export function pushNotice(notice: Notice): void {
+const timers = new Map<number, ReturnType<typeof setTimeout>>();
+
+/**
+ * Show a notice. One per key: a notice with the key of one already shown replaces it (so an event
+ * that repeats shows once); identical texts are not repeated either.
+ */
+export function pushNotice(notice: Notice, action?: StoredNotice['action']): number {
   const id = ++noticeId;
-  useApp.setState((s) => ({ notices: [...s.notices.slice(-4), { ...notice, id }] }));
+  useApp.setState((s) => {
+    const kept = s.notices.filter(
+      (n) => !(notice.key && n.key === notice.key) && n.text !== notice.text,
+    );
+    for (const n of s.notices) if (!kept.includes(n)) clearTimer(n.id);
+    const next = [...kept, { ...notice, id, ...(action ? { action } : {}) }];
+    for (const n of next.slice(0, Math.max(0, next.length - MAX_NOTICES))) clearTimer(n.id);
+    return { notices: next.slice(-MAX_NOTICES) };
+  });
+  const ms = NOTICE_MS[notice.level];
+  if (ms > 0)
+    timers.set(
+      id,
+      setTimeout(() => dismissNotice(id), ms),
+    );
+  return id;
+}
+
+function clearTimer(id: number): void {
+  const t = timers.get(id);
+  if (t !== undefined) clearTimeout(t);
+  timers.delete(id);
 }
 
 export function dismissNotice(id: number): void {
+  clearTimer(id);
   useApp.setState((s) => ({ notices: s.notices.filter((n) => n.id !== id) }));
+}
+
+/** Dismiss the notices with this key (their condition is over). */
+export function dismissNoticeKey(key: string): void {
+  for (const n of useApp.getState().notices) if (n.key === key) dismissNotice(n.id);
 }

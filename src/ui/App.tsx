@@ -3,6 +3,7 @@ import { useApp } from '../state/store';
 import { actionForKey } from './actions';
 import { ControlPanel } from './components/ControlPanel';
 import { HelpOverlay, Notices } from './components/Overlays';
+import { SessionBanner } from './components/SessionBanner';
 import { Stage } from './components/Stage';
 import { StatusBar } from './components/StatusBar';
 
@@ -28,6 +29,7 @@ export function App() {
         <h1>
           LCP Lab <span className="subtitle">the least-control principle, live</span>
         </h1>
+        <SessionBanner />
       </header>
       <ControlPanel />
       <Stage />

@@ -3,8 +3,8 @@
  * from it (as Excalidraw does), so they can never disagree.
  */
 import { engine } from '../state/engine';
-import { clearSimView } from '../state/simView';
 import { useApp } from '../state/store';
+import { setConfigField } from './configEdits';
 
 export type ActionId =
   | 'play'
@@ -14,7 +14,9 @@ export type ActionId =
   | 'learn'
   | 'next'
   | 'train'
+  | 'stop'
   | 'reset'
+  | 'newSeed'
   | 'lecture'
   | 'help';
 
@@ -29,8 +31,8 @@ export interface Action {
   perform(): void;
 }
 
-/** How many updates "Train" runs. */
-export const TRAIN_UPDATES = 100;
+/** Train's choices of how many updates to run. */
+export const TRAIN_CHOICES = [1, 5, 10, 50, 100, 500, 1000, 5000] as const;
 
 function togglePlay(): void {
   const playing = !useApp.getState().playing;
@@ -40,6 +42,17 @@ function togglePlay(): void {
 
 function pause(): void {
   if (useApp.getState().playing) togglePlay();
+}
+
+/** Is the engine running a job the user started (Train, Learn, a build…)? */
+export function engineBusy(): boolean {
+  const busy = useApp.getState().busy;
+  return busy !== null && busy.kind !== 'refresh';
+}
+
+function stop(): void {
+  useApp.setState({ playing: false });
+  engine().send({ type: 'stop' });
 }
 
 export const ACTIONS: Action[] = [
@@ -89,7 +102,7 @@ export const ACTIONS: Action[] = [
     keys: ['l'],
     keyLabel: 'L',
     description:
-      'Relax → control → apply the local update ΔW ∝ ψ* ρ(φ*)ᵀ once, then show the next sample',
+      'Relax → control → apply the local update ΔW ∝ ψ* ρ(φ*)ᵀ once (on a batch that starts with this sample); the sample stays, with the new weights',
     perform: () => engine().send({ type: 'learn' }),
   },
   {
@@ -102,26 +115,46 @@ export const ACTIONS: Action[] = [
   },
   {
     id: 'train',
-    label: `Train ${TRAIN_UPDATES}`,
+    label: 'Train',
     keys: ['t'],
     keyLabel: 'T',
-    description: `Apply ${TRAIN_UPDATES} updates on batches of the training set (again to stop)`,
+    description:
+      'Apply the chosen number of updates on batches of the training set (again to stop)',
     perform: () => {
       pause();
-      const training = useApp.getState().progress !== null;
-      engine().send(training ? { type: 'stop' } : { type: 'train', updates: TRAIN_UPDATES });
+      const training = useApp.getState().busy?.kind === 'train';
+      if (training) stop();
+      else engine().send({ type: 'train', updates: useApp.getState().trainUpdates });
     },
+  },
+  {
+    id: 'stop',
+    label: 'Stop',
+    keys: ['Escape'],
+    keyLabel: 'Esc',
+    description: 'Stop what the engine is doing (Train, Learn, a run to equilibrium, play)',
+    perform: stop,
   },
   {
     id: 'reset',
     label: 'Reset',
     keys: ['r'],
     keyLabel: 'R',
-    description: 'Start over: the same seed gives the same network and data',
+    description: 'Start over at step 0: the same seed gives the same network and data',
     perform: () => {
-      useApp.setState({ playing: false, control: false, progress: null });
-      clearSimView();
+      useApp.setState({ playing: false, control: false, busy: null });
       engine().send({ type: 'reset' });
+    },
+  },
+  {
+    id: 'newSeed',
+    label: 'New seed',
+    keys: ['s'],
+    keyLabel: 'S',
+    description: 'Start over with another seed: new initial weights, data and order',
+    perform: () => {
+      useApp.setState({ playing: false, control: false, busy: null });
+      setConfigField('seed', (useApp.getState().config.seed % 2_147_483_646) + 1);
     },
   },
   {
@@ -152,17 +185,28 @@ export const ACTIONS: Action[] = [
 
 export const actionById = (id: ActionId): Action => ACTIONS.find((a) => a.id === id)!;
 
-/** The action a key press means, unless the user is typing into a field. */
+/** Elements whose own keys win: text fields, menus, and (for Space/Enter) buttons and boxes. */
+function ownsKey(target: HTMLElement | null, key: string): boolean {
+  if (!target) return false;
+  const tag = target.tagName;
+  if (tag === 'TEXTAREA' || tag === 'SELECT' || target.isContentEditable) return true;
+  if (tag === 'INPUT') {
+    const type = (target as HTMLInputElement).type;
+    // Checkboxes and buttons take Space; every other input is a text field.
+    if (type === 'checkbox' || type === 'radio' || type === 'button' || type === 'range')
+      return key === ' ' || key === 'Enter' || (type === 'range' && key.startsWith('Arrow'));
+    return true;
+  }
+  // Space (and Enter) on a focused button presses that button, as everywhere else.
+  if (tag === 'BUTTON' || tag === 'SUMMARY' || target.getAttribute('role') === 'button')
+    return key === ' ' || key === 'Enter';
+  return false;
+}
+
+/** The action a key press means, unless the focused element uses the key itself. */
 export function actionForKey(event: KeyboardEvent): Action | null {
-  const target = event.target as HTMLElement | null;
-  const typing =
-    target &&
-    (target.tagName === 'INPUT' ||
-      target.tagName === 'SELECT' ||
-      target.tagName === 'TEXTAREA' ||
-      target.isContentEditable);
-  if (typing || event.ctrlKey || event.metaKey || event.altKey) return null;
-  // Space on a focused button would also click it: the shortcut takes precedence.
+  if (event.ctrlKey || event.metaKey || event.altKey) return null;
   const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
+  if (ownsKey(event.target as HTMLElement | null, key)) return null;
   return ACTIONS.find((a) => a.keys.includes(key)) ?? null;
 }

@@ -2,25 +2,35 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import 'katex/dist/katex.min.css';
 import './styles.css';
-import { BACKENDS, type BackendChoice } from '../engine/config';
 import { engine } from '../state/engine';
+import { startAutosave } from '../state/session';
+import { simView } from '../state/simView';
+import { pushNotice, useApp } from '../state/store';
 import { App } from './App';
-import { loadPreset } from './components/ControlPanel';
+import { ErrorBoundary } from './components/ErrorBoundary';
+import { loadChapter } from './configEdits';
+import { readQuery } from './query';
 
-// `?backend=webgl|wasm|cpu|auto` forces a backend (tests and benchmarks use it).
-const requested = new URLSearchParams(location.search).get('backend');
-const backend = (BACKENDS as readonly string[]).includes(requested ?? '')
-  ? (requested as BackendChoice)
-  : 'auto';
-// `?fault=no-webgl` makes WebGL unavailable in the engine (tests of the fallback).
-if (new URLSearchParams(location.search).get('fault') === 'no-webgl')
-  engine().send({ type: 'inject', fault: 'no-webgl' });
-// The engine's command interface on window, for the console and for end-to-end tests.
-(window as unknown as { lcp: ReturnType<typeof engine> }).lcp = engine();
-loadPreset('figure-1', { backend });
+const query = readQuery(location.search);
+if (query.rejected.length)
+  pushNotice({
+    level: 'warning',
+    key: 'query',
+    text: `Ignored in the address: ${query.rejected.join(', ')} (backend is webgl, wasm, cpu or auto).`,
+  });
+// The engine's command interface and the page's state on window, for the console and for
+// end-to-end tests (read-only views of what the page shows).
+Object.assign(window, {
+  lcp: engine(),
+  lcpDebug: { latest: () => simView.getState().latest, app: () => useApp.getState() },
+});
+loadChapter('figure-1', { backend: query.backend });
+startAutosave();
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
-    <App />
+    <ErrorBoundary>
+      <App />
+    </ErrorBoundary>
   </StrictMode>,
 );

@@ -1,24 +1,43 @@
 /// <reference lib="webworker" />
 /**
- * The engine's worker: owns the tfjs backend and one Simulation; runs play, equilibrium, learn
- * and train in small time slices so that commands (pause, stop, edits) are handled promptly;
- * sends at most one unacknowledged snapshot at a time, at most ~60 per second (back-pressure).
+ * The engine's worker: owns the tfjs backend and one Simulation. Everything that takes time is a
+ * job — a sliced computation (engine/sliced.ts) run a few milliseconds at a time — so that
+ * messages (stop, pause, edits, heartbeats) are handled between slices, progress is reported,
+ * and a lost WebGL context is noticed before the next slice. Jobs run in order from a queue;
+ * Stop cancels them all. Snapshots go out only when something changed, at most one
+ * unacknowledged at a time (back-pressure).
  */
 import { parseConfig, type BackendChoice, type TrainConfig } from '../engine/config';
+import { diagnoseDivergence } from '../engine/diagnosis';
 import { DivergenceError, InputError } from '../engine/errors';
-import { PRESETS } from '../engine/presets';
-import { Simulation, type Checkpoint } from '../engine/simulation';
+import { hiddenSize } from '../engine/init';
+import { needsRebuild, Simulation, type Checkpoint } from '../engine/simulation';
+import { type SliceProgress, type Sliced } from '../engine/sliced';
 import { loadMnistUrl } from '../engine/tasks/loadMnist';
 import type { MnistData } from '../engine/tasks/mnistData';
-import { initBackend, loseWebGLContext, onContextLost, resetWebGL } from './backends';
-import { computeDecisionMap, computeFlowField, displayedTestIndices, rowsOf } from './fields';
-import type { Command, Notice, Snapshot, TaskData, WorkerMessage } from './protocol';
+import { TrainingDivergence } from '../engine/trainer';
+import {
+  initBackend,
+  loseWebGLContext,
+  onContextLost,
+  resetWebGL,
+  webglContextLost,
+} from './backends';
+import { computeFlowField, decisionMapSliced, displayedTestIndices, rowsOf } from './fields';
+import type {
+  Busy,
+  Command,
+  DecisionMap,
+  Notice,
+  Snapshot,
+  TaskData,
+  WorkerMessage,
+} from './protocol';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 const post = (msg: WorkerMessage, transfer: Transferable[] = []) =>
   scope.postMessage(msg, transfer);
-const notice = (level: Notice['level'], text: string) =>
-  post({ type: 'notice', notice: { level, text } });
+const notice = (n: Notice) => post({ type: 'notice', notice: n });
 
 /** Minimum interval between snapshots (~60 per second). */
 const SNAPSHOT_INTERVAL_MS = 16;
@@ -27,38 +46,69 @@ const SNAPSHOT_INTERVAL_MS = 16;
  * and raster (software GL here) are not asked to redraw every view at frame rate.
  */
 const TRAINING_SNAPSHOT_INTERVAL_MS = 500;
+/** Busy messages (progress) at most this often. */
+const BUSY_INTERVAL_MS = 100;
 /** Longest slice of work before the worker yields to its message queue. */
 const SLICE_MS = 12;
 /** Rest between training slices, so that the page (and its compositor) keep a share of a 2-core CPU. */
 const TRAIN_REST_MS = 6;
+/** While training, ρ(W diag ρ′) of the batch is measured at most this often. */
+const RADIUS_INTERVAL_MS = 5000;
+
+type JobSpec =
+  | { kind: 'build'; config: TrainConfig; restore: Checkpoint | null }
+  | { kind: 'refresh' }
+  | { kind: 'control'; on: boolean }
+  | { kind: 'step'; steps: number }
+  | { kind: 'equilibrium' }
+  | { kind: 'learn'; whilePlaying: boolean }
+  /** `done` of `total` updates; `startUpdates`: the trainer's count when the job began. */
+  | { kind: 'train'; total: number; done: number; startUpdates: number | null }
+  | { kind: 'next' }
+  | { kind: 'edit'; cmd: Extract<Command, { type: 'edit' }> };
+
+interface Job {
+  spec: JobSpec;
+  work: Sliced<unknown>;
+  /** May play frames run while it does (it touches neither the state nor the weights)? */
+  background: boolean;
+  label: string;
+  started: number;
+  progress: SliceProgress | null;
+}
+
+type FieldRequest = Extract<Command, { type: 'flowField' | 'decisionMap' }>;
 
 let sim: Simulation | null = null;
-let config: TrainConfig = parseConfig(PRESETS['figure-1']?.config ?? {});
-let backendChoice: BackendChoice = 'auto';
+/** The configuration the page asked for last (what a rebuild or a recovery builds). */
+let config: TrainConfig = parseConfig({});
 let mnist: MnistData | undefined;
+/** Backend choice and the size it was measured at (auto re-measures when the size changes). */
+let backendChoice: BackendChoice | null = null;
+let backendSize = '';
+
+let queue: JobSpec[] = [];
+let job: Job | null = null;
+/** An async preparation (data, backend) of the next build; jobs wait for it. */
+let preparing: Promise<void> | null = null;
+let generation = 0;
+const fieldRequests: FieldRequest[] = [];
+let fieldJob: { id: number; work: Sliced<DecisionMap> } | null = null;
 
 let playing = false;
 let learnWhilePlaying = false;
 let stepsPerFrame = 4;
 let frameCredit = 0;
-let pendingSteps = 0;
-let toEquilibrium = false;
-let trainRemaining = 0;
-let trainTotal = 0;
 let seq = 0;
 let awaitingAck = false;
 let lastSnapshot = 0;
+let lastBusy = 0;
 let lastWeightsVersion = -1;
-let dirty = true;
+let dirty = false;
 let scheduled = false;
-let busy: Promise<void> = Promise.resolve();
-/** The last state read back (every snapshot): what a lost WebGL context cannot give back. */
+let lastRadius = 0;
+/** The last state read back: what a lost WebGL context cannot give back. */
 let checkpoint: Checkpoint | null = null;
-
-/** Serialise async commands (configure, reset) so they never interleave. */
-function enqueue(job: () => Promise<void>): void {
-  busy = busy.then(job).catch((e: unknown) => post({ type: 'error', message: describe(e) }));
-}
 
 function describe(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -72,36 +122,664 @@ async function ensureMnist(c: TrainConfig): Promise<MnistData | undefined> {
   return mnist;
 }
 
-async function rebuild(next: TrainConfig): Promise<void> {
-  const data = await ensureMnist(next);
-  const size = {
-    n: next.topology === 'layered' ? next.layers.reduce((a, b) => a + b, 0) : next.hidden,
-    batch: next.batch,
-  };
-  if (!sim || sim.config.backend !== next.backend) {
-    const choice = next.backend === 'auto' ? backendChoice : next.backend;
-    const b = await initBackend(choice, size);
-    post({ type: 'backend', backend: b.backend, reason: b.reason });
-    if (choice !== 'auto' && b.backend !== choice)
-      notice('warning', `Backend ${choice} is not available here: ${b.reason}`);
+/** Set up the backend for `c`: again when the choice changes, or (auto) when the size does. */
+async function ensureBackend(c: TrainConfig): Promise<void> {
+  const size = { n: hiddenSize(c), batch: c.batch };
+  const key = `${size.n}x${size.batch}`;
+  if (backendChoice === c.backend && (c.backend !== 'auto' || backendSize === key)) return;
+  const b = await initBackend(c.backend, size);
+  backendChoice = c.backend;
+  backendSize = key;
+  post({ type: 'backend', backend: b.backend, reason: b.reason });
+  if (c.backend !== 'auto' && b.backend !== c.backend)
+    notice({
+      level: 'warning',
+      key: 'backend',
+      text: `Backend ${c.backend} is not available here: ${b.reason}`,
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Jobs
+
+/** Stop everything: the running job (its finally blocks free its tensors), the queue and play. */
+function cancelAll(): void {
+  if (job) closeJob(job);
+  job = null;
+  queue = [];
+  playing = false;
+  dirty = true;
+}
+
+function closeJob(j: Job): void {
+  try {
+    j.work.return(undefined);
+  } catch {
+    // A lost context cannot free its textures; they are gone with it.
   }
-  sim?.dispose();
-  sim = new Simulation(next, data);
-  config = sim.config;
-  stopAll();
-  sendTask();
+}
+
+function enqueue(spec: JobSpec): void {
+  // One refresh is enough: a newer one supersedes any waiting (or running) one.
+  if (spec.kind === 'refresh') {
+    queue = queue.filter((s) => s.kind !== 'refresh');
+    if (job?.spec.kind === 'refresh') {
+      closeJob(job);
+      job = null;
+    }
+  }
+  queue.push(spec);
+  schedule();
+}
+
+/** A build: everything else waits, and what came before it is void. */
+function enqueueBuild(c: TrainConfig, restore: Checkpoint | null = null): void {
+  cancelAll();
+  generation++;
+  failFieldRequests('the network was rebuilt');
+  queue.push({ kind: 'build', config: c, restore });
+  schedule();
+}
+
+const LABELS: Record<JobSpec['kind'], string> = {
+  build: 'Building the network',
+  refresh: 'Finding the free equilibrium',
+  control: 'Control',
+  step: 'Stepping',
+  equilibrium: 'Running to equilibrium',
+  learn: 'Learning',
+  train: 'Training',
+  next: 'Next sample',
+  edit: 'Editing',
+};
+
+function startJob(spec: JobSpec): Job | null {
+  if (spec.kind === 'build') {
+    // Data and backend first (asynchronous), then the sliced build.
+    const g = generation;
+    preparing = (async () => {
+      try {
+        const data = await ensureMnist(spec.config);
+        await ensureBackend(spec.config);
+        if (g !== generation) return;
+        sim?.dispose();
+        sim = null;
+        job = makeJob(spec, buildWork(spec, data));
+      } catch (e) {
+        if (g !== generation) return;
+        notice({
+          level: 'error',
+          key: 'build',
+          text: `Could not build the network: ${describe(e)}`,
+        });
+      } finally {
+        preparing = null;
+        dirty = true;
+        schedule();
+      }
+    })();
+    return null;
+  }
+  if (!sim) return null;
+  return makeJob(spec, jobWork(sim, spec));
+}
+
+function makeJob(spec: JobSpec, work: Sliced<unknown>): Job {
+  return {
+    spec,
+    work,
+    background: spec.kind === 'refresh',
+    label: LABELS[spec.kind],
+    started: performance.now(),
+    progress: null,
+  };
+}
+
+function* buildWork(spec: Extract<JobSpec, { kind: 'build' }>, data?: MnistData): Sliced<void> {
+  const built = yield* Simulation.create(spec.config, data);
+  sim = built;
+  config = built.config;
+  if (spec.restore) built.restoreCheckpoint(spec.restore);
+  checkpoint = null;
   lastWeightsVersion = -1;
+  sendTask();
+  dirty = true;
+  yield* built.refreshSliced();
+}
+
+/** The sliced work of a job on the simulation. */
+function* jobWork(s: Simulation, spec: JobSpec): Sliced<unknown> {
+  switch (spec.kind) {
+    case 'refresh':
+      return yield* s.refreshSliced();
+    case 'control':
+      s.setControl(spec.on);
+      return;
+    case 'step':
+      return yield* s.stepsSliced(spec.steps, chunkSize(s));
+    case 'equilibrium':
+      return yield* s.equilibriumSliced(chunkSize(s));
+    case 'next':
+      return yield* s.nextSampleSliced();
+    case 'edit': {
+      const c = spec.cmd;
+      const changed =
+        c.target === 'param'
+          ? s.editParam(c.name, c.row, c.col, c.value)
+          : s.editSample(c.target, c.index, c.value);
+      if (!changed)
+        notice({
+          level: 'warning',
+          key: 'edit',
+          text: 'That edit names no entry of the network: ignored',
+        });
+      return yield* s.refreshSliced();
+    }
+    case 'learn':
+      yield* s.learnSliced();
+      if (spec.whilePlaying) {
+        yield* s.afterUpdateSliced(true);
+        s.setControl(true);
+      } else yield* s.afterUpdateSliced(false);
+      return;
+    case 'train':
+      spec.startUpdates ??= s.trainer.updates - spec.done;
+      while (spec.done < spec.total) {
+        yield* s.trainStepSliced();
+        spec.done++;
+        dirty = true;
+        if (performance.now() - lastRadius > RADIUS_INTERVAL_MS) {
+          lastRadius = performance.now();
+          yield* s.batchRadiusSliced();
+        }
+        // Show each update as it lands (the snapshot interval bounds how often).
+        yield { stage: 'update', done: spec.done, total: spec.total };
+      }
+      yield* s.afterUpdateSliced(false);
+      return;
+    case 'build':
+      return;
+  }
+}
+
+/** Steps per slice of stepping and running to equilibrium, from the measured cost of a step. */
+function chunkSize(s: Simulation): number {
+  return Math.max(1, Math.min(200, Math.floor(SLICE_MS / Math.max(1e-3, s.msPerStep))));
+}
+
+function busyOf(j: Job): Busy {
+  const p = j.progress;
+  const spec = j.spec;
+  const done = spec.kind === 'train' ? spec.done : 0;
+  const total = spec.kind === 'train' ? spec.total : 1;
+  const elapsed = (performance.now() - j.started) / 1000;
+  const secondsLeft =
+    spec.kind === 'train' && done > 0 ? Math.round((elapsed / done) * (total - done)) : null;
+  return {
+    kind: spec.kind,
+    label: j.label,
+    done,
+    total,
+    stage: p?.stage ?? '',
+    stageDone: p?.done ?? 0,
+    stageTotal: p?.total ?? 0,
+    secondsLeft,
+  };
+}
+
+/** The job's failure: divergences explained (and fixed in one click), other errors reported. */
+function onJobError(spec: JobSpec | null, e: unknown): void {
+  if (e instanceof DivergenceError) {
+    playing = false;
+    queue = [];
+    const restored = e instanceof TrainingDivergence && e.restored > 0;
+    const d = diagnoseDivergence(config, {
+      phase: e.phase,
+      restored,
+      spectralRadius: sim?.metrics.spectralRadius ?? NaN,
+      updates: sim?.trainer.updates ?? 0,
+    });
+    notice({
+      level: 'error',
+      key: 'divergence',
+      text: `Diverged (${e.phase} dynamics, step ${e.step}: ${e.reason}). Likely cause: ${d.cause} ${restored ? '' : 'The last good state is kept.'}`,
+      ...(d.fix ? { fix: d.fix } : {}),
+    });
+    if (restored) {
+      lastWeightsVersion = -1;
+      enqueue({ kind: 'refresh' });
+    }
+  } else if (e instanceof InputError) {
+    notice({ level: 'error', key: 'input', text: e.message });
+  } else {
+    post({
+      type: 'error',
+      message: `${spec ? LABELS[spec.kind] : 'The engine'} failed: ${describe(e)}`,
+    });
+  }
+  dirty = true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The loop
+
+function work(): void {
+  scheduled = false;
+  if (webglContextLost()) {
+    recoverFromContextLoss();
+    return;
+  }
+  const deadline = performance.now() + SLICE_MS;
+  let training = false;
+  while (performance.now() < deadline) {
+    if (fieldRequests.length || fieldJob) {
+      if (!runFieldSlice()) break;
+      continue;
+    }
+    if (!job) {
+      if (preparing) break;
+      const spec = queue.shift();
+      if (!spec) break;
+      if (!sim && spec.kind !== 'build') {
+        // No network (a failed build) and none coming: nothing can run.
+        if (!queue.some((s) => s.kind === 'build')) {
+          queue = [];
+          notice({
+            level: 'error',
+            key: 'build',
+            text: 'There is no network: choose a chapter or Reset.',
+          });
+        }
+        continue;
+      }
+      job = startJob(spec);
+      if (!job) break;
+    }
+    const current = job;
+    training = current.spec.kind === 'train';
+    try {
+      const r = current.work.next();
+      if (r.done) {
+        job = null;
+        dirty = true;
+        // Keep a checkpoint of what a finished job left (for context loss and restore).
+        takeCheckpoint();
+      } else current.progress = r.value;
+      if (current.spec.kind !== 'refresh') dirty = true;
+    } catch (e) {
+      job = null;
+      onJobError(current.spec, e);
+    }
+  }
+  sendBusy();
+  maybeSendSnapshot();
+  if (job || queue.length || fieldRequests.length || fieldJob || (dirty && !awaitingAck))
+    schedule(training ? TRAIN_REST_MS : 0);
+}
+
+function schedule(delay = 0): void {
+  if (scheduled) return;
+  scheduled = true;
+  setTimeout(work, delay);
+}
+
+/** One slice of the pending flow-field or decision-map request; false when none could run. */
+function runFieldSlice(): boolean {
+  if (!sim) {
+    if (preparing || job?.spec.kind === 'build' || queue.some((s) => s.kind === 'build'))
+      return false;
+    failFieldRequests('there is no network');
+    return true;
+  }
+  if (!fieldJob) {
+    const req = fieldRequests.shift();
+    if (!req) return false;
+    if (req.type === 'flowField') {
+      try {
+        const field = computeFlowField(sim, req.request);
+        post({ type: 'flowField', id: req.id, field }, [
+          field.di.buffer,
+          field.dj.buffer,
+          field.outputError.buffer,
+        ]);
+      } catch (e) {
+        post({ type: 'fieldFailed', id: req.id, message: describe(e) });
+      }
+      return true;
+    }
+    fieldJob = { id: req.id, work: decisionMapSliced(sim, req.size) };
+  }
+  const f = fieldJob;
+  try {
+    const r = f.work.next();
+    if (r.done) {
+      fieldJob = null;
+      const map = r.value;
+      post({ type: 'decisionMap', id: f.id, map }, [map.values.buffer, map.testPredictions.buffer]);
+    }
+  } catch (e) {
+    fieldJob = null;
+    post({ type: 'fieldFailed', id: f.id, message: describe(e) });
+  }
+  return true;
+}
+
+function failFieldRequests(message: string): void {
+  if (fieldJob) {
+    try {
+      fieldJob.work.return(undefined as unknown as DecisionMap);
+    } catch {
+      // see closeJob
+    }
+    post({ type: 'fieldFailed', id: fieldJob.id, message });
+    fieldJob = null;
+  }
+  for (const r of fieldRequests.splice(0)) post({ type: 'fieldFailed', id: r.id, message });
+}
+
+function sendBusy(force = false): void {
+  const now = performance.now();
+  if (!force && now - lastBusy < BUSY_INTERVAL_MS) return;
+  lastBusy = now;
+  const busy: Busy | null = job
+    ? busyOf(job)
+    : preparing
+      ? {
+          kind: 'build',
+          label: LABELS.build,
+          done: 0,
+          total: 1,
+          stage: 'loading data and measuring backends',
+          stageDone: 0,
+          stageTotal: 0,
+          secondsLeft: null,
+        }
+      : null;
+  post({ type: 'busy', busy });
+}
+
+function phaseNow(s: Simulation): Snapshot['phase'] {
+  const kind = job?.spec.kind;
+  if (kind === 'train') return 'training';
+  if (kind === 'learn') return 'updating';
+  if (playing || kind === 'step' || kind === 'equilibrium') return s.phase;
+  return 'idle';
+}
+
+function snapshot(s: Simulation): Snapshot {
+  const a = s.read();
+  const weightsChanged = s.weightsVersion !== lastWeightsVersion;
+  lastWeightsVersion = s.weightsVersion;
+  const snap: Snapshot = {
+    seq: ++seq,
+    t: s.t,
+    step: s.step,
+    phase: phaseNow(s),
+    control: s.control,
+    playing,
+    n: s.n,
+    m: s.data.m,
+    k: s.data.k,
+    sample: s.sample,
+    epoch: s.trainer.epoch,
+    updates: s.trainer.updates,
+    ...a,
+    freePhi: s.freePhi ? s.freePhi.slice() : null,
+    metrics: { ...s.metrics },
+    learning: s.pendingLearning.splice(0),
+    markers: s.pendingMarkers.splice(0),
+    busy: job ? busyOf(job) : null,
+  };
+  const params = weightsChanged ? s.readWeights() : (checkpoint?.params ?? s.readWeights());
+  checkpoint = s.captureCheckpoint(params);
+  if (weightsChanged) {
+    const layers = s.config.topology === 'layered' ? s.config.layers : [s.n];
+    snap.weights = {
+      version: s.weightsVersion,
+      params,
+      lastUpdate: s.lastUpdate,
+      appliedStep: s.appliedStep,
+      maskW: s.trainer.net.masks.W ? Float32Array.from(s.trainer.net.masks.W.dataSync()) : null,
+      layers,
+    };
+  }
+  return snap;
+}
+
+function takeCheckpoint(): void {
+  if (!sim) return;
+  const changed = sim.weightsVersion !== lastWeightsVersion;
+  checkpoint = sim.captureCheckpoint(
+    changed || !checkpoint ? sim.readWeights() : checkpoint.params,
+  );
+}
+
+function maybeSendSnapshot(force = false): void {
+  if (!sim || !sim.trainer) return;
+  const now = performance.now();
+  const interval =
+    job?.spec.kind === 'train' ? TRAINING_SNAPSHOT_INTERVAL_MS : SNAPSHOT_INTERVAL_MS;
+  if (awaitingAck || !dirty || (!force && now - lastSnapshot < interval)) return;
+  if (job?.spec.kind === 'build') return;
+  const s = snapshot(sim);
+  awaitingAck = true;
+  lastSnapshot = now;
+  dirty = false;
+  // Weights snapshots are copies (lastUpdate may be shared with the simulation): no transfer.
+  post({ type: 'snapshot', snapshot: s }, [
+    s.phi.buffer,
+    s.rate.buffer,
+    s.psi.buffer,
+    s.y.buffer,
+    s.u.buffer,
+  ]);
+}
+
+/** Play advances one frame's worth of steps per acknowledged snapshot: the page sets the pace. */
+function playFrame(): void {
+  if (!sim || !playing || (job && !job.background) || preparing) return;
+  try {
+    frameCredit += stepsPerFrame;
+    // A frame's steps fit in a slice, whatever the network's size.
+    const steps = Math.min(Math.floor(frameCredit), chunkSize(sim));
+    frameCredit = Math.min(frameCredit - steps, stepsPerFrame);
+    if (steps > 0) sim.advance(steps);
+    if (
+      learnWhilePlaying &&
+      sim.control &&
+      sim.metrics.settled &&
+      !queue.some((q) => q.kind === 'learn')
+    )
+      enqueue({ kind: 'learn', whilePlaying: true });
+  } catch (e) {
+    onJobError(null, e);
+  }
   dirty = true;
   schedule();
 }
 
-function stopAll(): void {
-  playing = false;
-  pendingSteps = 0;
-  toEquilibrium = false;
-  trainRemaining = 0;
-  trainTotal = 0;
+// ---------------------------------------------------------------------------------------------
+// Commands
+
+/** Commands on the simulation wait while a build is pending; others apply now. */
+function buildPending(): boolean {
+  return (
+    !sim ||
+    preparing !== null ||
+    job?.spec.kind === 'build' ||
+    queue.some((s) => s.kind === 'build')
+  );
 }
+
+function handle(cmd: Command): void {
+  switch (cmd.type) {
+    case 'ping':
+      post({ type: 'pong', id: cmd.id });
+      return;
+    case 'ack':
+      if (cmd.seq === seq) awaitingAck = false;
+      if (playing) playFrame();
+      schedule();
+      return;
+    case 'configure': {
+      let next: TrainConfig;
+      try {
+        next = parseConfig(cmd.config);
+      } catch (e) {
+        notice({ level: 'error', key: 'input', text: describe(e) });
+        return;
+      }
+      config = next;
+      if (
+        !buildPending() &&
+        sim &&
+        next.backend === sim.config.backend &&
+        !needsRebuild(sim.config, next)
+      ) {
+        sim.configure(next);
+        dirty = true;
+        schedule();
+      } else enqueueBuild(next);
+      return;
+    }
+    case 'reset':
+      enqueueBuild(config);
+      return;
+    case 'restore':
+      try {
+        config = parseConfig(cmd.config);
+      } catch (e) {
+        notice({
+          level: 'error',
+          key: 'input',
+          text: `The saved session is not valid: ${describe(e)}`,
+        });
+        return;
+      }
+      enqueueBuild(config, cmd.checkpoint);
+      return;
+    case 'backend':
+      config = { ...config, backend: cmd.choice };
+      backendChoice = null;
+      takeCheckpoint();
+      enqueueBuild(config, checkpoint);
+      return;
+    case 'stop':
+      cancelAll();
+      failFieldRequests('stopped');
+      // The current sample still needs its free equilibrium if a stop interrupted it.
+      if (sim && !sim.freePhi) enqueue({ kind: 'refresh' });
+      sendBusy(true);
+      schedule();
+      return;
+    case 'play':
+      playing = cmd.playing;
+      dirty = true;
+      if (playing) playFrame();
+      schedule();
+      return;
+    case 'speed':
+      stepsPerFrame = cmd.stepsPerFrame;
+      return;
+    case 'learnWhilePlaying':
+      learnWhilePlaying = cmd.on;
+      return;
+    case 'flowField':
+    case 'decisionMap':
+      fieldRequests.push(cmd);
+      schedule();
+      return;
+    case 'loseContext':
+      if (!loseWebGLContext())
+        notice({
+          level: 'info',
+          key: 'context',
+          text: 'No WebGL context to lose: the engine is not on WebGL',
+        });
+      return;
+    case 'control':
+      if (!buildPending() && sim && (!job || job.spec.kind !== 'learn')) {
+        sim.setControl(cmd.on);
+        dirty = true;
+        schedule();
+      } else enqueue({ kind: 'control', on: cmd.on });
+      return;
+    case 'step':
+      enqueue({ kind: 'step', steps: cmd.steps });
+      return;
+    case 'equilibrium':
+      queue = queue.filter((s) => s.kind !== 'equilibrium');
+      enqueue({ kind: 'equilibrium' });
+      return;
+    case 'learn':
+      enqueue({ kind: 'learn', whilePlaying: false });
+      return;
+    case 'train':
+      enqueue({ kind: 'train', total: cmd.updates, done: 0, startUpdates: null });
+      return;
+    case 'nextSample':
+      enqueue({ kind: 'next' });
+      return;
+    case 'edit':
+      enqueue({ kind: 'edit', cmd });
+      return;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// WebGL context loss
+
+let recovering = false;
+
+/**
+ * A lost WebGL context (a GPU reset, or the test hook): stop the running job, continue from the
+ * last checkpoint on the best backend available now, then resume the job where the checkpoint
+ * left it — Train with the updates it still owes, the others from their start — and say so.
+ */
+function recoverFromContextLoss(): void {
+  if (recovering) return;
+  recovering = true;
+  const interrupted = job?.spec ?? null;
+  const cp = checkpoint;
+  const wasPlaying = playing;
+  const pending = queue.slice();
+  if (job) closeJob(job);
+  job = null;
+  try {
+    sim?.dispose();
+  } catch {
+    // The lost context's textures are gone with it.
+  }
+  sim = null;
+  resetWebGL();
+  backendChoice = null;
+  const resumed: JobSpec[] = [];
+  if (interrupted?.kind === 'train') {
+    // The updates after the checkpoint are lost with the context: do them again.
+    const start = interrupted.startUpdates ?? 0;
+    const done = Math.max(0, Math.min(interrupted.done, (cp?.updates ?? start) - start));
+    resumed.push({ ...interrupted, done });
+  } else if (interrupted && interrupted.kind !== 'build' && interrupted.kind !== 'refresh')
+    resumed.push(interrupted);
+  const c: TrainConfig = { ...config, backend: 'auto' };
+  enqueueBuild(c, cp);
+  queue.push(...resumed, ...pending.filter((s) => s.kind !== 'build'));
+  playing = wasPlaying;
+  const what = interrupted
+    ? `${LABELS[interrupted.kind].toLowerCase()} goes on`
+    : 'the run continues';
+  notice({
+    level: 'warning',
+    key: 'context',
+    text: `The WebGL context was lost; ${what} on another backend from its last state (step ${cp?.step ?? 0}, update ${cp?.updates ?? 0}).`,
+  });
+  recovering = false;
+  schedule();
+}
+
+onContextLost(() => schedule());
+
+// ---------------------------------------------------------------------------------------------
 
 function sendTask(): void {
   if (!sim) return;
@@ -132,320 +810,14 @@ function sendTask(): void {
   ]);
 }
 
-function snapshot(): Snapshot | null {
-  if (!sim) return null;
-  const a = sim.read();
-  const weightsChanged = sim.weightsVersion !== lastWeightsVersion;
-  lastWeightsVersion = sim.weightsVersion;
-  const s: Snapshot = {
-    seq: ++seq,
-    t: sim.t,
-    step: sim.step,
-    phase:
-      trainRemaining > 0
-        ? 'training'
-        : playing || pendingSteps > 0 || toEquilibrium
-          ? sim.phase
-          : 'idle',
-    control: sim.control,
-    n: sim.n,
-    m: sim.data.m,
-    k: sim.data.k,
-    sample: sim.sample,
-    epoch: sim.trainer.epoch,
-    updates: sim.trainer.updates,
-    ...a,
-    freePhi: sim.freePhi ? sim.freePhi.slice() : null,
-    metrics: { ...sim.metrics },
-    learning: sim.pendingLearning.splice(0),
-    markers: sim.pendingMarkers.splice(0),
-    progress: trainTotal > 0 ? { done: trainTotal - trainRemaining, total: trainTotal } : null,
-  };
-  checkpoint = sim.captureCheckpoint(
-    weightsChanged ? sim.readWeights() : (checkpoint?.params ?? sim.readWeights()),
-  );
-  if (weightsChanged) {
-    const layers = sim.config.topology === 'layered' ? sim.config.layers : [sim.n];
-    s.weights = {
-      version: sim.weightsVersion,
-      params: checkpoint.params,
-      lastUpdate: sim.lastUpdate,
-      appliedStep: sim.appliedStep,
-      maskW: sim.trainer.net.masks.W ? Float32Array.from(sim.trainer.net.masks.W.dataSync()) : null,
-      layers,
-    };
-  }
-  return s;
-}
-
-function maybeSendSnapshot(force = false): void {
-  const now = performance.now();
-  const interval = trainRemaining > 0 ? TRAINING_SNAPSHOT_INTERVAL_MS : SNAPSHOT_INTERVAL_MS;
-  if (awaitingAck || (!force && (!dirty || now - lastSnapshot < interval))) return;
-  const s = snapshot();
-  if (!s) return;
-  awaitingAck = true;
-  lastSnapshot = now;
-  dirty = false;
-  // Weights snapshots are copies (lastUpdate may be shared with the simulation): no transfer.
-  post({ type: 'snapshot', snapshot: s }, [
-    s.phi.buffer,
-    s.rate.buffer,
-    s.psi.buffer,
-    s.y.buffer,
-    s.u.buffer,
-  ]);
-}
-
-/** Divergence: the simulation kept its last good state; stop what ran and tell the user. */
-function onDivergence(e: DivergenceError): void {
-  stopAll();
-  notice(
-    'error',
-    `Diverged (${e.message}). The last good state is kept; try a smaller dt, a larger τ or a smaller learning rate.`,
-  );
-  dirty = true;
-}
-
-function work(): void {
-  scheduled = false;
-  if (!sim) return;
-  const deadline = performance.now() + SLICE_MS;
-  try {
-    if (trainRemaining > 0) {
-      while (trainRemaining > 0 && performance.now() < deadline) {
-        sim.trainStep();
-        trainRemaining--;
-        dirty = true;
-      }
-      if (trainRemaining === 0) {
-        trainTotal = 0;
-        sim.afterUpdate(false);
-      }
-    } else if (toEquilibrium) {
-      while (!sim.metrics.settled && performance.now() < deadline) {
-        sim.advance(25);
-        if (sim.step > 0 && sim.metrics.settled) break;
-      }
-      dirty = true;
-      if (sim.metrics.settled) toEquilibrium = false;
-    } else if (pendingSteps > 0) {
-      sim.advance(pendingSteps);
-      pendingSteps = 0;
-      dirty = true;
-    }
-  } catch (e) {
-    if (e instanceof DivergenceError) onDivergence(e);
-    else post({ type: 'error', message: describe(e) });
-  }
-  maybeSendSnapshot();
-  if (trainRemaining > 0 || toEquilibrium || pendingSteps > 0 || (dirty && !awaitingAck))
-    schedule();
-}
-
-function schedule(): void {
-  if (scheduled) return;
-  scheduled = true;
-  setTimeout(work, trainRemaining > 0 ? TRAIN_REST_MS : 0);
-}
-
-/** Play advances one frame's worth of steps per acknowledged snapshot: the page sets the pace. */
-function playFrame(): void {
-  if (!sim || !playing || trainRemaining > 0) return;
-  try {
-    frameCredit += stepsPerFrame;
-    const steps = Math.floor(frameCredit);
-    frameCredit -= steps;
-    if (steps > 0) sim.advance(steps);
-    if (learnWhilePlaying && sim.control && sim.metrics.settled) {
-      sim.learn();
-      sim.afterUpdate(true);
-      sim.setControl(true);
-    }
-  } catch (e) {
-    if (e instanceof DivergenceError) onDivergence(e);
-    else throw e;
-  }
-  dirty = true;
-}
-
-function handle(cmd: Command): void {
-  switch (cmd.type) {
-    case 'configure':
-      enqueue(async () => {
-        const next = parseConfig(cmd.config);
-        if (sim && next.backend === sim.config.backend && next.task === sim.config.task) {
-          const how = sim.configure(next);
-          config = sim.config;
-          if (how === 'rebuilt') {
-            stopAll();
-            sendTask();
-          }
-          lastWeightsVersion = how === 'rebuilt' ? -1 : lastWeightsVersion;
-          dirty = true;
-          schedule();
-        } else await rebuild(next);
-      });
-      return;
-    case 'reset':
-      enqueue(async () => {
-        if (!sim) return rebuild(config);
-        stopAll();
-        sim.reset(cmd.seed);
-        sendTask();
-        lastWeightsVersion = -1;
-        dirty = true;
-        schedule();
-      });
-      return;
-    case 'inject':
-      disableWebGL();
-      return;
-    case 'backend':
-      backendChoice = cmd.choice;
-      enqueue(() => rebuild({ ...config, backend: cmd.choice }));
-      return;
-    default:
-      break;
-  }
-  if (!sim) return;
-  try {
-    switch (cmd.type) {
-      case 'play':
-        playing = cmd.playing;
-        if (playing) playFrame();
-        break;
-      case 'step':
-        toEquilibrium = false;
-        pendingSteps += cmd.steps;
-        break;
-      case 'equilibrium':
-        toEquilibrium = true;
-        sim.metrics.settled = false;
-        break;
-      case 'control':
-        sim.setControl(cmd.on);
-        break;
-      case 'learn':
-        // A new sample follows the update: a run to equilibrium of the old one is over.
-        toEquilibrium = false;
-        sim.learn();
-        sim.afterUpdate(true);
-        break;
-      case 'train':
-        playing = false;
-        trainRemaining = cmd.updates;
-        trainTotal = cmd.updates;
-        break;
-      case 'stop':
-        stopAll();
-        break;
-      case 'speed':
-        stepsPerFrame = cmd.stepsPerFrame;
-        break;
-      case 'learnWhilePlaying':
-        learnWhilePlaying = cmd.on;
-        break;
-      case 'nextSample':
-        toEquilibrium = false;
-        sim.nextSample();
-        break;
-      case 'edit':
-        if (cmd.target === 'param') sim.editParam(cmd.name, cmd.row, cmd.col, cmd.value);
-        else sim.editSample(cmd.target, cmd.index, cmd.value);
-        break;
-      case 'flowField': {
-        const field = computeFlowField(sim, cmd.request);
-        post({ type: 'flowField', id: cmd.id, field }, [
-          field.di.buffer,
-          field.dj.buffer,
-          field.outputError.buffer,
-        ]);
-        return;
-      }
-      case 'decisionMap': {
-        const map = computeDecisionMap(sim, cmd.size);
-        post({ type: 'decisionMap', id: cmd.id, map }, [
-          map.values.buffer,
-          map.testPredictions.buffer,
-        ]);
-        return;
-      }
-      case 'ack':
-        if (cmd.seq === seq) awaitingAck = false;
-        if (playing) playFrame();
-        break;
-      case 'loseContext':
-        loseContextForTest();
-        return;
-    }
-  } catch (e) {
-    if (e instanceof DivergenceError) onDivergence(e);
-    else if (e instanceof InputError) notice('error', e.message);
-    else post({ type: 'error', message: describe(e) });
-  }
-  dirty = true;
-  schedule();
-}
-
-/** Make every WebGL context request in this worker fail, as on a machine without WebGL. */
-function disableWebGL(): void {
-  const proto = (
-    scope as unknown as {
-      OffscreenCanvas?: { prototype: { getContext: (...a: unknown[]) => unknown } };
-    }
-  ).OffscreenCanvas?.prototype;
-  if (proto) {
-    const original = proto.getContext;
-    proto.getContext = function (this: unknown, ...args: unknown[]) {
-      return typeof args[0] === 'string' && args[0].startsWith('webgl')
-        ? null
-        : original.apply(this, args);
-    };
-  }
-  resetWebGL();
-}
-
-function loseContextForTest(): void {
-  if (!loseWebGLContext()) notice('info', 'No WebGL context to lose: the engine is not on WebGL');
-}
-
-/**
- * A lost WebGL context (a GPU reset, or the test hook): continue from the last checkpoint on
- * the best backend available now — a restored context or another backend — and say so.
- */
-onContextLost(() => {
-  enqueue(async () => {
-    const cp = checkpoint;
-    const wasPlaying = playing;
-    stopAll();
-    try {
-      sim?.dispose();
-    } catch {
-      // The lost context's textures are gone with it.
-    }
-    sim = null;
-    resetWebGL();
-    const size = {
-      n: config.topology === 'layered' ? config.layers.reduce((a, b) => a + b, 0) : config.hidden,
-      batch: config.batch,
-    };
-    const b = await initBackend('auto', size);
-    post({ type: 'backend', backend: b.backend, reason: `after WebGL context loss: ${b.reason}` });
-    sim = new Simulation(config, mnist);
-    if (cp) sim.restoreCheckpoint(cp);
-    lastWeightsVersion = -1;
-    playing = wasPlaying;
-    notice(
-      'warning',
-      `The WebGL context was lost; the run continues on ${b.backend} from its last state (step ${cp?.step ?? 0}).`,
-    );
-    dirty = true;
-    awaitingAck = false;
-    schedule();
-    if (playing) playFrame();
-  });
-});
-
 // The page configures the engine first thing (its chapter and backend); nothing runs before.
-scope.onmessage = (event: MessageEvent<Command>) => handle(event.data);
+scope.onmessage = (event: MessageEvent<Command>) => {
+  try {
+    handle(event.data);
+  } catch (e) {
+    post({
+      type: 'error',
+      message: `The engine could not handle "${event.data?.type}": ${describe(e)}`,
+    });
+  }
+};

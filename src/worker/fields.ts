@@ -4,9 +4,11 @@
  * plane. Both evaluate the whole grid as one batch on the engine's backend.
  */
 import { rate } from '../engine/activations';
-import { presentation, zeroState } from '../engine/dynamics';
+import { disposeState, presentation, zeroState } from '../engine/dynamics';
 import { lossGradient } from '../engine/losses';
-import { relax } from '../engine/solver';
+import { outputUnits } from '../engine/model';
+import { drain, type Sliced } from '../engine/sliced';
+import { RelaxDivergence, relaxSliced } from '../engine/solver';
 import type { Simulation } from '../engine/simulation';
 import { readFloats, tf } from '../engine/tf';
 import type { DecisionMap, FlowField, FlowFieldRequest } from './protocol';
@@ -16,8 +18,9 @@ const MAX_GRID = 64;
 
 /**
  * On a size×size grid over φ_i, φ_j ∈ range (other units at the current state):
- * dφ/dt = (−φ + Wρ(φ) + Ux + b)/τ_φ for units i and j, and ‖Dρ(φ) + d − t‖ (mse) or
- * ‖∂L/∂y‖ (cross-entropy), whose zero set is the target set.
+ * dφ/dt = (−φ + Wρ(φ) + Ux + b)/τ_φ for units i and j, and ‖∂L/∂y‖ at the output the free
+ * network would read there — ‖Dρ(φ) + d − t‖ for mse with a separate readout, ‖φ_y − t‖ with
+ * readout `units` — whose zero set is the target set.
  */
 export function computeFlowField(sim: Simulation, req: FlowFieldRequest): FlowField {
   const size = Math.max(2, Math.min(MAX_GRID, Math.round(req.size)));
@@ -43,7 +46,10 @@ export function computeFlowField(sim: Simulation, req: FlowFieldRequest): FlowFi
     const r = rate(net.activation, phi);
     const drive = tf.add(tf.matMul(r, net.params.W, false, true), p.drive);
     const velocity = tf.div(tf.sub(drive, phi), tauPhi);
-    const y = tf.add(tf.matMul(r, net.params.D, false, true), net.params.d);
+    const y =
+      net.readout === 'units'
+        ? outputUnits(net, phi)
+        : tf.add(tf.matMul(r, net.params.D, false, true), net.params.d);
     const target = tf.tile(p.target, [size * size, 1]);
     const e = tf.norm(lossGradient(p.loss, y, target), 'euclidean', 1);
     return [tf.slice(velocity, [0, i], [-1, 1]), tf.slice(velocity, [0, j], [-1, 1]), e];
@@ -81,17 +87,22 @@ export function rowsOf(values: Float32Array, width: number, indices: number[]): 
 
 /** The free network's output over [-1.2, 1.2]² (2-D tasks) and on the test samples shown. */
 export function computeDecisionMap(sim: Simulation, sizeRequest: number): DecisionMap {
+  return drain(decisionMapSliced(sim, sizeRequest));
+}
+
+/** computeDecisionMap in slices (its relaxations yield; stopping early frees everything). */
+export function* decisionMapSliced(sim: Simulation, sizeRequest: number): Sliced<DecisionMap> {
   const data = sim.data;
   const extent: [number, number] = [-1.2, 1.2];
   const size = Math.max(2, Math.min(MAX_GRID, Math.round(sizeRequest)));
   const net = sim.trainer.net;
-  const outputs = (x: Float32Array, count: number): Float32Array => {
+  function* outputs(x: Float32Array, count: number): Sliced<Float32Array> {
     if (count === 0) return new Float32Array(0);
     const xs = tf.tensor2d(x, [count, data.m]);
     const dummyTarget = tf.zeros([count, data.k]);
     const p = presentation(net, xs, dummyTarget, data.loss);
     try {
-      const free = relax(
+      const free = yield* relaxSliced(
         net,
         sim.trainer.ctrl,
         sim.trainer.solver,
@@ -108,10 +119,17 @@ export function computeDecisionMap(sim: Simulation, sizeRequest: number): Decisi
       const v = readFloats(out);
       tf.dispose([out, free.state.phi, free.state.y, free.state.uI, free.state.psi]);
       return v;
+    } catch (e) {
+      // No free equilibrium (diverging weights): nothing to map.
+      if (e instanceof RelaxDivergence) {
+        disposeState(e.lastGood);
+        return new Float32Array(count).fill(NaN);
+      }
+      throw e;
     } finally {
       tf.dispose([xs, dummyTarget, p.drive]);
     }
-  };
+  }
   let values: Float32Array = new Float32Array(0);
   if (data.m === 2) {
     const grid = new Float32Array(size * size * 2);
@@ -121,9 +139,9 @@ export function computeDecisionMap(sim: Simulation, sizeRequest: number): Decisi
         grid[2 * (r * size + c) + 1] = extent[0] + ((extent[1] - extent[0]) * r) / (size - 1);
       }
     }
-    values = outputs(grid, size * size);
+    values = yield* outputs(grid, size * size);
   }
   const shown = displayedTestIndices(data);
-  const testPredictions = outputs(rowsOf(data.test.x, data.m, shown), shown.length);
+  const testPredictions = yield* outputs(rowsOf(data.test.x, data.m, shown), shown.length);
   return { size, extent, values, testPredictions };
 }

@@ -3,7 +3,9 @@
  * snapshots and replies come out; typed arrays travel as transferables.
  */
 import type { BackendChoice, TrainConfig } from '../engine/config';
+import type { DivergenceFix } from '../engine/diagnosis';
 import type {
+  Checkpoint,
   LearningPoint,
   MatrixData,
   SimMarker,
@@ -36,6 +38,25 @@ export interface WeightsSnapshot {
   layers: number[];
 }
 
+/** What the engine is busy with (a job of the worker), for the progress bar and Cancel. */
+export interface Busy {
+  kind:
+    'build' | 'refresh' | 'control' | 'step' | 'equilibrium' | 'learn' | 'train' | 'next' | 'edit';
+  /** What a user reads: "Training", "Building the network", … */
+  label: string;
+  /** The job's progress: updates for Train, 0/1 otherwise. */
+  done: number;
+  total: number;
+  /** The piece running now (a solve, drawing weights, evaluation) and its progress. */
+  stage: string;
+  stageDone: number;
+  stageTotal: number;
+  /** Estimated from the pace so far (null until there is one). */
+  secondsLeft: number | null;
+}
+
+export type { Checkpoint, DivergenceFix };
+
 /** What views draw: the current sample's state and what changed. */
 export interface Snapshot {
   seq: number;
@@ -44,6 +65,8 @@ export interface Snapshot {
   step: number;
   phase: Phase;
   control: boolean;
+  /** Is play running (it stops by itself on divergence)? */
+  playing: boolean;
   n: number;
   m: number;
   k: number;
@@ -66,8 +89,8 @@ export interface Snapshot {
   /** Learning-curve points appended since the last snapshot. */
   learning: LearningPoint[];
   markers: Marker[];
-  /** Train N progress (done of total), or null. */
-  progress: { done: number; total: number } | null;
+  /** The job running now, or null. */
+  busy: Busy | null;
 }
 
 /** Data for the task view, sent on reset (2-D tasks: all points; MNIST: a few test digits). */
@@ -133,12 +156,21 @@ export type Command =
   /** The main thread has drawn snapshot `seq`: the worker may send the next (back-pressure). */
   | { type: 'ack'; seq: number }
   | { type: 'backend'; choice: BackendChoice }
+  /** Heartbeat: the worker answers `pong` at once unless it is dead or stuck. */
+  | { type: 'ping'; id: number }
+  /** Rebuild with `config` and continue from a saved checkpoint (a restored session). */
+  | { type: 'restore'; config: TrainConfig; checkpoint: Checkpoint }
   /** Test hook: lose the WebGL context as a real GPU reset would. */
-  | { type: 'loseContext' }
-  /** Fault injection for tests: make WebGL unavailable in the worker (as on a machine without it). */
-  | { type: 'inject'; fault: 'no-webgl' };
+  | { type: 'loseContext' };
 
-export type Notice = { level: 'info' | 'warning' | 'error'; text: string };
+export interface Notice {
+  level: 'info' | 'warning' | 'error';
+  text: string;
+  /** Notices with the same key replace each other (one notice per kind of event). */
+  key?: string;
+  /** A configuration change that should cure the problem, offered as a button. */
+  fix?: DivergenceFix;
+}
 
 export type WorkerMessage =
   | { type: 'ready'; backend: string; reason: string }
@@ -148,4 +180,9 @@ export type WorkerMessage =
   | { type: 'decisionMap'; id: number; map: DecisionMap }
   | { type: 'notice'; notice: Notice }
   | { type: 'backend'; backend: string; reason: string }
+  /** Progress of the running job, between snapshots (also while there is no network yet). */
+  | { type: 'busy'; busy: Busy | null }
+  /** A flow-field or decision-map request that will not be answered (rebuilt, stopped, failed). */
+  | { type: 'fieldFailed'; id: number; message: string }
+  | { type: 'pong'; id: number }
   | { type: 'error'; message: string };

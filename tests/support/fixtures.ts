@@ -132,6 +132,7 @@ export function fixtureLearning(count: number, classification: boolean, seed = 1
       accuracy: classification ? Math.min(1, 0.5 + 0.48 * (1 - Math.exp(-i / 10)) + noise()) : null,
       control: 0.3 * Math.exp(-i / 12) + 1e-3,
       cosine: i % 5 === 0 ? NaN : 0.9 + noise(),
+      cosineReliable: true,
     };
     if ((i + 1) % 10 === 0) {
       p.testLoss = p.loss * 1.1;
@@ -337,6 +338,7 @@ export function fixtureSimView(options: FixtureOptions = {}): SimView {
     step: freeSteps + controlSteps,
     phase: control ? 'controlled' : 'free',
     control,
+    playing: false,
     n,
     m,
     k,
@@ -352,6 +354,7 @@ export function fixtureSimView(options: FixtureOptions = {}): SimView {
     target: Float32Array.from(target),
     freePhi: Float32Array.from(phi0),
     metrics: {
+      scope: 'sample',
       loss: lossOf(y0),
       controlPsi: control ? half(psi) : NaN,
       controlU: control ? half(u) : NaN,
@@ -364,7 +367,7 @@ export function fixtureSimView(options: FixtureOptions = {}): SimView {
     weights,
     learning: [],
     markers: [],
-    progress: null,
+    busy: null,
   };
   return {
     latest,

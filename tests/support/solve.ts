@@ -10,9 +10,9 @@ export function solve(raw: unknown): Promise<SolveOutput> {
   return solveScenario(parseScenario(raw));
 }
 
-/** All parameters of an update or gradient as one flat vector (W, U, b, D, d). */
+/** All parameters of an update or gradient as one flat vector (W, U, b and D, d if present). */
 export function flatParams(p: ParamArrays): number[] {
-  return [...p.W.flat(), ...p.U.flat(), ...p.b, ...p.D.flat(), ...p.d];
+  return [...p.W.flat(), ...p.U.flat(), ...p.b, ...(p.D ?? []).flat(), ...(p.d ?? [])];
 }
 
 export function norm(a: number[]): number {

@@ -89,8 +89,8 @@ describe('learning with the LCP update', () => {
           W: step(s.model.W, u.W),
           U: step(s.model.U, u.U),
           b: s.model.b.map((v, i) => v + lr * u.b[i]),
-          D: step(s.model.D, u.D),
-          d: s.model.d.map((v, i) => v + lr * u.d[i]),
+          D: step(s.model.D!, u.D!),
+          d: s.model.d!.map((v, i) => v + lr * u.d![i]),
         },
       };
     }

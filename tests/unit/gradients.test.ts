@@ -28,7 +28,7 @@ describe('−∇L by RBP', () => {
     ] as const) {
       const fd =
         -((await lossWith(s, param, i, j, h)) - (await lossWith(s, param, i, j, -h))) / (2 * h);
-      const g = out.free.gradient[param][i][j];
+      const g = out.free.gradient[param]![i][j];
       expect(Math.abs(g - fd)).toBeLessThan(2e-3 * Math.max(Math.abs(fd), 1e-2));
     }
   });
@@ -67,7 +67,7 @@ describe('layered networks', () => {
     const { s, bp } = await layeredNetwork([4, 5, 3], 2, 2, 17);
     const out = await solve(s);
     for (const name of ['W', 'U', 'b', 'D', 'd'] as const) {
-      expect(relErr(flatOf(out.free.gradient[name]), flatOf(bp[name]))).toBeLessThan(1e-4);
+      expect(relErr(flatOf(out.free.gradient[name]!), flatOf(bp[name]))).toBeLessThan(1e-4);
     }
     for (const [param, mask] of [
       ['W', s.model.mask],
@@ -77,8 +77,8 @@ describe('layered networks', () => {
       mask.forEach((row, i) =>
         row.forEach((m, j) => {
           if (m === 0) {
-            expect(Math.abs(out.controlled.update[param][i][j])).toBe(0);
-            expect(Math.abs(out.free.gradient[param][i][j])).toBe(0);
+            expect(Math.abs(out.controlled.update[param]![i][j])).toBe(0);
+            expect(Math.abs(out.free.gradient[param]![i][j])).toBe(0);
           }
         }),
       );

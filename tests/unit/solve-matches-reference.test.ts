@@ -191,7 +191,7 @@ describe('solve matches the float64 reference', () => {
       expectClose('free.y', out.free.y, ref.free.y);
       expectClose('free.loss', [out.free.loss], [ref.free.loss]);
       for (const p of PARAM_NAMES) {
-        expectClose(`free.gradient.${p}`, out.free.gradient[p], ref.free.gradient[p]);
+        expectClose(`free.gradient.${p}`, out.free.gradient[p]!, ref.free.gradient[p]);
       }
 
       expectClose('controlled.phi', out.controlled.phi, ref.controlled.phi);
@@ -199,7 +199,7 @@ describe('solve matches the float64 reference', () => {
       expectClose('controlled.psi', out.controlled.psi, ref.controlled.psi);
       expectClose('controlled.u', out.controlled.u, ref.controlled.u);
       for (const p of PARAM_NAMES) {
-        expectClose(`controlled.update.${p}`, out.controlled.update[p], ref.controlled.update[p]);
+        expectClose(`controlled.update.${p}`, out.controlled.update[p]!, ref.controlled.update[p]);
       }
     },
   );

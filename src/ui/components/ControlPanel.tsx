@@ -1,9 +1,9 @@
 import { PRESETS } from '../../engine/presets';
-import { parseConfig, type TrainConfig } from '../../engine/config';
 import { engine } from '../../state/engine';
-import { clearSimView } from '../../state/simView';
 import { useApp } from '../../state/store';
-import { ACTIONS, actionById, type ActionId } from '../actions';
+import { ACTIONS, actionById, TRAIN_CHOICES, type ActionId } from '../actions';
+import { focusStage, loadChapter } from '../configEdits';
+import { BusyIndicator } from './BusyIndicator';
 import { ParameterControls } from './ParameterControls';
 
 const BUTTONS: ActionId[] = [
@@ -13,40 +13,34 @@ const BUTTONS: ActionId[] = [
   'control',
   'learn',
   'next',
-  'train',
   'reset',
+  'newSeed',
 ];
 
 /** Speeds offered: steps per frame (below 1: slow motion, one step every few frames). */
 const SPEEDS = [0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 128, 256];
 
-export function loadPreset(name: string, overrides: Partial<TrainConfig> = {}): void {
-  const preset = PRESETS[name];
-  if (!preset) return;
-  // The backend is a property of this browser, not of the chapter: keep the current choice.
-  const config = parseConfig({
-    ...preset.config,
-    backend: useApp.getState().config.backend,
-    ...overrides,
-  });
-  useApp.setState({ config, preset: name, playing: false, control: false, progress: null });
-  clearSimView();
-  engine().send({ type: 'configure', config });
-}
-
 function ActionButton({ id }: { id: ActionId }) {
   const action = actionById(id);
+  // Pressed states follow the engine (snapshots), not only the last click.
   const pressed = useApp((s) =>
     id === 'play'
       ? s.playing
       : id === 'control'
         ? s.control
         : id === 'train'
-          ? s.progress !== null
+          ? s.busy?.kind === 'train'
           : undefined,
   );
+  const trainUpdates = useApp((s) => s.trainUpdates);
   const label =
-    id === 'play' && pressed ? 'Pause' : id === 'train' && pressed ? 'Stop' : action.label;
+    id === 'play' && pressed
+      ? 'Pause'
+      : id === 'train'
+        ? pressed
+          ? 'Stop'
+          : `Train ${trainUpdates}`
+        : action.label;
   return (
     <button
       type="button"
@@ -60,12 +54,41 @@ function ActionButton({ id }: { id: ActionId }) {
   );
 }
 
+function TrainControls() {
+  const trainUpdates = useApp((s) => s.trainUpdates);
+  return (
+    <div className="train-row">
+      <ActionButton id="train" />
+      <label>
+        <span className="visually-hidden">Updates per Train</span>
+        <select
+          data-testid="train-updates"
+          value={trainUpdates}
+          title="How many updates Train applies"
+          onChange={(e) => {
+            useApp.setState({ trainUpdates: Number(e.target.value) });
+            focusStage();
+          }}
+        >
+          {TRAIN_CHOICES.map((n) => (
+            <option key={n} value={n}>
+              {n} {n === 1 ? 'update' : 'updates'}
+            </option>
+          ))}
+        </select>
+      </label>
+    </div>
+  );
+}
+
 export function ControlPanel() {
   const preset = useApp((s) => s.preset);
+  const edited = useApp(
+    (s) => s.preset !== null && JSON.stringify(s.config) !== JSON.stringify(s.chapterConfig),
+  );
   const speed = useApp((s) => s.speed);
   const learnWhilePlaying = useApp((s) => s.learnWhilePlaying);
   const narration = useApp((s) => s.narration);
-  const progress = useApp((s) => s.progress);
   return (
     <aside className="panel" aria-label="Controls">
       <label className="preset">
@@ -73,7 +96,11 @@ export function ControlPanel() {
         <select
           data-testid="preset"
           value={preset ?? ''}
-          onChange={(e) => loadPreset(e.target.value)}
+          onChange={(e) => {
+            loadChapter(e.target.value);
+            // The keyboard belongs to the stage again: Space plays, C controls.
+            focusStage();
+          }}
         >
           {preset === null && <option value="">(custom)</option>}
           {Object.entries(PRESETS).map(([key, p]) => (
@@ -83,22 +110,19 @@ export function ControlPanel() {
           ))}
         </select>
       </label>
-      {preset && <p className="preset-description">{PRESETS[preset].description}</p>}
+      {preset && (
+        <p className="preset-description">
+          {PRESETS[preset].description}
+          {edited && <em> (edited: ↺ beside a field restores the chapter&apos;s value)</em>}
+        </p>
+      )}
       <div className="buttons" role="toolbar" aria-label="Simulation">
         {BUTTONS.map((id) => (
           <ActionButton key={id} id={id} />
         ))}
       </div>
-      {progress && (
-        <progress
-          data-testid="train-progress"
-          max={progress.total}
-          value={progress.done}
-          aria-label="Training progress"
-        >
-          {progress.done}/{progress.total}
-        </progress>
-      )}
+      <TrainControls />
+      <BusyIndicator />
       <label className="row">
         Speed{' '}
         <select
@@ -108,6 +132,7 @@ export function ControlPanel() {
             const v = Number(e.target.value);
             useApp.setState({ speed: v });
             engine().send({ type: 'speed', stepsPerFrame: v });
+            focusStage();
           }}
         >
           {SPEEDS.map((s) => (

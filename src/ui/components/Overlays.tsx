@@ -51,9 +51,23 @@ export function Notices() {
           key={n.id}
           className={`notice ${n.level}`}
           data-testid="notice"
+          data-key={n.key}
           role={n.level === 'error' ? 'alert' : 'status'}
         >
           <span>{n.text}</span>
+          {n.action && (
+            <button
+              type="button"
+              className="notice-action"
+              data-testid="notice-action"
+              onClick={() => {
+                dismissNotice(n.id);
+                n.action!.run();
+              }}
+            >
+              {n.action.label}
+            </button>
+          )}
           <button type="button" aria-label="Dismiss" onClick={() => dismissNotice(n.id)}>
             ×
           </button>

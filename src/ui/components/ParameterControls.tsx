@@ -2,13 +2,15 @@ import { useId, useState } from 'react';
 import {
   FIELDS,
   GROUPS,
+  parseConfig,
   type ConfigKey,
   type Field,
   type Group,
   type TrainConfig,
 } from '../../engine/config';
-import { engine } from '../../state/engine';
+import { InputError } from '../../engine/errors';
 import { pushNotice, useApp } from '../../state/store';
+import { focusStage, setConfigField } from '../configEdits';
 
 const GROUP_TITLES: Record<Group, string> = {
   task: 'Task',
@@ -30,56 +32,63 @@ function formatRange(f: Field): string {
   return 'on / off';
 }
 
-function describeField(key: ConfigKey): string {
-  const f = FIELDS[key];
-  const def = Array.isArray(f.default) ? f.default.join(',') : String(f.default);
-  return `${f.description}. Range: ${formatRange(f)}. Default: ${def}${f.unit ? ` ${f.unit}` : ''}.${f.live ? '' : ' Changing it rebuilds the network.'}`;
+function formatValue(v: unknown): string {
+  return Array.isArray(v) ? v.join(',') : String(v);
 }
 
-/** Apply one field's new value: store first, then the worker (which validates again). */
-export function setConfigField<K extends ConfigKey>(key: K, value: TrainConfig[K]): void {
-  const config = { ...useApp.getState().config, [key]: value };
-  useApp.setState({ config, preset: null });
-  engine().send({ type: 'configure', config });
+/** The field's help: what it is, its range, and the chapter's value (what ↺ restores). */
+function describeField(key: ConfigKey, chapterValue: unknown): string {
+  const f = FIELDS[key];
+  return `${f.description}. Range: ${formatRange(f)}. Chapter value: ${formatValue(chapterValue)}${f.unit ? ` ${f.unit}` : ''}.${f.live ? '' : ' Changing it rebuilds the network.'}`;
+}
+
+/**
+ * Why `value` cannot be given to `key` in this configuration (range or a rule across fields), or
+ * null when it can: the same schema the engine applies.
+ */
+export function refusal(config: TrainConfig, key: ConfigKey, value: unknown): string | null {
+  try {
+    parseConfig({ ...config, [key]: value });
+    return null;
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    const mine = e.issues.filter((i) => i.field.split(/,\s*/).includes(key));
+    return (mine.length ? mine : e.issues).map((i) => `${i.field}: ${i.message}`).join('; ');
+  }
 }
 
 function FieldControl({ name }: { name: ConfigKey }) {
   const f = FIELDS[name];
   const value = useApp((s) => s.config[name]);
+  const config = useApp((s) => s.config);
+  const chapterValue = useApp((s) => s.chapterConfig[name]);
   const id = useId();
   const [draft, setDraft] = useState<string | null>(null);
-  const text = draft ?? (Array.isArray(value) ? value.join(',') : String(value));
-  const help = describeField(name);
+  const text = draft ?? formatValue(value);
+  const help = describeField(name, chapterValue);
+  const edited = formatValue(value) !== formatValue(chapterValue);
+
+  /** Apply a value if the schema accepts it here, else say why and keep the old one. */
+  const apply = (v: unknown): boolean => {
+    const why = refusal(config, name, v);
+    if (why) {
+      pushNotice({
+        level: 'warning',
+        key: `field-${name}`,
+        text: `${f.symbol} (${name}) = ${formatValue(v)} refused: ${why}. Kept ${formatValue(value)}.`,
+      });
+      return false;
+    }
+    setConfigField(name, v as TrainConfig[typeof name]);
+    return true;
+  };
 
   const commit = (raw: string) => {
     setDraft(null);
     if (f.type === 'number' || f.type === 'integer') {
-      const v = Number(raw);
-      const low = f.minExclusive ? v <= f.min : v < f.min;
-      if (
-        raw.trim() === '' ||
-        !Number.isFinite(v) ||
-        low ||
-        v > f.max ||
-        (f.type === 'integer' && !Number.isInteger(v))
-      ) {
-        pushNotice({
-          level: 'warning',
-          text: `${f.symbol} (${name}): expected ${f.type === 'integer' ? 'an integer' : 'a number'} ${formatRange(f)}; kept ${String(value)}`,
-        });
-        return;
-      }
-      setConfigField(name, v as TrainConfig[typeof name]);
+      apply(raw.trim() === '' ? NaN : Number(raw));
     } else if (f.type === 'integer-list') {
-      const parts = raw.split(',').map((p) => Number(p.trim()));
-      if (!parts.length || parts.some((p) => !Number.isInteger(p) || p < f.min || p > f.max)) {
-        pushNotice({
-          level: 'warning',
-          text: `${f.symbol} (${name}): expected ${formatRange(f)}; kept ${String(value)}`,
-        });
-        return;
-      }
-      setConfigField(name, parts as TrainConfig[typeof name]);
+      apply(raw.split(/[,x×]/).map((p) => (p.trim() === '' ? NaN : Number(p))));
     }
   };
 
@@ -89,12 +98,20 @@ function FieldControl({ name }: { name: ConfigKey }) {
       <select
         id={id}
         value={String(value)}
-        onChange={(e) => setConfigField(name, e.target.value as TrainConfig[typeof name])}
+        onChange={(e) => {
+          apply(e.target.value);
+          focusStage();
+        }}
         aria-describedby={`${id}-help`}
       >
-        {f.options.map((o) => (
-          <option key={o}>{o}</option>
-        ))}
+        {f.options.map((o) => {
+          const why = o === value ? null : refusal(config, name, o);
+          return (
+            <option key={o} value={o} disabled={why !== null} title={why ?? undefined}>
+              {why ? `${o} (not here)` : o}
+            </option>
+          );
+        })}
       </select>
     );
   } else if (f.type === 'boolean') {
@@ -103,7 +120,7 @@ function FieldControl({ name }: { name: ConfigKey }) {
         id={id}
         type="checkbox"
         checked={Boolean(value)}
-        onChange={(e) => setConfigField(name, e.target.checked as TrainConfig[typeof name])}
+        onChange={(e) => apply(e.target.checked)}
         aria-describedby={`${id}-help`}
       />
     );
@@ -115,22 +132,44 @@ function FieldControl({ name }: { name: ConfigKey }) {
         inputMode="decimal"
         value={text}
         onChange={(e) => setDraft(e.target.value)}
-        onBlur={(e) => commit(e.target.value)}
+        onBlur={(e) => {
+          if (draft !== null) commit(e.target.value);
+        }}
         onKeyDown={(e) => {
-          if (e.key === 'Enter') commit((e.target as HTMLInputElement).value);
-          if (e.key === 'Escape') setDraft(null);
+          if (e.key === 'Enter') {
+            commit((e.target as HTMLInputElement).value);
+            // The keyboard goes back to the stage: Space plays again.
+            focusStage();
+          }
+          if (e.key === 'Escape') {
+            setDraft(null);
+            focusStage();
+          }
         }}
         aria-describedby={`${id}-help`}
       />
     );
   }
   return (
-    <div className="field" title={help}>
+    <div className={`field${edited ? ' edited' : ''}`} title={help} data-field-key={name}>
       <label htmlFor={id}>
         <span className="symbol">{f.symbol}</span> <span className="name">{name}</span>
         {f.unit && <span className="unit"> ({f.unit})</span>}
       </label>
       {control}
+      {edited ? (
+        <button
+          type="button"
+          className="field-reset"
+          aria-label={`Reset ${name} to the chapter's value ${formatValue(chapterValue)}`}
+          title={`Back to the chapter's value: ${formatValue(chapterValue)}`}
+          onClick={() => apply(chapterValue)}
+        >
+          ↺
+        </button>
+      ) : (
+        <span className="field-reset-space" aria-hidden="true" />
+      )}
       <span id={`${id}-help`} className="visually-hidden">
         {help}
       </span>

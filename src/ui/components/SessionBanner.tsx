@@ -1,0 +1,82 @@
+import { useEffect, useState } from 'react';
+import { parseConfig } from '../../engine/config';
+import { PRESETS } from '../../engine/presets';
+import { engine } from '../../state/engine';
+import { forgetSession, loadSession, type SavedSession } from '../../state/session';
+import { clearSimView } from '../../state/simView';
+import { useApp } from '../../state/store';
+import { focusStage, isChapter } from '../configEdits';
+
+function ago(ms: number): string {
+  const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
+  if (s < 90) return `${s} s ago`;
+  if (s < 5400) return `${Math.round(s / 60)} min ago`;
+  if (s < 172_800) return `${Math.round(s / 3600)} h ago`;
+  return `${Math.round(s / 86_400)} days ago`;
+}
+
+/** Continue a saved session: its configuration, chapter and weights. */
+function restore(session: SavedSession): void {
+  const preset = session.preset && isChapter(session.preset) ? session.preset : null;
+  const chapterConfig = preset
+    ? parseConfig({ ...PRESETS[preset].config, backend: session.config.backend })
+    : session.config;
+  useApp.setState({
+    config: session.config,
+    preset,
+    chapterConfig,
+    playing: false,
+    control: false,
+    busy: null,
+  });
+  clearSimView();
+  engine().send({ type: 'restore', config: session.config, checkpoint: session.checkpoint });
+}
+
+/** On opening, the work of the last visit is offered back (it is never restored unasked). */
+export function SessionBanner() {
+  const [session, setSession] = useState<SavedSession | null>(null);
+  useEffect(() => {
+    let live = true;
+    void loadSession().then((s) => {
+      if (live) setSession(s);
+    });
+    return () => {
+      live = false;
+    };
+  }, []);
+  if (!session) return null;
+  const title =
+    session.preset && isChapter(session.preset) ? PRESETS[session.preset].title : 'a custom setup';
+  const updates = session.checkpoint.updates;
+  return (
+    <div className="session-banner" role="region" aria-label="Saved session" data-testid="session">
+      <span>
+        Continue where you left off? {title}, {updates} {updates === 1 ? 'update' : 'updates'},
+        saved {ago(session.savedAt)}.
+      </span>
+      <button
+        type="button"
+        data-testid="session-restore"
+        onClick={() => {
+          restore(session);
+          setSession(null);
+          focusStage();
+        }}
+      >
+        Restore
+      </button>
+      <button
+        type="button"
+        data-testid="session-dismiss"
+        onClick={() => {
+          void forgetSession();
+          setSession(null);
+          focusStage();
+        }}
+      >
+        Start fresh
+      </button>
+    </div>
+  );
+}
