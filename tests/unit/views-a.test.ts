@@ -305,19 +305,41 @@ describe('learning view', () => {
         { ...m, data: m.data.map((v) => v * 1e-9) },
       ]),
     );
-    const learning = view.learning.map((p) => ({ ...p, cosine: -0.99 }));
+    // The engine flags the last three updates as float noise (cosineReliable: false).
+    const learning = view.learning.map((p, q, all) => ({
+      ...p,
+      cosine: q >= all.length - 3 ? -0.99 : p.cosine,
+      cosineReliable: q < all.length - 3,
+    }));
     const s = svg();
-    drawLearning(s, { ...view, learning, weights: { ...w, lastUpdate: tiny } }, SIZE);
+    drawLearning(s, { ...view, learning }, SIZE);
     const panel = s.querySelector('g.panel-cosine');
-    expect(panel?.getAttribute('data-noise')).toBe('1');
+    expect(panel?.getAttribute('data-noise')).toBe('3');
     expect(panel?.querySelector('circle.noise-point title')?.textContent).toContain(
       'not meaningful',
     );
     expect(panel?.querySelector('text.panel-label')?.textContent).toContain('not meaningful');
-    expect(panel?.querySelector('text.panel-label title')?.textContent).toMatch(/float noise/);
+    expect(panel?.querySelector('text.panel-label title')?.textContent).toMatch(/float32 noise/);
     // Each quantity is named once, with its definition as tooltip.
     expect(s.querySelector('g.panel-loss text.panel-label')?.textContent).toMatch(/^L\(y⁰\)/);
     expect(s.querySelector('g.panel-loss title')?.textContent).toContain('free equilibrium');
+    // Without the engine's flag, the newest point is judged from the weights snapshot's update.
+    const unflagged = view.learning.map((p) => ({
+      ...p,
+      cosine: -0.99,
+      cosineReliable: undefined,
+    }));
+    const s2 = svg();
+    drawLearning(
+      s2,
+      {
+        ...view,
+        learning: unflagged as unknown as typeof view.learning,
+        weights: { ...w, lastUpdate: tiny },
+      },
+      SIZE,
+    );
+    expect(s2.querySelector('g.panel-cosine')?.getAttribute('data-noise')).toBe('1');
   });
 
   it('drops accuracy for regression and uses a linear scale for zero control', () => {

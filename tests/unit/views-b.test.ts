@@ -666,11 +666,18 @@ describe('weights', () => {
         { ...m, data: m.data.map((v) => v * 1e-9) },
       ]),
     );
-    const noisy = { ...sim, weights: { ...w, lastUpdate: tiny } };
-    const [cos] = alignmentText(noisy, 'W');
+    // The engine's flag on the newest learning point decides …
+    const flagged = {
+      ...sim,
+      learning: sim.learning.map((p, q, all) => ({ ...p, cosineReliable: q < all.length - 1 })),
+    };
+    const [cos] = alignmentText(flagged, 'W');
     expect(cos.muted).toBe(true);
     expect(cos.text).toContain('not meaningful');
     expect(alignmentText(sim, 'W')[0].muted).toBe(false);
+    // … and without learning points, the size of the last update.
+    const noisy = { ...sim, learning: [], weights: { ...w, lastUpdate: tiny } };
+    expect(alignmentText(noisy, 'W')[0].muted).toBe(true);
   });
 });
 

@@ -15,7 +15,7 @@ import {
   fontSize,
   hostStyle,
   sectionStyle,
-  updateAtNoise,
+  cosineAtNoise,
   useLiveDraw,
   VOCABULARY,
   type Size,
@@ -199,7 +199,7 @@ export const LIVE: Live[] = [
     tex: String.raw`\cos(\Delta\theta, -\nabla L)`,
     value: (v) => v.latest?.metrics.cosine ?? NaN,
     title: VOCABULARY.cosine.definition,
-    muted: (v) => updateAtNoise(v.weights),
+    muted: (v) => cosineAtNoise(v),
   },
 ];
 

@@ -114,22 +114,23 @@ function thin(points: LearningPoint[], max: number): LearningPoint[] {
 }
 
 /**
- * Points whose update was at float noise (‖Δθ‖ ≤ UPDATE_NOISE ‖θ‖): their cosine with −∇L is
- * not meaningful. Learning points do not carry ‖Δθ‖, so it is read from the weights snapshot's
- * last update when the point is the newest one (Learn sends both in one snapshot); points of a
- * Train run between two drawn snapshots stay unknown (drawn as measured).
+ * Points whose update was at float noise: their cosine with −∇L is not meaningful. The engine
+ * says so (cosineReliable: false); for a point without that flag the weights snapshot's last
+ * update decides (‖Δθ‖ ≤ UPDATE_NOISE ‖θ‖) when the point is the newest one.
  */
 const noiseOf = new WeakMap<LearningPoint, boolean>();
 
 /** Note whether the newest point's update was float noise (from the weights snapshot). */
 export function recordUpdateNoise(view: SimView): void {
   const last = view.learning[view.learning.length - 1];
-  if (!last || noiseOf.has(last) || !view.weights?.lastUpdate) return;
+  if (!last || last.cosineReliable !== undefined || noiseOf.has(last) || !view.weights?.lastUpdate)
+    return;
   noiseOf.set(last, updateAtNoise(view.weights));
 }
 
 /** Was this point's update float noise (false when unknown)? */
-export const pointAtNoise = (p: LearningPoint): boolean => noiseOf.get(p) === true;
+export const pointAtNoise = (p: LearningPoint): boolean =>
+  p.cosineReliable === false || noiseOf.get(p) === true;
 
 const drawn = new WeakMap<
   SVGSVGElement,

@@ -423,7 +423,7 @@ export const VOCABULARY = {
   cosine: {
     symbol: 'cos(Δθ, −∇L)',
     definition:
-      'cos(Δθ, −∇L): cosine between the update Δθ (all parameters, before the optimiser) and the descent direction −∇θ L(y⁰) on the update’s batch. Greyed and “not meaningful” when ‖Δθ‖ ≤ 10⁻⁶ ‖θ‖: the update is at float noise.',
+      'cos(Δθ, −∇L): cosine between the update Δθ (all parameters, before the optimiser) and the descent direction −∇θ L(y⁰) on the update’s batch. Greyed and “not meaningful” when the update is at the float32 noise of its solve (RMS of ψ* below 10⁻⁵): its direction is rounding error.',
   },
 } as const;
 
@@ -450,6 +450,16 @@ export function updateNorms(w: WeightsSnapshot | null): { update: number; params
 export function updateAtNoise(w: WeightsSnapshot | null): boolean {
   const n = updateNorms(w);
   return !!n && n.update <= UPDATE_NOISE * Math.max(n.params, 1e-30);
+}
+
+/**
+ * Is the last cosine with −∇L not meaningful? The engine's flag on the newest learning point
+ * (cosineReliable) when there is one, else the weights snapshot's last update.
+ */
+export function cosineAtNoise(view: SimView): boolean {
+  const last = view.learning[view.learning.length - 1];
+  if (last && last.cosineReliable !== undefined) return !last.cosineReliable;
+  return updateAtNoise(view.weights);
 }
 
 /** Outline text in the page's background colour (readable over lines). */

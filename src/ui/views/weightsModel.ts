@@ -5,7 +5,7 @@
  */
 import type { SimView } from '../../state/simView';
 import type { Matrix, ParamKey } from '../../worker/protocol';
-import { updateAtNoise, VOCABULARY } from './common';
+import { cosineAtNoise, VOCABULARY } from './common';
 
 /** Above this many rows or columns a matrix is painted on a canvas. */
 export const CANVAS_THRESHOLD = 64;
@@ -148,7 +148,7 @@ export function alignmentText(sim: SimView, matrix: MainParam): AlignmentItem[] 
   const s = sim.latest;
   const item = (text: string, title: string, muted = false) => out.push({ text, title, muted });
   if (s && Number.isFinite(s.metrics.cosine)) {
-    const noise = updateAtNoise(sim.weights);
+    const noise = cosineAtNoise(sim);
     item(
       `${VOCABULARY.cosine.symbol} = ${s.metrics.cosine.toFixed(3)}${noise ? ' (not meaningful: ‖Δθ‖ at float noise)' : ''}`,
       VOCABULARY.cosine.definition,
