@@ -59,9 +59,12 @@ export const PRESETS: Record<string, Preset> = {
       gain: 0.8,
       activation: 'tanh',
       controller: 'dynamic-inversion',
+      // α small: the controlled state sits on the target line (offset α·u_I ≈ 0.01). τ_u = 10
+      // keeps the integral loop slower than the units (with τ_u = 1 it can ring for thousands of
+      // steps and give a wrong ψ*), which lets dt = 0.2 settle in a few hundred steps.
       alpha: 0.01,
-      tauU: 1,
-      dt: 0.05,
+      tauU: 10,
+      dt: 0.2,
       tol: 1e-5,
       maxSteps: 20_000,
       optimizer: 'sgd',

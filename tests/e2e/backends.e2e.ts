@@ -38,7 +38,9 @@ describe('backends in Chromium', () => {
     );
     await expect
       .poll(() => page.getByTestId('notice').allTextContents(), { timeout: 30_000 })
-      .toContainEqual(expect.stringMatching(/WebGL context was lost; the run continues/));
+      .toContainEqual(
+        expect.stringMatching(/WebGL context was lost; the run continues on another backend/),
+      );
     expect(await backendOf(page)).toMatch(/^(webgl|wasm|cpu)$/);
     await stepsAdvance(page);
     expect(problems.filter((p) => !/context lost|CONTEXT_LOST/i.test(p))).toEqual([]);
@@ -46,9 +48,10 @@ describe('backends in Chromium', () => {
   });
 
   it('falls back with a notice when WebGL is forced but unavailable', async () => {
-    // Chromium's --disable-webgl does not reach OffscreenCanvas in a worker here, so the page's
-    // fault hook takes WebGL away inside the engine's worker before the backend starts.
-    const { page } = await openPage(browser, `${inject('baseUrl')}?backend=webgl&fault=no-webgl`);
+    // A machine without WebGL: --use-gl=disabled takes it from workers' OffscreenCanvas too
+    // (--disable-webgl only reaches the page's canvases).
+    const noGl = await launch(['--use-gl=disabled']);
+    const { page } = await openPage(noGl, `${inject('baseUrl')}?backend=webgl`);
     try {
       const backend = await backendOf(page);
       expect(backend).toMatch(/^(wasm|cpu)$/);
@@ -58,7 +61,7 @@ describe('backends in Chromium', () => {
       await page.keyboard.press('Space');
       await stepsAdvance(page);
     } finally {
-      await page.close();
+      await noGl.close();
     }
   });
 

@@ -15,10 +15,11 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
-export async function launch(): Promise<Browser> {
+/** Chromium as CI runs it; `extraArgs` e.g. ['--use-gl=disabled'] for a machine without WebGL. */
+export async function launch(extraArgs: string[] = []): Promise<Browser> {
   if (!existsSync(CHROMIUM))
     throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium`);
-  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  return chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, ...extraArgs] });
 }
 
 /** A page that records console errors and failed requests (a 404 is a failure too). */
@@ -46,4 +47,72 @@ export async function openPage(
 /** The number in a status field (the status bar holds plain numbers). */
 export async function statusNumber(page: Page, id: string): Promise<number> {
   return Number(await page.getByTestId(id).textContent());
+}
+
+/** What the page last drew (the debug hook of src/ui/main.tsx), or null before the first snapshot. */
+export interface PageSnapshot {
+  step: number;
+  updates: number;
+  phase: string;
+  playing: boolean;
+  control: boolean;
+  n: number;
+  y: number[];
+  target: number[];
+  phi: number[];
+  metrics: Record<string, number | string | boolean>;
+  busy: { kind: string; done: number; total: number } | null;
+}
+
+export async function latest(page: Page): Promise<PageSnapshot | null> {
+  return page.evaluate(() => {
+    const s = (
+      window as unknown as {
+        lcpDebug: {
+          latest: () => {
+            step: number;
+            updates: number;
+            phase: string;
+            playing: boolean;
+            control: boolean;
+            n: number;
+            y: Float32Array;
+            target: Float32Array;
+            phi: Float32Array;
+            metrics: Record<string, number | string | boolean>;
+            busy: { kind: string; done: number; total: number } | null;
+          } | null;
+        };
+      }
+    ).lcpDebug.latest();
+    if (!s) return null;
+    return {
+      step: s.step,
+      updates: s.updates,
+      phase: s.phase,
+      playing: s.playing,
+      control: s.control,
+      n: s.n,
+      y: Array.from(s.y),
+      target: Array.from(s.target),
+      phi: Array.from(s.phi),
+      metrics: s.metrics,
+      busy: s.busy,
+    };
+  });
+}
+
+/** ‖y − t‖ of the state the page shows (NaN before the first snapshot). */
+export async function outputError(page: Page): Promise<number> {
+  const s = await latest(page);
+  if (!s) return NaN;
+  return Math.sqrt(s.y.reduce((a, v, i) => a + (v - s.target[i]) ** 2, 0));
+}
+
+/** Send a command straight to the engine (window.lcp), as the console can. */
+export async function send(page: Page, cmd: Record<string, unknown>): Promise<void> {
+  await page.evaluate(
+    (c) => (window as unknown as { lcp: { send(c: unknown): void } }).lcp.send(c),
+    cmd,
+  );
 }
