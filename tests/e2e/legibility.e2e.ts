@@ -9,8 +9,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { launch, openPage, statusNumber } from './browser';
+import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
+import { latest, launch, openPage, statusNumber } from './browser';
 
 const ARTIFACTS = 'test-results/screenshots';
 const SIZES = [
@@ -45,13 +45,28 @@ async function waitFor(
   }
 }
 
-/** Press L `count` times, each after the previous update has landed. */
+/** Wait until the engine has drawn a state and has no job running. */
+async function idle(page: Page, timeout: number): Promise<void> {
+  await expect
+    .poll(
+      async () => {
+        const s = await latest(page);
+        return !!s && s.busy === null && s.phase === 'idle' && !s.playing;
+      },
+      { timeout, interval: 200 },
+    )
+    .toBe(true);
+}
+
+/** Press L `count` times, each once the previous update has landed and the engine is idle. */
 async function learn(page: Page, count: number, timeout: number): Promise<void> {
   for (let i = 0; i < count; i++) {
+    await idle(page, timeout);
     const before = await statusNumber(page, 'status-updates');
     await page.keyboard.press('l');
     await waitFor(page, 'status-updates', (v) => v >= before + 1, timeout);
   }
+  await idle(page, timeout);
 }
 
 /** Let every view finish drawing (throttled views redraw within a few hundred ms). */
@@ -203,32 +218,37 @@ async function checkAllCombinations(page: Page, chapter: string): Promise<void> 
 describe('legibility', () => {
   it('the default chapter after Learn ×3 and a Train', async () => {
     const { page, problems } = await openPage(browser, inject('baseUrl'));
+    // A failed check must not leave the engine running while the next test measures.
+    onTestFinished(() => page.close());
     await page.getByTestId('status-backend').filter({ hasNotText: '…' }).waitFor();
-    await waitFor(page, 'status-loss', Number.isFinite, 30_000);
+    await idle(page, 120_000);
     await page.keyboard.press('c');
-    await learn(page, 3, 60_000);
+    await learn(page, 3, 120_000);
+    // A short Train: five updates, then Escape stops it (Figure 1 solves to tight tolerances).
     await page.keyboard.press('t');
-    await waitFor(page, 'status-updates', (v) => v >= 103, 90_000);
-    await expect
-      .poll(() => page.getByTestId('status-phase').textContent(), { timeout: 30_000 })
-      .not.toBe('training');
-    await learn(page, 1, 60_000);
+    await waitFor(page, 'status-updates', (v) => v >= 8, 180_000);
+    await page.keyboard.press('Escape');
+    await learn(page, 1, 120_000);
     await checkAllCombinations(page, 'figure-1');
     expect(problems).toEqual([]);
-    await page.close();
-  });
+  }, 400_000);
 
   it('an MNIST chapter after Learn ×2', async () => {
     const { page, problems } = await openPage(browser, inject('baseUrl'));
+    onTestFinished(() => page.close());
     await page.getByTestId('status-backend').filter({ hasNotText: '…' }).waitFor();
+    await idle(page, 120_000);
     await page.getByTestId('preset').selectOption('mnist-rnn-lcp-di');
-    await waitFor(page, 'status-loss', Number.isFinite, 60_000);
-    // Hand the keyboard back to the page (the chapter menu keeps focus).
-    await page.locator('.stage-grid').click({ position: { x: 2, y: 2 } });
+    try {
+      await expect.poll(async () => (await latest(page))?.n, { timeout: 180_000 }).toBe(256);
+    } catch (e) {
+      await page.screenshot({ path: `${ARTIFACTS}/legibility-mnist-not-loaded.png` });
+      throw e;
+    }
+    await idle(page, 240_000);
     await page.keyboard.press('c');
-    await learn(page, 2, 120_000);
+    await learn(page, 2, 240_000);
     await checkAllCombinations(page, 'mnist-rnn');
     expect(problems).toEqual([]);
-    await page.close();
-  });
+  }, 600_000);
 });

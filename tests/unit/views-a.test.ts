@@ -441,6 +441,20 @@ describe('equations view', () => {
     ).toBe(false);
   });
 
+  it('with the outputs inside the network (readout units): y ≡ φ_y, no D or d, u enters as Pᵀu', () => {
+    const view = fixtureSimView({ n: 6 });
+    const root = host();
+    drawEquations(root, view, { ...SIZE, config: { ...config, readout: 'units' } });
+    const tex = Array.from(root.querySelectorAll('.eq-blocks annotation'))
+      .map((a) => a.textContent)
+      .join('\n');
+    expect(tex).toContain('\\equiv \\phi_y');
+    expect(tex).toContain('P^\\top');
+    expect(tex).not.toContain('D^\\top');
+    expect(tex).not.toContain('\\Delta D');
+    expect(root.querySelectorAll('.katex-error')).toHaveLength(0);
+  });
+
   it('re-typesets for another controller', () => {
     const view = fixtureSimView({ n: 6 });
     const root = host();

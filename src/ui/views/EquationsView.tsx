@@ -24,7 +24,10 @@ import {
 export type EquationConfig = Pick<
   TrainConfig,
   'controller' | 'method' | 'alpha' | 'ki' | 'kp' | 'learnQ' | 'lambdaKP'
->;
+> & {
+  /** Output units inside the network (y ≡ φ_y) or a separate readout; default separate. */
+  readout?: TrainConfig['readout'];
+};
 
 export interface EquationsOptions extends Size {
   config: EquationConfig;
@@ -60,11 +63,16 @@ function texNumber(v: number): string {
 
 /** The TeX of every block for a configuration (and the loss: cross-entropy if classification). */
 export function equationBlocks(config: EquationConfig, classification: boolean): Block[] {
+  // Output units inside the network (the poster's formulation): y is read off the last k
+  // units, there is no D, d, and u reaches the network only through ψ (as Pᵀu).
+  const units = config.readout === 'units';
   const blocks: Block[] = [
     {
       key: 'dynamics',
       title: 'dynamics',
-      tex: String.raw`\begin{aligned}\tau_\phi\dot\phi &= -\phi + W\rho(\phi) + Ux + b + ${psi}\\ \tau_y\dot y &= -y + D\rho(\phi) + d + ${u}\end{aligned}`,
+      tex: units
+        ? String.raw`\begin{aligned}\tau_\phi\dot\phi &= -\phi + W\rho(\phi) + Ux + b + ${psi}\\ y &\equiv \phi_y \quad\text{(the last $k$ units)}\end{aligned}`
+        : String.raw`\begin{aligned}\tau_\phi\dot\phi &= -\phi + W\rho(\phi) + Ux + b + ${psi}\\ \tau_y\dot y &= -y + D\rho(\phi) + d + ${u}\end{aligned}`,
     },
     {
       key: 'output',
@@ -81,7 +89,9 @@ export function equationBlocks(config: EquationConfig, classification: boolean):
   let hidden: string;
   switch (kind) {
     case 'dynamic-inversion':
-      hidden = String.raw`\tau_\psi\dot{${psi}} = -${psi} + \rho'(\phi)\odot\big(W^\top ${psi} + D^\top ${u}\big)`;
+      hidden = units
+        ? String.raw`\tau_\psi\dot{${psi}} = -${psi} + \rho'(\phi)\odot\big(W^\top ${psi}\big) + P^\top ${u}`
+        : String.raw`\tau_\psi\dot{${psi}} = -${psi} + \rho'(\phi)\odot\big(W^\top ${psi} + D^\top ${u}\big)`;
       break;
     case 'dynamic-inversion-kp':
       hidden = String.raw`\begin{aligned}\tau_\psi\dot{${psi}} &= -${psi} + \rho'(\phi)\odot\big(B${psi} + F${u}\big)\\ \Delta B &\propto \rho(\phi^*)\,${psi}^{*\top},\quad \Delta F \propto \rho(\phi^*)\,${u}^{*\top}\\ &\text{decay } (1-\lambda_{KP}),\ \lambda_{KP} = ${texNumber(config.lambdaKP)}\end{aligned}`;
@@ -107,9 +117,13 @@ export function equationBlocks(config: EquationConfig, classification: boolean):
     const h = kind === 'linear-feedback' ? String.raw`\delta` : `${psi}^*`;
     const lines = [
       String.raw`\Delta W &= ${h}\,\rho(\phi^*)^\top,\ \Delta U = ${h}\,x^\top,\ \Delta b = ${h}`,
-      String.raw`\Delta D &= ${u}^*\rho(\phi^*)^\top,\ \Delta d = ${u}^*`,
     ];
+    if (!units) lines.push(String.raw`\Delta D &= ${u}^*\rho(\phi^*)^\top,\ \Delta d = ${u}^*`);
     if (kind === 'linear-feedback') lines.push(String.raw`\delta &= \rho'(\phi^*)\odot${psi}^*`);
+    else if (units)
+      lines.push(
+        String.raw`&\text{least control: } \min \tfrac12\|${psi}\|^2 \text{ s.t. } \phi_y^* = y_{\text{target}}\ (\alpha \to 0)`,
+      );
     else
       lines.push(
         String.raw`&${kind === 'dynamic-inversion-kp' ? String.raw`\approx` : '='} -\nabla_\theta \Big(\tfrac12\|${psi}^*\|^2 + \tfrac12\|${u}^*\|^2 + \tfrac1\alpha L(y^*)\Big)`,
@@ -235,6 +249,7 @@ export function drawEquations(
     config.method,
     config.learnQ,
     config.lambdaKP,
+    config.readout,
     classification,
   ].join('|');
   const retypeset = container.dataset.eqKey !== key;
@@ -322,13 +337,14 @@ export function EquationsView() {
   const kp = useApp((s) => s.config.kp);
   const learnQ = useApp((s) => s.config.learnQ);
   const lambdaKP = useApp((s) => s.config.lambdaKP);
+  const readout = useApp((s) => s.config.readout);
   const draw = useCallback(
     (el: HTMLDivElement, view: SimView, size: Size) =>
       drawEquations(el, view, {
         ...size,
-        config: { controller, method, alpha, ki, kp, learnQ, lambdaKP },
+        config: { controller, method, alpha, ki, kp, learnQ, lambdaKP, readout },
       }),
-    [controller, method, alpha, ki, kp, learnQ, lambdaKP],
+    [controller, method, alpha, ki, kp, learnQ, lambdaKP, readout],
   );
   // Live values as text: ten updates a second are readable and keep KaTeX's layout cheap.
   useLiveDraw(host, draw, 100);
