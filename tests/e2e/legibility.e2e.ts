@@ -45,13 +45,22 @@ async function waitFor(
   }
 }
 
+/** Is any job of the worker running (the app's own view of it, refreshes included)? */
+function appBusy(page: Page): Promise<boolean> {
+  return page.evaluate(
+    () =>
+      (window as unknown as { lcpDebug: { app: () => { busy: unknown } } }).lcpDebug.app().busy !==
+      null,
+  );
+}
+
 /** Wait until the engine has drawn a state and has no job running. */
 async function idle(page: Page, timeout: number): Promise<void> {
   await expect
     .poll(
       async () => {
         const s = await latest(page);
-        return !!s && s.busy === null && s.phase === 'idle' && !s.playing;
+        return !!s && s.busy === null && s.phase === 'idle' && !s.playing && !(await appBusy(page));
       },
       { timeout, interval: 200 },
     )
@@ -234,21 +243,66 @@ describe('legibility', () => {
   }, 400_000);
 
   it('an MNIST chapter after Learn ×2', async () => {
-    const { page, problems } = await openPage(browser, inject('baseUrl'));
-    onTestFinished(() => page.close());
-    await page.getByTestId('status-backend').filter({ hasNotText: '…' }).waitFor();
-    await idle(page, 120_000);
-    await page.getByTestId('preset').selectOption('mnist-rnn-lcp-di');
-    try {
-      await expect.poll(async () => (await latest(page))?.n, { timeout: 180_000 }).toBe(256);
-    } catch (e) {
-      await page.screenshot({ path: `${ARTIFACTS}/legibility-mnist-not-loaded.png` });
-      throw e;
+    // Choosing a chapter soon after the start-up build is sometimes lost by the worker today
+    // (the page shows "Building the network" for ever, with no progress; reported): wait a
+    // while before choosing, and start afresh if the chapter does not arrive.
+    let opened: Awaited<ReturnType<typeof openPage>> | null = null;
+    for (let attempt = 1; attempt <= 3 && !opened; attempt++) {
+      const tried = await openPage(browser, inject('baseUrl'));
+      await idle(tried.page, 120_000);
+      await tried.page.waitForTimeout(15_000);
+      await tried.page.getByTestId('preset').selectOption('mnist-rnn-lcp-di');
+      try {
+        await expect.poll(async () => (await latest(tried.page))?.n, { timeout: 90_000 }).toBe(256);
+        opened = tried;
+      } catch {
+        await tried.page.screenshot({
+          path: `${ARTIFACTS}/legibility-mnist-not-loaded-${attempt}.png`,
+        });
+        await tried.page.close();
+      }
     }
+    if (!opened) throw new Error('the MNIST chapter never loaded (3 attempts)');
+    const { page, problems } = opened;
+    onTestFinished(() => page.close());
     await idle(page, 240_000);
     await page.keyboard.press('c');
     await learn(page, 2, 240_000);
     await checkAllCombinations(page, 'mnist-rnn');
+    // The 256×256 W: hover reads a value out, a click opens the zoom with legible indices.
+    await page.setViewportSize({ width: 1280, height: 720 });
+    await settle(page);
+    const hit = page.locator('[data-testid="view-weights"] g.panel[data-panel="W"] rect.hit');
+    const box = await hit.boundingBox();
+    if (!box) throw new Error('no W heatmap');
+    await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.6);
+    await expect
+      .poll(() => page.locator('[data-testid="view-weights"] text.readout').textContent())
+      .toMatch(/^W\[\d+, \d+\] = /);
+    await page.mouse.click(box.x + box.width * 0.3, box.y + box.height * 0.6);
+    const zoom = page.locator('[data-testid="view-weights"] g.zoom');
+    try {
+      await expect.poll(() => zoom.getAttribute('display'), { timeout: 15_000 }).toBeNull();
+    } catch (e) {
+      await page.screenshot({ path: `${ARTIFACTS}/legibility-mnist-rnn-zoom-failed.png` });
+      const at = await page.evaluate(
+        ({ x, y }) => {
+          const el = document.elementFromPoint(x, y);
+          return el ? `${el.tagName}.${el.getAttribute('class')}` : 'none';
+        },
+        { x: box.x + box.width * 0.3, y: box.y + box.height * 0.6 },
+      );
+      throw new Error(`zoom did not open; element at the click: ${at}; ${String(e)}`);
+    }
+    await settle(page);
+    await page.screenshot({ path: `${ARTIFACTS}/legibility-mnist-rnn-zoom.png` });
+    const f = await measure(page, false);
+    expect(f.overlaps, 'zoom: overlapping tick labels').toEqual([]);
+    expect(
+      await zoom.locator('g.axis-x g.tick').count(),
+      'zoom: column indices shown',
+    ).toBeGreaterThan(2);
+    await page.keyboard.press('Escape');
     expect(problems).toEqual([]);
   }, 600_000);
 });
