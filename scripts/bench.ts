@@ -1,27 +1,36 @@
 /**
- * `npm run bench`: the engine's throughput in a real browser.
+ * `npm run bench`: the engine's throughput in a real browser, against its peers on this CPU.
  *
- * Serves the built app (dist/) on 127.0.0.1, opens bench.html in headless Debian Chromium
- * (playwright-core, software WebGL through SwiftShader) and, inside the page's worker, measures
- * steps per second of the controlled dynamic-inversion step (mse, 10 outputs) for each size and
- * backend, forced and 'auto'. Prints one JSON line per figure — {"backend","n","batch",
- * "steps_per_s"} ('auto' adds "picked") — then a readable table.
+ * 1. The peers (scripts/peer.ts; skipped with a note when Python or the script is missing): the
+ *    single-thread SGEMM peak of NumPy on OpenBLAS, then ../shared/bench/torch_reference.py at 1
+ *    and 2 threads.
+ * 2. Serves the built app (dist/) on 127.0.0.1 with no special headers, opens bench.html in
+ *    headless Debian Chromium (playwright-core, software WebGL through SwiftShader) — the page
+ *    makes itself cross-origin isolated through its service worker — and, inside the page's
+ *    worker, measures steps per second of the controlled dynamic-inversion step (mse, 10 outputs)
+ *    for each size and backend: the WASM kernel on 1 thread and on every core, cpu, webgl, and
+ *    'auto' (the app's own choice).
+ * 3. The torch peer again (the faster of the two runs counts: the machine is shared).
+ * 4. An MNIST epoch (8,004 digits, RNN 256) of RBP and of LCP-DI through the CLI, in Node.
+ * 5. The app under training load (long tasks, frames/s).
+ * Prints one JSON line per figure, then the tables.
  *
  * Options:
  *   --seconds S        measurement per figure (default 2, as torch_reference.py)
  *   --sizes 32x1,…     n×batch list (default 32x1,32x64,256x1,256x64)
- *   --backends a,b     of cpu, wasm, webgl, auto (default all four)
+ *   --backends a,b     of wasm-1 (one thread), wasm (every core), cpu, webgl, auto (default all)
  *   --unfused          also measure the unfused reference path (one tfjs op at a time)
- *   --torch            also run ../shared/bench/torch_reference.py (/usr/bin/python3, one thread)
- *                      in the same session and print the ratios to it
+ *   --no-torch         skip the peers;  --no-mnist  skip the CLI epochs;  --app-seconds 0  skip the app
  *   --dist DIR         what to serve (default dist)
  *   --webgl-two-pass X WebGL kernel: compute ρ, ρ′ in a first pass when B·n² ≥ X (0: always)
  *   --wasm-no-fma      WASM kernel without relaxed SIMD's fused multiply-add
+ *   --wasm-tile R,U    WASM GEMM: R rows per register tile, inner loop unrolled U times
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
+import { peerProblem, runTorch, sgemmPeak, stepFlops, type Peak, type TorchFigure } from './peer';
 import { serveDirectory } from './serveStatic';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -35,7 +44,6 @@ const CHROMIUM_ARGS = [
   '--no-first-run',
   '--disable-sync',
 ];
-const TORCH_SCRIPT = resolve(import.meta.dirname, '../../shared/bench/torch_reference.py');
 
 interface Figure {
   backend: string;
@@ -45,6 +53,9 @@ interface Figure {
   picked?: string;
   reason?: string;
   path?: 'fused' | 'unfused';
+  flavour?: string;
+  threads?: number;
+  label?: string;
 }
 
 function option(name: string, fallback: string): string {
@@ -57,70 +68,120 @@ const seconds = Number(option('seconds', '2'));
 const sizes = option('sizes', '32x1,32x64,256x1,256x64')
   .split(',')
   .map((s) => s.split('x').map(Number) as [number, number]);
-const backends = option('backends', 'cpu,wasm,webgl,auto').split(',');
+const backends = option('backends', 'wasm-1,wasm,cpu,webgl,auto').split(',');
 const dist = resolve(option('dist', 'dist'));
+const [tileRows, unroll] = option('wasm-tile', '')
+  .split(',')
+  .map((v) => (v ? Number(v) : undefined));
 
-function torchReference(): Map<string, number> {
-  const out = new Map<string, number>();
-  if (!existsSync(TORCH_SCRIPT)) {
-    console.error(`(no ${TORCH_SCRIPT}: skipping the torch reference)`);
-    return out;
+/** The best figure per threads × size over the peer's runs. */
+function bestTorch(runs: TorchFigure[][]): Map<string, TorchFigure> {
+  const best = new Map<string, TorchFigure>();
+  for (const f of runs.flat()) {
+    const key = `${f.threads}|${f.n}x${f.batch}`;
+    const old = best.get(key);
+    if (!old || f.steps_per_s > old.steps_per_s) best.set(key, f);
   }
-  const text = execFileSync(
-    '/usr/bin/python3',
-    [
-      TORCH_SCRIPT,
-      '--threads',
-      '1',
-      '--seconds',
-      String(seconds),
-      '--sizes',
-      sizes.map((s) => s.join('x')).join(','),
-    ],
-    { encoding: 'utf8' },
-  );
-  for (const line of text.trim().split('\n')) {
-    const r = JSON.parse(line) as { n: number; batch: number; steps_per_s: number };
-    console.log(
-      JSON.stringify({ backend: 'torch', n: r.n, batch: r.batch, steps_per_s: r.steps_per_s }),
-    );
-    out.set(`${r.n}x${r.batch}`, r.steps_per_s);
-  }
-  return out;
+  return best;
 }
 
-function table(figures: Figure[], torch: Map<string, number>): string {
-  const fmt = (v: number) => Math.round(v).toLocaleString('en-US');
-  const label = (f: Figure) =>
-    (f.backend === 'auto' ? `auto → ${f.picked}` : f.backend) +
-    (f.path === 'unfused' ? ' (unfused)' : '');
-  const rows: string[][] = [['backend', ...sizes.map(([n, b]) => `n=${n} × ${b}`)]];
-  const keys = [...new Set(figures.map((f) => `${f.backend}|${f.path ?? 'fused'}`))];
-  for (const key of keys) {
-    const [backend, path] = key.split('|');
+const fmt = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '—');
+
+function rowLabel(f: Figure): string {
+  if (f.label) return f.label;
+  if (f.backend === 'auto') return 'auto';
+  return f.backend + (f.path === 'unfused' ? ' (unfused)' : '');
+}
+
+function table(figures: Figure[], torch: Map<string, TorchFigure>, peak: Peak | null): string {
+  const t = (threads: number, n: number, b: number) => torch.get(`${threads}|${n}x${b}`);
+  const rows: string[][] = [['', ...sizes.map(([n, b]) => `n=${n} × ${b}`)]];
+  const labels = [...new Set(figures.map(rowLabel))];
+  for (const label of labels) {
     const cells = sizes.map(([n, b]) => {
-      const f = figures.find(
-        (g) => g.backend === backend && (g.path ?? 'fused') === path && g.n === n && g.batch === b,
-      );
+      const f = figures.find((g) => rowLabel(g) === label && g.n === n && g.batch === b);
       if (!f) return '—';
-      const t = torch.get(`${n}x${b}`);
-      const ratio = t ? ` (${(f.steps_per_s / t).toFixed(2)}×)` : '';
-      return (backend === 'auto' ? `${f.picked}: ` : '') + fmt(f.steps_per_s) + ratio;
+      const t1 = t(1, n, b)?.steps_per_s;
+      const t2 = t(2, n, b)?.steps_per_s;
+      const ratios = t1
+        ? ` (${(f.steps_per_s / t1).toFixed(2)}× | ${t2 ? (f.steps_per_s / t2).toFixed(2) : '—'}×)`
+        : '';
+      const threads = f.threads ? ` ${f.threads}t` : '';
+      return (f.backend === 'auto' ? `${f.picked}${threads}: ` : '') + fmt(f.steps_per_s) + ratios;
     });
-    const first = figures.find((g) => `${g.backend}|${g.path ?? 'fused'}` === key)!;
-    rows.push([backend === 'auto' ? 'auto' : label(first), ...cells]);
+    rows.push([label, ...cells]);
   }
-  if (torch.size)
-    rows.push(['torch (1 thread)', ...sizes.map(([n, b]) => fmt(torch.get(`${n}x${b}`) ?? NaN))]);
+  for (const threads of [1, 2])
+    if (sizes.some(([n, b]) => t(threads, n, b)))
+      rows.push([
+        `torch, ${threads} thread${threads > 1 ? 's' : ''}`,
+        ...sizes.map(([n, b]) => fmt(t(threads, n, b)?.steps_per_s ?? NaN)),
+      ]);
+  if (peak) {
+    for (const label of labels.filter((l) => /^(auto|wasm)/.test(l))) {
+      rows.push([
+        `${label}: % of 1-core peak`,
+        ...sizes.map(([n, b]) => {
+          const f = figures.find((g) => rowLabel(g) === label && g.n === n && g.batch === b);
+          return f
+            ? `${((100 * f.steps_per_s * stepFlops(n, b)) / 1e9 / peak.gflops).toFixed(0)} %`
+            : '—';
+        }),
+      ]);
+    }
+    rows.push([
+      'torch 1 thread: % of peak',
+      ...sizes.map(([n, b]) => {
+        const f = t(1, n, b);
+        return f
+          ? `${((100 * f.steps_per_s * stepFlops(n, b)) / 1e9 / peak.gflops).toFixed(0)} %`
+          : '—';
+      }),
+    ]);
+  }
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   const line = (r: string[]) => r.map((cell, c) => cell.padEnd(widths[c])).join('  ');
   return [
     'steps/s of the controlled dynamic-inversion step (mse, tanh, 10 outputs), headless Chromium' +
-      (torch.size ? '; (×) = ratio to torch, one thread' : ''),
+      (torch.size ? '; (a× | b×) = ratio to torch on 1 | 2 threads' : ''),
     line(rows[0]),
     widths.map((w) => '-'.repeat(w)).join('  '),
     ...rows.slice(1).map(line),
   ].join('\n');
+}
+
+/** The paper's PyTorch code on this machine (issue 10): one epoch, 8,004 digits, RNN 256. */
+const PAPER_SECONDS: Record<string, number> = { 'mnist-rnn-rbp': 3.4, 'mnist-rnn-lcp-di': 18.7 };
+
+interface EpochFigure {
+  preset: string;
+  seconds: number;
+  steps: number;
+  wall: number;
+  testAccuracy: number;
+}
+
+/** One epoch of a preset through the CLI (a fresh Node process, as a user runs it). */
+function cliEpoch(preset: string): EpochFigure {
+  const t0 = performance.now();
+  const text = execFileSync(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli/main.ts', 'train', preset, 'epochs=1'],
+    { encoding: 'utf8', cwd: resolve(import.meta.dirname, '..') },
+  );
+  const wall = (performance.now() - t0) / 1000;
+  const line = JSON.parse(text.trim().split('\n').pop()!) as {
+    seconds: number;
+    steps: number;
+    testAccuracy: number;
+  };
+  return {
+    preset,
+    seconds: line.seconds,
+    steps: line.steps,
+    wall,
+    testAccuracy: line.testAccuracy,
+  };
 }
 
 async function main(): Promise<void> {
@@ -128,7 +189,23 @@ async function main(): Promise<void> {
     throw new Error(`${dist}/bench.html missing: run \`npm run build\` first`);
   if (!existsSync(CHROMIUM))
     throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium`);
-  const torch = flag('torch') ? torchReference() : new Map<string, number>();
+  const problem = flag('no-torch') ? 'skipped (--no-torch)' : peerProblem();
+  if (problem) console.error(`(peers: ${problem})`);
+  const torchRuns: TorchFigure[][] = [];
+  let peak: Peak | null = null;
+  const peers = () => {
+    if (problem) return;
+    for (const threads of [1, 2]) {
+      const run = runTorch(threads, seconds, sizes);
+      for (const f of run) console.log(JSON.stringify({ backend: 'torch', ...f }));
+      torchRuns.push(run);
+    }
+  };
+  if (!problem) {
+    peak = sgemmPeak();
+    console.log(JSON.stringify({ sgemm_peak: peak }));
+  }
+  peers();
   const server = await serveDirectory(dist);
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   const figures: Figure[] = [];
@@ -144,31 +221,75 @@ async function main(): Promise<void> {
     });
     await page.exposeFunction('onBenchLog', (text: string) => console.error(text));
     await page.goto(new URL('bench.html', server.url).href);
-    await page.waitForFunction(() => document.body.dataset.ready === 'true');
-    await page.evaluate(
-      (req) =>
-        (window as unknown as { lcpBench: { run(r: unknown): Promise<unknown> } }).lcpBench.run(
-          req,
-        ),
-      {
-        backends,
-        sizes,
-        seconds,
-        unfused: flag('unfused'),
-        webglTwoPass: process.argv.includes('--webgl-two-pass')
-          ? Number(option('webgl-two-pass', '0'))
-          : undefined,
-        wasmFma: flag('wasm-no-fma') ? false : undefined,
-      },
+    // The page may reload once under its service worker (cross-origin isolation).
+    await page.waitForFunction(() => document.body.dataset.ready === 'true', undefined, {
+      timeout: 60_000,
+    });
+    const isolation = await page.evaluate(
+      () => (window as unknown as { lcpBench: { isolation: unknown } }).lcpBench.isolation,
     );
-    appFigure = await appTraining(browser, server.url, appSeconds);
-    console.log(JSON.stringify(appFigure));
+    console.error(`bench page isolation: ${JSON.stringify(isolation)}`);
+    const common = {
+      sizes,
+      seconds,
+      unfused: flag('unfused'),
+      webglTwoPass: process.argv.includes('--webgl-two-pass')
+        ? Number(option('webgl-two-pass', '0'))
+        : undefined,
+      wasmFma: flag('wasm-no-fma') ? false : undefined,
+      wasmTileRows: tileRows,
+      wasmUnroll: unroll,
+    };
+    for (const b of backends) {
+      const req =
+        b === 'wasm-1'
+          ? { ...common, backends: ['wasm'], wasmThreads: 1, label: 'wasm, 1 thread' }
+          : b === 'wasm'
+            ? { ...common, backends: ['wasm'], label: 'wasm, every core' }
+            : { ...common, backends: [b] };
+      await page.evaluate(
+        (r) =>
+          (window as unknown as { lcpBench: { run(r: unknown): Promise<unknown> } }).lcpBench.run(
+            r,
+          ),
+        req,
+      );
+    }
+    if (appSeconds > 0) {
+      appFigure = await appTraining(browser, server.url, appSeconds);
+      console.log(JSON.stringify(appFigure));
+    }
   } finally {
     await browser.close();
     await server.close();
   }
+  peers();
+  const epochs: EpochFigure[] = [];
+  if (!flag('no-mnist'))
+    for (const preset of Object.keys(PAPER_SECONDS)) {
+      const e = cliEpoch(preset);
+      console.log(JSON.stringify({ cli_epoch: e }));
+      epochs.push(e);
+    }
+  const torch = bestTorch(torchRuns);
   console.log('');
-  console.log(table(figures, torch));
+  if (peak)
+    console.log(
+      `one core's SGEMM peak: ${peak.gflops} GFLOP/s (NumPy float32 matmul, ${peak.core}, ${peak.blas})`,
+    );
+  const anyTorch = [...torch.values()][0];
+  if (anyTorch) console.log(`torch's BLAS: ${anyTorch.blas}`);
+  console.log(table(figures, torch, peak));
+  if (epochs.length) {
+    console.log('');
+    console.log('MNIST, one epoch through the CLI (8,004 digits, RNN 256; Node, wasm backend):');
+    for (const e of epochs)
+      console.log(
+        `  ${e.preset.padEnd(17)} ${e.seconds.toFixed(1)} s (process ${e.wall.toFixed(1)} s), ` +
+          `${e.steps} solver steps per batch, test accuracy ${e.testAccuracy}; ` +
+          `the paper's code here: ${PAPER_SECONDS[e.preset]} s (${(PAPER_SECONDS[e.preset] / e.seconds).toFixed(2)}×)`,
+      );
+  }
   if (appFigure) {
     console.log('');
     console.log(

@@ -1,56 +1,34 @@
 /**
- * The headless CLI: `npm run --silent lcp -- <command> …`. Prints JSON on stdout only.
- * Exit codes: 0 success, 2 bad input (one line on stderr naming the field), 3 divergence.
+ * The process entry of the headless CLI: `npm run --silent lcp -- <command> …` (cli.ts has the
+ * commands and the exit codes). Prints JSON on stdout only; errors are one line on stderr.
  */
-import { DivergenceError, InputError } from '../engine/errors';
-import { selectBackend } from '../engine/tf';
-import { runSolve } from './solve';
+import { EXIT_INTERNAL, reportError, runCli } from './cli';
 
-const USAGE = `usage: lcp solve FILE.json
-       lcp train PRESET|FILE [key=value ...]`;
+const io = {
+  out: (text: string) => void process.stdout.write(text),
+  err: (text: string) => void process.stderr.write(text),
+  progress: process.stderr.isTTY || process.env.LCP_PROGRESS === '1',
+  debug: process.env.LCP_DEBUG === '1',
+};
 
-export const EXIT_OK = 0;
-export const EXIT_INPUT = 2;
-export const EXIT_DIVERGED = 3;
+// Whatever escapes the command (a library's asynchronous failure) is still one line and exit 1.
+const fatal = (error: unknown) => {
+  process.exitCode = reportError(error, io);
+  process.exit();
+};
+process.on('uncaughtException', fatal);
+process.on('unhandledRejection', fatal);
+// A reader that goes away (`| head`) ends the output; that is not an error of ours.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  fatal(e);
+});
 
-async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  await selectBackend('cpu');
-  switch (command) {
-    case 'solve':
-      if (rest.length !== 1)
-        throw InputError.single('arguments', `expected one scenario file\n${USAGE}`);
-      process.stdout.write(JSON.stringify(await runSolve(rest[0])) + '\n');
-      return EXIT_OK;
-    case 'train': {
-      const { runTrain } = await import('./train');
-      await runTrain(rest);
-      return EXIT_OK;
-    }
-    default:
-      throw InputError.single(
-        'command',
-        `expected "solve" or "train", got ${JSON.stringify(command ?? '')}\n${USAGE}`,
-      );
-  }
-}
-
-main(process.argv.slice(2)).then(
+runCli(process.argv.slice(2), io).then(
   (code) => {
     process.exitCode = code;
   },
   (error: unknown) => {
-    if (error instanceof InputError) {
-      process.stderr.write(`error: ${error.message}\n`);
-      process.exitCode = EXIT_INPUT;
-    } else if (error instanceof DivergenceError) {
-      process.stderr.write(`diverged: ${error.message}\n`);
-      process.exitCode = EXIT_DIVERGED;
-    } else {
-      process.stderr.write(
-        `internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-      );
-      process.exitCode = 1;
-    }
+    process.exitCode = reportError(error, io) || EXIT_INTERNAL;
   },
 );

@@ -1,37 +1,96 @@
 import { existsSync } from 'node:fs';
-import { applyOverrides, defaultConfig, parseConfig, type TrainConfig } from '../engine/config';
-import { InputError } from '../engine/errors';
+import { defaultConfig, parseConfig, parseOverrides, type TrainConfig } from '../engine/config';
+import { InputError, oneLine, type Issue } from '../engine/errors';
 import { PRESETS } from '../engine/presets';
 import { seededStreams } from '../engine/rng';
 import { createDataset } from '../engine/tasks';
 import { loadMnistNode } from '../engine/tasks/loadMnistNode';
+import type { MnistData } from '../engine/tasks/mnistData';
 import { selectBackend } from '../engine/tf';
 import { Trainer, type EpochMetrics } from '../engine/trainer';
-import { readJsonFile } from './io';
+import { jsonKind } from '../engine/validation';
+import { CONFIG_FILE_LIMIT, fileLabel, isJsonObject, readJsonFile } from './io';
 
-/** A preset name or a config file (a preset plus any fields, or a plain partial config). */
-export async function loadTrainConfig(source: string, overrides: string[]): Promise<TrainConfig> {
-  let config: TrainConfig;
-  if (source in PRESETS) config = parseConfig(PRESETS[source].config);
-  else if (existsSync(source)) {
-    const raw = await readJsonFile(source);
-    const preset =
-      typeof raw === 'object' && raw && 'preset' in raw
-        ? String((raw as { preset: unknown }).preset)
-        : null;
-    if (preset !== null && !(preset in PRESETS))
-      throw InputError.single('preset', `unknown preset "${preset}"`);
-    const base = preset ? parseConfig(PRESETS[preset].config) : defaultConfig();
-    const fields = { ...(raw as Record<string, unknown>) };
-    delete fields.preset;
-    config = parseConfig(fields, base);
-  } else {
+const PRESET_LIST = Object.keys(PRESETS).join(', ');
+
+/** A preset by name: own keys of PRESETS only (`constructor`, `__proto__` are not presets). */
+function presetConfig(name: string): TrainConfig | null {
+  return Object.hasOwn(PRESETS, name) ? parseConfig(PRESETS[name].config) : null;
+}
+
+/**
+ * A config file: a JSON object of fields, optionally with `"preset": NAME` as the base (the
+ * defaults otherwise). Returns the base and the file's own fields, not yet validated.
+ */
+async function readConfigFile(
+  path: string,
+): Promise<{ base: TrainConfig; fields: Record<string, unknown> }> {
+  const raw = await readJsonFile(path, CONFIG_FILE_LIMIT);
+  if (!isJsonObject(raw))
+    throw InputError.single(
+      fileLabel(path),
+      `expected a JSON object of configuration fields, got ${jsonKind(raw)}`,
+    );
+  const { preset, ...fields } = raw;
+  if (preset === undefined) return { base: defaultConfig(), fields };
+  const base = typeof preset === 'string' ? presetConfig(preset) : null;
+  if (!base)
     throw InputError.single(
       'preset',
-      `"${source}" is neither a preset (${Object.keys(PRESETS).join(', ')}) nor a file`,
+      typeof preset === 'string'
+        ? `unknown preset "${oneLine(preset, 60)}" (presets: ${PRESET_LIST})`
+        : `expected a preset name (${PRESET_LIST})`,
     );
+  return { base, fields };
+}
+
+/**
+ * A preset name or a config file, then `key=value` overrides; the file's fields and the
+ * overrides are validated together (so an override can fix the file) and every problem is
+ * reported at once. The CLI computes in Node: `backend=webgl` is refused here.
+ */
+export async function loadTrainConfig(source: string, overrides: string[]): Promise<TrainConfig> {
+  let base = presetConfig(source);
+  let fields: Record<string, unknown> = {};
+  if (!base) {
+    if (!existsSync(source))
+      throw InputError.single(
+        'preset',
+        `unknown preset "${source.includes('/') ? fileLabel(source) : oneLine(source, 60)}" and no such file (presets: ${PRESET_LIST})`,
+      );
+    ({ base, fields } = await readConfigFile(source));
   }
-  return applyOverrides(config, overrides);
+  const { values, issues, omitted } = parseOverrides(overrides);
+  let config: TrainConfig;
+  try {
+    config = parseConfig({ ...fields, ...values }, base);
+  } catch (e) {
+    if (e instanceof InputError)
+      throw new InputError([...issues, ...e.issues], omitted + e.omitted);
+    throw e;
+  }
+  const cliIssues: Issue[] = [...issues];
+  if (config.backend === 'webgl')
+    cliIssues.push({
+      field: 'backend',
+      message: 'webgl is not available in the CLI (Node has no WebGL); use auto, wasm or cpu',
+    });
+  if (cliIssues.length) throw new InputError(cliIssues, omitted);
+  return config;
+}
+
+/** MNIST from `npm run data`'s file; its absence is the user's to fix (exit 2). */
+async function loadMnist(): Promise<MnistData> {
+  try {
+    return await loadMnistNode();
+  } catch (e) {
+    if ((e as { cause?: NodeJS.ErrnoException }).cause?.code === 'ENOENT')
+      throw InputError.single(
+        'task',
+        'MNIST data not found (public/data/mnist.bin): run `npm run data` first',
+      );
+    throw e;
+  }
 }
 
 function round(v: number | null | undefined, digits = 6): number | null {
@@ -60,44 +119,52 @@ function epochLine(m: EpochMetrics): Record<string, number | null> {
   return line;
 }
 
+/** Where `train` writes: epoch lines (stdout) and progress (stderr, when `progress`). */
+export interface TrainIo {
+  out(text: string): void;
+  err(text: string): void;
+  progress: boolean;
+}
+
 /** `train PRESET|FILE [key=value …]`: one JSON line per epoch on stdout, progress on stderr. */
-export async function runTrain(args: string[]): Promise<void> {
+export async function runTrain(args: string[], io: TrainIo): Promise<void> {
   const [source, ...overrides] = args;
   if (!source)
-    throw InputError.single(
-      'arguments',
-      `expected a preset (${Object.keys(PRESETS).join(', ')}) or a config file`,
-    );
+    throw InputError.single('arguments', `expected a preset (${PRESET_LIST}) or a config file`);
   const config = await loadTrainConfig(source, overrides);
-  if (config.backend !== 'auto' && config.backend !== 'cpu') await selectBackend(config.backend);
+  if (config.backend === 'wasm') await wasmBackend();
   else if (config.backend === 'auto') await autoNodeBackend(config);
   const streams = seededStreams(config.seed);
-  const mnist = config.task === 'mnist' ? await loadMnistNode() : undefined;
+  const mnist = config.task === 'mnist' ? await loadMnist() : undefined;
   const data = createDataset(config, streams.stream('data'), mnist);
   const trainer = new Trainer(config, data, {
     init: streams.stream('init'),
     order: streams.stream('order'),
     noise: streams.stream('noise'),
   });
-  const progress = process.stderr.isTTY || process.env.LCP_PROGRESS === '1';
   try {
     for (let e = 0; e < config.epochs; e++) {
       let last = 0;
       const m = trainer.trainEpoch((done, total, r) => {
         const now = performance.now();
-        if (progress && (now - last > 1000 || done === total)) {
+        if (io.progress && (now - last > 1000 || done === total)) {
           last = now;
-          process.stderr.write(
+          io.err(
             `\repoch ${e + 1}/${config.epochs}  batch ${done}/${total}  loss ${r.loss.toFixed(4)}  steps ${r.steps}   `,
           );
         }
       });
-      if (progress) process.stderr.write('\n');
-      process.stdout.write(JSON.stringify(epochLine(m)) + '\n');
+      if (io.progress) io.err('\n');
+      io.out(JSON.stringify(epochLine(m)) + '\n');
     }
   } finally {
     trainer.dispose();
   }
+}
+
+async function wasmBackend(): Promise<void> {
+  await import('@tensorflow/tfjs-backend-wasm');
+  await selectBackend('wasm');
 }
 
 /**
@@ -107,8 +174,5 @@ export async function runTrain(args: string[]): Promise<void> {
 async function autoNodeBackend(config: TrainConfig): Promise<void> {
   const n =
     config.topology === 'layered' ? config.layers.reduce((a, b) => a + b, 0) : config.hidden;
-  if (n * config.batch >= 2048 || config.task === 'mnist') {
-    await import('@tensorflow/tfjs-backend-wasm');
-    await selectBackend('wasm');
-  }
+  if (n * config.batch >= 2048 || config.task === 'mnist') await wasmBackend();
 }

@@ -10,23 +10,70 @@ import {
   type ControllerSettings,
 } from './dynamics';
 import { energyRelax } from './energy';
+import {
+  FIELDS,
+  FLOAT32_MAX,
+  formatNumber,
+  gainRules,
+  INPUT_LIMIT,
+  outputsRule,
+  stepRules,
+  toleranceRule,
+  type ConfigKey,
+  type RuleIssue,
+} from './config';
 import { InputError } from './errors';
 import { controlsAt, disposeParamSet, lcpUpdate, type ParamSet } from './learning';
 import { LOSSES, lossPerSample } from './losses';
 import { disposeNetwork, networkFromArrays, NETWORK_PARAMS, type NetworkParamName } from './model';
 import { relax, type SolverSettings } from './solver';
 import { tf, type Tensor } from './tf';
-import { inputErrorFromZod } from './validation';
+import { inputErrorFromZod, jsonKind, numericArray, type EntryCheck } from './validation';
 
 /**
  * The scenario file of DESIGN.md §2: one sample with explicit parameters, so that any
- * implementation of the equations can be checked against this one.
+ * implementation of the equations can be checked against this one. Arrays are checked entry by
+ * entry with at most MAX_REPORTED problems each (validation.ts), every number must be a float32
+ * (|v| ≤ FLOAT32_MAX: beyond it the engine would compute with Infinity), inputs and targets
+ * within INPUT_LIMIT; then the same step, tolerance, gain and output rules as the configuration
+ * schema (config.ts).
  */
-const vector = z.array(z.number());
-const matrix = z.array(z.array(z.number()));
-const positive = z.number().gt(0, 'must be > 0');
+const inFloat32: EntryCheck = (v) =>
+  Math.abs(v) > FLOAT32_MAX ? `beyond float32's range (±${formatNumber(FLOAT32_MAX)})` : null;
+const withinInputLimit: EntryCheck = (v) =>
+  Math.abs(v) > INPUT_LIMIT
+    ? `magnitude ${formatNumber(Math.abs(v))} exceeds ${formatNumber(INPUT_LIMIT)} (INPUT_LIMIT: the state would overflow at the first step)`
+    : null;
+/** The configuration's bound: a solve must end in reasonable time. */
+const MAX_STEPS = FIELDS.maxSteps.type === 'integer' ? FIELDS.maxSteps.max : 1_000_000;
+const vector = numericArray(1, inFloat32);
+const matrix = numericArray(2, inFloat32);
+const targetVector = numericArray(1, withinInputLimit);
 
-const scenarioSchema = z
+/** A vector (mse) or a class index (cross-entropy); which one the loss needs is checkShapes'. */
+function checkTarget(v: unknown, ctx: z.RefinementCtx) {
+  if (typeof v === 'number') {
+    if (!Number.isInteger(v))
+      ctx.addIssue({ code: 'custom', message: 'must be an integer class index', continue: false });
+    return;
+  }
+  if (!Array.isArray(v)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `${v === undefined ? 'missing' : `got ${jsonKind(v)}`} (expected a vector, or a class index for cross-entropy)`,
+      continue: false,
+    });
+    return;
+  }
+  const result = targetVector.safeParse(v);
+  if (!result.success)
+    for (const issue of result.error.issues)
+      ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message, continue: false });
+}
+const scalar = z.number().refine((v) => Math.abs(v) <= FLOAT32_MAX, "beyond float32's range");
+const positive = scalar.refine((v) => v > 0, 'must be > 0');
+
+const structure = z
   .object({
     model: z.strictObject({
       activation: z.enum(ACTIVATIONS).default('tanh'),
@@ -45,13 +92,13 @@ const scenarioSchema = z
       maskD: matrix.optional(),
     }),
     loss: z.enum(LOSSES),
-    x: vector,
-    target: z.union([vector, z.number().int('must be an integer class index')]),
+    x: numericArray(1, withinInputLimit),
+    target: z.custom<number[] | number>().superRefine(checkTarget),
     controller: z.strictObject({
       kind: z.enum(CONTROLLER_KINDS),
-      alpha: z.number().gte(0, 'must be ≥ 0'),
-      ki: z.number().gte(0, 'must be ≥ 0').default(1),
-      kp: z.number().gte(0, 'must be ≥ 0').default(0),
+      alpha: scalar.refine((v) => v >= 0, 'must be ≥ 0'),
+      ki: scalar.refine((v) => v >= 0, 'must be ≥ 0').default(1),
+      kp: scalar.refine((v) => v >= 0, 'must be ≥ 0').default(0),
       tauPhi: positive.default(1),
       tauY: positive.default(1),
       tauU: positive.default(1),
@@ -62,14 +109,20 @@ const scenarioSchema = z
       .strictObject({
         dt: positive.default(0.2),
         tol: positive.default(1e-6),
-        maxSteps: z.number().int('must be an integer').gte(1, 'must be ≥ 1').default(100_000),
+        maxSteps: z
+          .number()
+          .int('must be an integer')
+          .gte(1, 'must be ≥ 1')
+          .lte(MAX_STEPS, `must be ≤ ${MAX_STEPS}`)
+          .default(100_000),
       })
       .default({ dt: 0.2, tol: 1e-6, maxSteps: 100_000 }),
   })
-  .strict()
-  .superRefine(checkShapes);
+  .strict();
 
-export type Scenario = z.infer<typeof scenarioSchema>;
+export type Scenario = z.infer<typeof structure>;
+
+const scenarioSchema = structure.superRefine(checkShapes).superRefine(checkRules);
 
 type RefineContext = z.RefinementCtx;
 
@@ -153,10 +206,60 @@ function checkShapes(
     if (!s.model.B) issue(['model', 'B'], 'missing (dynamic-inversion-kp needs B, n×n)');
     if (!s.model.F) issue(['model', 'F'], 'missing (dynamic-inversion-kp needs F, n×k)');
   }
-  if (kind === 'energy' && !(s.controller.alpha > 0))
-    issue(['controller', 'alpha'], 'must be > 0 for energy');
-  if (kind === 'energy' && !(s.controller.ki > 0))
-    issue(['controller', 'ki'], 'must be > 0 for energy');
+}
+
+/** Where a rule's configuration key lives in a scenario file. */
+const SCENARIO_PATHS: Partial<Record<ConfigKey, string[]>> = {
+  dt: ['solver', 'dt'],
+  tol: ['solver', 'tol'],
+  tauPhi: ['controller', 'tauPhi'],
+  tauY: ['controller', 'tauY'],
+  tauU: ['controller', 'tauU'],
+  tauPsi: ['controller', 'tauPsi'],
+  alpha: ['controller', 'alpha'],
+  ki: ['controller', 'ki'],
+  kp: ['controller', 'kp'],
+  controller: ['controller', 'kind'],
+};
+
+/**
+ * The configuration schema's cross-field rules (config.ts) on the scenario's values: Euler steps
+ * float32 resolves, a resolvable tolerance, gains that control, at least 2 outputs for
+ * cross-entropy.
+ */
+function checkRules(s: Scenario, ctx: RefineContext) {
+  const c = s.controller;
+  // Values out of their own range are already reported (range refinements do not abort).
+  const ranged = (...v: number[]) => v.every((x) => x > 0 && x <= FLOAT32_MAX);
+  const label = (key: ConfigKey) => (SCENARIO_PATHS[key] ?? [key]).join('.');
+  const refusals: RuleIssue[] = [
+    ...(ranged(s.solver.dt, c.tauPhi, c.tauY, c.tauU, c.tauPsi)
+      ? stepRules({ dt: s.solver.dt, ...c }, label)
+      : []),
+    ...(ranged(s.solver.tol) ? toleranceRule('tol', s.solver.tol) : []),
+    ...(c.alpha >= 0 && c.ki >= 0 && c.kp >= 0
+      ? gainRules({ controller: c.kind, alpha: c.alpha, ki: c.ki, kp: c.kp }, true)
+      : []),
+  ];
+  // One issue per refusal; a path of one segment "a.b, c.d" names several fields.
+  for (const r of refusals)
+    ctx.addIssue({
+      code: 'custom',
+      path: [
+        r.keys
+          .slice(0, r.named ?? 1)
+          .map(label)
+          .join(', '),
+      ],
+      message: r.message,
+    });
+  const units = s.model.readout === 'units';
+  for (const r of outputsRule(s.loss, outputCount(s), []))
+    ctx.addIssue({
+      code: 'custom',
+      path: ['model', units ? 'outputs' : 'd'],
+      message: units ? r.message : `${r.message} (d has the outputs)`,
+    });
 }
 
 /**
@@ -170,6 +273,8 @@ function outputCount(s: { model: Scenario['model']; target: number[] | number })
 
 /** Validate a parsed JSON value as a scenario; throws InputError naming every bad field. */
 export function parseScenario(raw: unknown): Scenario {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw InputError.single('(root)', `expected a JSON object, got ${jsonKind(raw)}`);
   const result = scenarioSchema.safeParse(raw);
   if (!result.success) throw inputErrorFromZod(result.error);
   return result.data;
@@ -191,6 +296,8 @@ export interface SolveOutput {
     loss: number;
     steps: number;
     converged: boolean;
+    /** The largest block's relative change per unit time at the last step (RelaxResult.raw). */
+    residual: number;
     gradient: ParamArrays;
   };
   controlled: {
@@ -200,6 +307,7 @@ export interface SolveOutput {
     u: number[];
     steps: number;
     converged: boolean;
+    residual: number;
     update: ParamArrays;
   };
 }
@@ -246,6 +354,7 @@ export async function solveScenario(s: Scenario): Promise<SolveOutput> {
       loss: lossT.dataSync()[0],
       steps: free.steps,
       converged: free.converged,
+      residual: free.raw ?? free.residual,
       gradient: paramArrays(gradient.descent, net.readout),
     };
     disposeState(free.state);
@@ -267,6 +376,7 @@ export async function solveScenario(s: Scenario): Promise<SolveOutput> {
         u: rowOf(c.u),
         steps: controlled.steps,
         converged: controlled.converged,
+        residual: controlled.raw ?? controlled.residual,
         update: paramArrays(update, net.readout),
       },
     };

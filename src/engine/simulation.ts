@@ -8,7 +8,7 @@
  * them to the end (tests, scripts).
  */
 import { rate } from './activations';
-import { FIELDS, parseConfig, type ConfigKey, type TrainConfig } from './config';
+import { INPUT_LIMIT, needsRebuild, parseConfig, type TrainConfig } from './config';
 import {
   disposeState,
   eulerStep,
@@ -17,7 +17,7 @@ import {
   type DynState,
   type Presentation,
 } from './dynamics';
-import { DivergenceError } from './errors';
+import { DivergenceError, InputError } from './errors';
 import { controlsAt } from './learning';
 import { lossPerSample } from './losses';
 import { meanHalfSquaredNorm, stabilityRadiusSliced } from './metrics';
@@ -121,13 +121,6 @@ const COSINE_EVERY_UPDATE = 4096;
  * direction (and its cosine with −∇L) is meaningless there.
  */
 export const CONTROL_NOISE_RMS = 1e-5;
-
-/** Fields whose change needs a new network or new data (all others apply live). */
-export function needsRebuild(before: TrainConfig, after: TrainConfig): boolean {
-  return (Object.keys(FIELDS) as ConfigKey[]).some(
-    (k) => !FIELDS[k].live && JSON.stringify(before[k]) !== JSON.stringify(after[k]),
-  );
-}
 
 export class Simulation {
   config: TrainConfig;
@@ -617,16 +610,26 @@ export class Simulation {
   }
 
   /**
-   * Hand edits of a weight. The caller refreshes the free equilibrium (refreshSliced). False
-   * (nothing changed) for an unknown parameter, an index out of range or a non-finite value.
+   * Hand edits of a weight. The caller refreshes the free equilibrium (refreshSliced). Throws
+   * InputError (nothing changed) for an unknown parameter, an entry out of range or a value that
+   * is not a number within ±INPUT_LIMIT.
    */
-  editParam(name: ParamName, row: number, col: number, value: number): boolean {
+  editParam(name: ParamName, row: number, col: number, value: number): void {
     const t = this.trainer.net.params[name];
-    if (!t || !Number.isFinite(value)) return false;
+    if (!t) throw InputError.single(name, 'this network has no such parameter');
+    checkEditValue(name, value);
     const values = t.dataSync().slice();
     const cols = t.shape.length === 2 ? t.shape[1] : 1;
     const i = t.shape.length === 2 ? row * cols + col : row;
-    if (i < 0 || i >= values.length || !Number.isInteger(i)) return false;
+    const inside =
+      Number.isInteger(row) &&
+      Number.isInteger(col) &&
+      row >= 0 &&
+      row < t.shape[0] &&
+      col >= 0 &&
+      col < cols;
+    if (!inside)
+      throw InputError.single(`${name}[${row}][${col}]`, `no such entry (${t.shape.join('×')})`);
     values[i] = value;
     this.trainer.net.params[name] = tf.tensor(values, t.shape);
     t.dispose();
@@ -634,19 +637,21 @@ export class Simulation {
     this.trainer.confirmWeights();
     this.weightsVersion++;
     this.refreshPresentation();
-    return true;
   }
 
-  /** Hand edits of the current sample's input or target; the caller refreshes (refreshSliced). */
-  editSample(which: 'input' | 'target', index: number, value: number): boolean {
-    if (!Number.isFinite(value)) return false;
+  /**
+   * Hand edits of the current sample's input or target; the caller refreshes (refreshSliced).
+   * Throws InputError for an index out of range or a value beyond ±INPUT_LIMIT.
+   */
+  editSample(which: 'input' | 'target', index: number, value: number): void {
+    checkEditValue(which, value);
     const split = this.data.train;
     const size = which === 'input' ? this.data.m : this.data.k;
-    if (index < 0 || index >= size || !Number.isInteger(index)) return false;
+    if (!Number.isInteger(index) || index < 0 || index >= size)
+      throw InputError.single(`${which}[${index}]`, `no such entry (0…${size - 1})`);
     const arr = which === 'input' ? split.x : split.target;
     arr[this.sample * size + index] = value;
     this.refreshPresentation();
-    return true;
   }
 
   /** Rebuild the presentation (drive U x + b, target) keeping the dynamic state. */
@@ -744,6 +749,18 @@ export class Simulation {
     if (this.state) disposeState(this.state);
     this.trainer?.dispose();
   }
+}
+
+/**
+ * A value typed into a weight, input or target: a finite number within ±INPUT_LIMIT (beyond, every
+ * unit it reaches saturates or float32 overflows, and nothing meaningful is left to compute).
+ */
+function checkEditValue(field: string, value: number): void {
+  if (!Number.isFinite(value) || Math.abs(value) > INPUT_LIMIT)
+    throw InputError.single(
+      field,
+      `expected a number within ±${INPUT_LIMIT.toExponential(0)}, got ${String(value)}; nothing changed`,
+    );
 }
 
 /** The solver's divergence message for a step's residual and RMS, or null when it is fine. */

@@ -7,6 +7,7 @@ import {
   type Presentation,
 } from './dynamics';
 import {
+  blockCoefficients,
   BLOWUP_RMS,
   divergenceReason,
   evaluatesOnDevice,
@@ -71,8 +72,13 @@ export interface RelaxResult {
   state: DynState;
   steps: number;
   converged: boolean;
-  /** The largest block's relative change per unit time at the last check. */
+  /**
+   * The largest block's relative change per unit time at the last check, beyond what float32
+   * resolves (what the rule compares with tol; kernels/spec.ts's residualOf).
+   */
   residual: number;
+  /** The same without the float32 floors: the relative change the state actually reached. */
+  raw?: number;
 }
 
 /** Divergence of a relaxation, with the last state that was still finite and bounded. */
@@ -91,14 +97,16 @@ export class RelaxDivergence extends DivergenceError {
 const BLOCKS = ['phi', 'y', 'uI', 'psi'] as const;
 
 /**
- * Per block X: ‖X′ − X‖ / (dt · (‖X′‖ + floor)), the relative change per unit time, and the
- * block's RMS — read back in one transfer.
+ * Per block X: the relative change per unit time beyond float32 resolution (kernels/spec.ts's
+ * residualOf, with dt/τ per block in `coef`), the same without the float32 floors (`raw`), and
+ * the largest block RMS — read back in one transfer.
  */
 export function blockResiduals(
   prev: DynState,
   next: DynState,
   dt: number,
-): { residual: number; rms: number } {
+  coef?: readonly number[],
+): { residual: number; raw: number; rms: number } {
   const stats = tf.tidy(() =>
     tf.stack(
       BLOCKS.flatMap((key) => [
@@ -109,17 +117,8 @@ export function blockResiduals(
   );
   const v = stats.dataSync();
   stats.dispose();
-  let residual = 0;
-  let rms = 0;
-  for (let i = 0; i < BLOCKS.length; i++) {
-    const diff = Math.sqrt(v[2 * i]);
-    const norm = Math.sqrt(v[2 * i + 1]);
-    const size = next[BLOCKS[i]].size;
-    residual = Math.max(residual, diff / (dt * (norm + NORM_FLOOR)));
-    if (size > 0) rms = Math.max(rms, norm / Math.sqrt(size));
-    if (!Number.isFinite(diff) || !Number.isFinite(norm)) return { residual: NaN, rms: NaN };
-  }
-  return { residual, rms };
+  const sizes = BLOCKS.map((key) => next[key].size);
+  return residualOf(v, 0, sizes, dt, coef);
 }
 
 /**
@@ -159,6 +158,8 @@ export function* relaxSliced(
   if (usesFusedPath(solver, net))
     return yield* relaxFused(net, ctrl, solver, p, init, controlled, phase);
   const checkEvery = Math.max(1, solver.checkEvery ?? 1);
+  const coef = blockCoefficients(solver.dt, ctrl);
+  let lastRaw = NaN;
   let good = init;
   let goodStep = 0;
   let current = init;
@@ -177,7 +178,8 @@ export function* relaxSliced(
         current = next;
         continue;
       }
-      const { residual, rms } = blockResiduals(current, next, solver.dt);
+      const { residual, raw, rms } = blockResiduals(current, next, solver.dt, coef);
+      lastRaw = raw;
       if (current !== good) disposeState(current);
       current = next;
       const reason = !Number.isFinite(residual)
@@ -205,11 +207,17 @@ export function* relaxSliced(
       goodStep = step;
       if (residual <= solver.tol) {
         owned = false;
-        return { state: current, steps: step, converged: true, residual };
+        return { state: current, steps: step, converged: true, residual, raw };
       }
     }
     owned = false;
-    return { state: current, steps: solver.maxSteps, converged: false, residual: lastResidual };
+    return {
+      state: current,
+      steps: solver.maxSteps,
+      converged: false,
+      residual: lastResidual,
+      raw: lastRaw,
+    };
   } finally {
     if (owned) {
       if (current !== good) disposeState(current);
@@ -218,10 +226,11 @@ export function* relaxSliced(
   }
 }
 
-/** Steps per dispatch on host backends by default: a few milliseconds of work per dispatch. */
+/** Steps per dispatch on host backends by default: a few milliseconds of work per dispatch (the
+ * WASM kernel does 6.4·10⁷ multiply-adds in ~2–4 ms here). */
 function hostChunk(batch: number, n: number, k: number): number {
   const macs = batch * (2 * n * n + 4 * n * k) + 1;
-  return Math.max(1, Math.min(1024, 2 ** Math.floor(Math.log2(4e6 / macs))));
+  return Math.max(1, Math.min(1024, 2 ** Math.floor(Math.log2(6.4e7 / macs))));
 }
 
 /**
@@ -248,11 +257,13 @@ function* relaxFused(
   disposeState(init);
   const rule = new StopRule(solver.tol);
   const sizes = [batch * n, batch * k, batch * k, batch * n];
+  const coef = blockCoefficients(solver.dt, ctrl);
   let step = 0;
   let chunk = solver.checkEvery ?? (onDevice ? hostChunk(batch, n, k) : 16);
+  let raw = NaN;
   const finish = (converged: boolean, residual: number): RelaxResult => {
     const state = unpackState(packed, n, k);
-    return { state, steps: step, converged, residual };
+    return { state, steps: step, converged, residual, raw };
   };
   const diverge = (at: number, reason: string, goodStep: number): never => {
     const lastGood = unpackState(packed, n, k);
@@ -278,6 +289,7 @@ function* relaxFused(
         rule.growing = s[STAT.growing];
         rule.lastResidual = s[STAT.lastResidual];
         rule.best = s[STAT.best];
+        if (s[STAT.steps] > 0) raw = s[STAT.raw];
         const status = s[STAT.status];
         if (status >= STATUS.nonFinite)
           diverge(
@@ -290,7 +302,9 @@ function* relaxFused(
         continue;
       }
       // WebGL: one check for the dispatch's last step.
-      const { residual, rms } = residualOf(s, STAT.sums, sizes, solver.dt);
+      const checked = residualOf(s, STAT.sums, sizes, solver.dt, coef);
+      const { residual, rms } = checked;
+      raw = checked.raw;
       const previous = rule.lastResidual;
       const status = rule.check(residual, rms);
       if (status >= STATUS.nonFinite) {

@@ -13,10 +13,12 @@ import type {
   FlowFieldRequest,
   WorkerMessage,
 } from '../worker/protocol';
+import { setConfigFields } from './configChanges';
 import { clearSimView, receiveSnapshot, receiveTask, simView } from './simView';
 import { dismissNoticeKey, pushNotice, useApp, type AppState } from './store';
 
 export interface EngineClient {
+  /** Play and control commands get an id here, which snapshots echo once handled. */
   send(cmd: Command): void;
   flowField(request: FlowFieldRequest): Promise<FlowField>;
   decisionMap(size: number): Promise<DecisionMap>;
@@ -32,6 +34,8 @@ type Pending = { resolve: (v: never) => void; reject: (e: Error) => void };
 const PING_MS = 500;
 const SILENCE_MS = 2000;
 const STARTUP_SILENCE_MS = 20_000;
+/** While the engine says it is in a step it cannot slice (measuring backends, …). */
+const BLOCKING_SILENCE_MS = 15_000;
 
 export function createEngineClient(worker: Worker): EngineClient {
   const pending = new Map<number, Pending>();
@@ -39,6 +43,7 @@ export function createEngineClient(worker: Worker): EngineClient {
   let ackScheduled = false;
   let lastPong = performance.now();
   let disposed = false;
+  const sent = { play: 0, control: 0 };
 
   const ackAfterFrame = (seq: number) => {
     if (ackScheduled) return;
@@ -75,8 +80,9 @@ export function createEngineClient(worker: Worker): EngineClient {
         const st = useApp.getState();
         const patch: Partial<AppState> = {};
         if (st.phase !== s.phase) patch.phase = s.phase;
-        if (st.control !== s.control) patch.control = s.control;
-        if (st.playing !== s.playing) patch.playing = s.playing;
+        // A snapshot made before the worker saw the latest click must not undo it on screen.
+        if (s.acked.control >= sent.control && st.control !== s.control) patch.control = s.control;
+        if (s.acked.play >= sent.play && st.playing !== s.playing) patch.playing = s.playing;
         if (JSON.stringify(st.busy) !== JSON.stringify(s.busy)) patch.busy = s.busy;
         if (Object.keys(patch).length) useApp.setState(patch);
         ackAfterFrame(s.seq);
@@ -131,7 +137,11 @@ export function createEngineClient(worker: Worker): EngineClient {
     if (disposed) return;
     worker.postMessage({ type: 'ping', id: nextId++ } satisfies Command);
     const st = useApp.getState();
-    const silence = heard ? SILENCE_MS : STARTUP_SILENCE_MS;
+    const silence = !heard
+      ? STARTUP_SILENCE_MS
+      : st.busy?.blocking
+        ? BLOCKING_SILENCE_MS
+        : SILENCE_MS;
     if (performance.now() - lastPong > silence && st.health !== 'crashed') {
       if (st.health !== 'unresponsive') {
         useApp.setState({ health: 'unresponsive' });
@@ -157,7 +167,11 @@ export function createEngineClient(worker: Worker): EngineClient {
 
   return {
     send: (cmd) => {
-      if (!disposed) worker.postMessage(cmd);
+      if (disposed) return;
+      if (cmd.type === 'play' || cmd.type === 'control') {
+        sent[cmd.type] = Math.max(sent[cmd.type], cmd.id ?? 0) + 1;
+        worker.postMessage({ ...cmd, id: sent[cmd.type] });
+      } else worker.postMessage(cmd);
     },
     flowField: (req) => request<FlowField>((id) => ({ type: 'flowField', request: req, id })),
     decisionMap: (size) => request<DecisionMap>((id) => ({ type: 'decisionMap', size, id })),
@@ -181,9 +195,7 @@ function reportDead(text: string): void {
 
 /** Apply a divergence fix (a few configuration changes) as a user edit would. */
 function applyFix(changes: Partial<AppState['config']>): void {
-  const config = { ...useApp.getState().config, ...changes };
-  useApp.setState({ config });
-  engine().send({ type: 'configure', config });
+  setConfigFields(changes);
   dismissNoticeKey('divergence');
 }
 

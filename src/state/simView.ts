@@ -40,6 +40,11 @@ export interface SimView {
   task: TaskData | null;
   /** Bumps on every reset, so that views clear what they accumulated. */
   generation: number;
+  /**
+   * A new network is on its way (chapter, reset, seed…): snapshots of the old one that were
+   * already in flight are dropped until its task data arrives.
+   */
+  awaitingBuild: boolean;
 }
 
 const empty = (generation: number): SimView => ({
@@ -50,6 +55,7 @@ const empty = (generation: number): SimView => ({
   weights: null,
   task: null,
   generation,
+  awaitingBuild: false,
 });
 
 export const simView = createStore<SimView>(() => empty(0));
@@ -57,6 +63,7 @@ export const simView = createStore<SimView>(() => empty(0));
 /** Fold one snapshot into the view state (histories are appended, capped). */
 export function receiveSnapshot(s: Snapshot): void {
   const prev = simView.getState();
+  if (prev.awaitingBuild) return;
   const units = Math.min(TRACE_UNITS, s.n);
   const point: TracePoint = {
     t: s.t,
@@ -96,10 +103,13 @@ export function appendLearning(history: LearningPoint[], added: LearningPoint[])
 }
 
 export function receiveTask(task: TaskData): void {
-  simView.setState({ task });
+  simView.setState({ task, awaitingBuild: false });
 }
 
-/** Forget everything accumulated (a reset or a new configuration). */
-export function clearSimView(): void {
-  simView.setState(empty(simView.getState().generation + 1));
+/**
+ * Forget everything accumulated (a reset or a new configuration); `awaitBuild`: a new network
+ * is coming, so drop the old one's snapshots still in flight.
+ */
+export function clearSimView(awaitBuild = false): void {
+  simView.setState({ ...empty(simView.getState().generation + 1), awaitingBuild: awaitBuild });
 }

@@ -68,7 +68,7 @@ export const initialRun: RunSlice = {
   playing: false,
   control: false,
   learnWhilePlaying: false,
-  speed: 4,
+  speed: 2,
   trainUpdates: 100,
   phase: 'idle',
   backend: '…',

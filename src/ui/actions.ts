@@ -3,6 +3,7 @@
  * from it (as Excalidraw does), so they can never disagree.
  */
 import { engine } from '../state/engine';
+import { clearSimView } from '../state/simView';
 import { useApp } from '../state/store';
 import { setConfigField } from './configEdits';
 
@@ -143,6 +144,7 @@ export const ACTIONS: Action[] = [
     description: 'Start over at step 0: the same seed gives the same network and data',
     perform: () => {
       useApp.setState({ playing: false, control: false, busy: null });
+      clearSimView(true);
       engine().send({ type: 'reset' });
     },
   },

@@ -1,24 +1,17 @@
-/**
- * Configuration edits from the page: a field, several fields (a divergence fix), a chapter. The
- * store changes first, then the engine is told (it validates again and rebuilds if needed).
- */
+/** Configuration edits from the page's controls: a field, a chapter, and the keyboard's return. */
 import { parseConfig, type ConfigKey, type TrainConfig } from '../engine/config';
+import { setConfigFields } from '../state/configChanges';
 import { PRESETS } from '../engine/presets';
 import { engine } from '../state/engine';
 import { clearSimView } from '../state/simView';
 import { useApp } from '../state/store';
 
-/** Apply one field's new value. */
+/** Apply one field's new value (several at once: setConfigFields, one rebuild at most). */
 export function setConfigField<K extends ConfigKey>(key: K, value: TrainConfig[K]): void {
   setConfigFields({ [key]: value } as Partial<TrainConfig>);
 }
 
-/** Apply several fields at once (one rebuild at most). */
-export function setConfigFields(changes: Partial<TrainConfig>): void {
-  const config = { ...useApp.getState().config, ...changes };
-  useApp.setState({ config });
-  engine().send({ type: 'configure', config });
-}
+export { setConfigFields };
 
 /** Is `name` a chapter (a preset of the engine's own, not an inherited property)? */
 export function isChapter(name: string): boolean {
@@ -42,7 +35,7 @@ export function loadChapter(name: string, overrides: Partial<TrainConfig> = {}):
     control: false,
     busy: null,
   });
-  clearSimView();
+  clearSimView(true);
   engine().send({ type: 'configure', config });
 }
 

@@ -15,17 +15,13 @@ import wasmPlainUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.w
 import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import type { BackendChoice } from '../engine/config';
-import {
-  disposeState,
-  eulerStep,
-  presentation,
-  type ControllerSettings,
-  type DynState,
-} from '../engine/dynamics';
-import { fusedEulerStep, fusedSteps, hasFusedKernel, STAT } from '../engine/kernels';
-import { disposeNetwork, networkFromArrays, type Network } from '../engine/model';
-import { relax } from '../engine/solver';
+import { disposeState, eulerStep, type DynState } from '../engine/dynamics';
+import { fusedEulerStep, hasFusedKernel } from '../engine/kernels';
+import { fastTransposedMatMul, prepareWasmKernel } from '../engine/kernels/wasm/kernel';
 import { tf, type Tensor } from '../engine/tf';
+import { makeProbe, measureKernel, normals, rows } from './probe';
+
+export { makeProbe, measureKernel, measureSteps, type Probe } from './probe';
 
 export type BackendName = 'webgl' | 'wasm' | 'cpu';
 
@@ -115,6 +111,11 @@ async function ensureWebGL(): Promise<void> {
 async function ensureWasm(): Promise<void> {
   wasmReady ??= (async () => {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    // tfjs's own ops stay on its single-threaded SIMD build (the flag exists once the package is
+    // loaded): the fused kernel runs threads of its own (kernels/wasm/stepper.ts), and two pools
+    // would fight over the same cores.
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    fastTransposedMatMul();
     wasm.setWasmPaths({
       'tfjs-backend-wasm.wasm': wasmPlainUrl,
       'tfjs-backend-wasm-simd.wasm': wasmSimdUrl,
@@ -133,161 +134,15 @@ async function activate(name: BackendName): Promise<void> {
   if (name === 'webgl' && !tf.env().getBool('WEBGL_RENDER_FLOAT32_ENABLED'))
     throw new Error('float32 render targets are not enabled');
   if (!hasFusedKernel(name)) throw new Error(`no fused kernel for ${name}`);
+  if (name === 'wasm') wasmThreads = await prepareWasmKernel();
 }
 
-// ---------------------------------------------------------------------------------------------
-// The probe network: the benchmark's controlled step (dynamic inversion, mse, tanh, 10 outputs)
+/** The WASM kernel's threads and, on one thread, why (for the status bar). */
+let wasmThreads: { threads: number; note: string } | null = null;
 
-/** A deterministic normal draw (Box–Muller on a small LCG): the probe needs no seeded streams. */
-function normals(count: number, seed: number): number[] {
-  let s = seed >>> 0 || 1;
-  const uniform = () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return (s + 0.5) / 4294967296;
-  };
-  const out: number[] = [];
-  while (out.length < count) {
-    const r = Math.sqrt(-2 * Math.log(uniform()));
-    const a = 2 * Math.PI * uniform();
-    out.push(r * Math.cos(a), r * Math.sin(a));
-  }
-  return out.slice(0, count);
-}
-
-function rows(data: number[], r: number, c: number, scale: number): number[][] {
-  return Array.from({ length: r }, (_, i) => data.slice(i * c, (i + 1) * c).map((v) => v * scale));
-}
-
-export interface Probe {
-  net: Network;
-  ctrl: ControllerSettings;
-  p: ReturnType<typeof presentation>;
-  dispose(): void;
-}
-
-/**
- * The torch reference's set-up (../shared/bench/torch_reference.py): W ~ N(0, 0.25/n),
- * D ~ N(0, 1/n), d = 0, drive = U x + b ~ N(0, 1), targets ~ N(0, 1), dt = 0.1, α = 0.1,
- * k_i = 1, k_p = 0, every τ = 1.
- */
-export function makeProbe(n: number, batch: number, k = 10, seed = 1): Probe {
-  const net = networkFromArrays({
-    activation: 'tanh',
-    W: rows(normals(n * n, seed), n, n, 0.5 / Math.sqrt(n)),
-    U: rows(normals(n, seed + 1), n, 1, 1),
-    b: new Array<number>(n).fill(0),
-    D: rows(normals(k * n, seed + 2), k, n, 1 / Math.sqrt(n)),
-    d: new Array<number>(k).fill(0),
-  });
-  const ctrl: ControllerSettings = {
-    kind: 'dynamic-inversion',
-    alpha: 0.1,
-    ki: 1,
-    kp: 0,
-    tauPhi: 1,
-    tauY: 1,
-    tauU: 1,
-    tauPsi: 1,
-    lr: 0.01,
-  };
-  const x = tf.zeros([batch, 1]);
-  const target = tf.tensor2d(rows(normals(batch * k, seed + 3), batch, k, 1));
-  const p = presentation(net, x, target, 'mse');
-  p.drive.dispose();
-  p.drive = tf.tensor2d(rows(normals(batch * n, seed + 4), batch, n, 1));
-  return {
-    net,
-    ctrl,
-    p,
-    dispose() {
-      tf.dispose([x, target, p.drive]);
-      disposeNetwork(net);
-    },
-  };
-}
-
-/**
- * Controlled steps per second of relax on the current backend (the fused path unless
- * fused = false), from the probe's zero state; tol = 0 so that it never stops early. Runs
- * relaxations of doubling length until `ms` milliseconds have passed (after one warm-up
- * relaxation of `warmupSteps`, which compiles shaders and fills caches).
- */
-export function measureSteps(
-  probe: Probe,
-  ms: number,
-  opts: { fused?: boolean; warmupSteps?: number; maxChunk?: number } = {},
-): number {
-  const { net, ctrl, p } = probe;
-  const batch = p.drive.shape[0];
-  const run = (steps: number) => {
-    const r = relax(
-      net,
-      ctrl,
-      { dt: 0.1, tol: 0, maxSteps: steps, fused: opts.fused },
-      p,
-      {
-        phi: tf.zeros([batch, net.n]),
-        y: tf.zeros([batch, net.k]),
-        uI: tf.zeros([batch, net.k]),
-        psi: tf.zeros([batch, net.n]),
-      },
-      true,
-    );
-    // A read-back that waits for the device (WebGL runs asynchronously).
-    r.state.y.dataSync();
-    disposeState(r.state);
-    return r.steps;
-  };
-  run(opts.warmupSteps ?? 2);
-  let chunk = 1;
-  let steps = 0;
-  const t0 = performance.now();
-  let elapsed = 0;
-  while (elapsed < ms) {
-    const c0 = performance.now();
-    steps += run(chunk);
-    const took = performance.now() - c0;
-    elapsed = performance.now() - t0;
-    if (took < (ms - elapsed) / 4) chunk = Math.min(chunk * 2, opts.maxChunk ?? 1 << 16);
-  }
-  return steps / (elapsed / 1000);
-}
-
-/**
- * Steps per second of the fused kernel alone (what 'auto' compares): dispatches of doubling
- * length from a zero packed state, each followed by the read-back of its stats, as relax does.
- * Only the kernel's own programs are compiled (one warm-up dispatch).
- */
-export function measureKernel(probe: Probe, ms: number): number {
-  const { net, ctrl, p } = probe;
-  const batch = p.drive.shape[0];
-  let packed = tf.zeros([batch, 2 * net.n + 2 * net.k]);
-  // tol < 0: never settles, so every dispatch runs all its steps (it reports how many it ran).
-  const dispatch = (steps: number) => {
-    const out = fusedSteps(net, ctrl, 0.1, p, packed, true, { steps, tol: -1 });
-    const done = out.stats.dataSync()[STAT.steps];
-    out.stats.dispose();
-    packed.dispose();
-    packed = out.state;
-    return done;
-  };
-  try {
-    dispatch(1);
-    let chunk = 1;
-    let steps = 0;
-    const t0 = performance.now();
-    let elapsed = 0;
-    while (elapsed < ms) {
-      const c0 = performance.now();
-      steps += dispatch(chunk);
-      const took = performance.now() - c0;
-      elapsed = performance.now() - t0;
-      if (took < (ms - elapsed) / 4) chunk = Math.min(chunk * 2, 4096);
-    }
-    return steps / (elapsed / 1000);
-  } finally {
-    packed.dispose();
-  }
+/** "WASM" with its threads: "WASM, 2 threads" or "WASM, one thread (…why…)". */
+function wasmLabel(): string {
+  return wasmThreads ? `WASM, ${wasmThreads.note}` : 'WASM';
 }
 
 /** One fused step equals one reference step (relative 1e-4) on the current backend. */
@@ -363,15 +218,28 @@ export async function initBackend(
   return { ...result, ms: Math.round(performance.now() - t0) };
 }
 
+/** A macrotask break: messages queued meanwhile (heartbeats, Stop) are handled now. */
+function yieldToMessages(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
 async function choose(choice: BackendChoice, sizeHint: SizeHint): Promise<BackendResult> {
   const notes: string[] = [];
   if (choice !== 'auto') {
     const backend = await forced(choice, notes);
-    const reason =
-      backend === choice
-        ? `${LABEL[backend]} (chosen)`
-        : `${notes.join('; ')}: using ${LABEL[backend]}`;
+    const label = backend === 'wasm' ? wasmLabel() : LABEL[backend];
+    const reason = backend === choice ? `${label} (chosen)` : `${notes.join('; ')}: using ${label}`;
     return { backend, reason };
+  }
+  const key = `${sizeHint.n}x${sizeHint.batch}x${sizeHint.k ?? 10}`;
+  const known = decided.get(key);
+  if (known) {
+    try {
+      await activate(known.backend);
+      return { ...known, reason: `${known.reason} (measured earlier for this size)` };
+    } catch {
+      decided.delete(key);
+    }
   }
   // Measure every backend that comes up; check (selfTest) only the winner, falling back to the
   // next fastest if it fails: checks cost shader compiles that a loser need not pay.
@@ -385,6 +253,7 @@ async function choose(choice: BackendChoice, sizeHint: SizeHint): Promise<Backen
     mark = now;
   };
   for (const name of ['webgl', 'wasm', 'cpu'] as const) {
+    await yieldToMessages();
     try {
       await activate(name);
       lap(`start ${name}`);
@@ -396,6 +265,8 @@ async function choose(choice: BackendChoice, sizeHint: SizeHint): Promise<Backen
   }
   const share = AUTO_BUDGET_MS / Math.max(1, available.length);
   for (const name of available) {
+    // Between candidates the worker answers its messages (heartbeats, Stop).
+    await yieldToMessages();
     await activate(name);
     const probe = makeProbe(sizeHint.n, sizeHint.batch, sizeHint.k ?? 10);
     try {
@@ -427,12 +298,18 @@ async function choose(choice: BackendChoice, sizeHint: SizeHint): Promise<Backen
     .filter((c) => c !== backend)
     .map((c) => `${LABEL[c]} ${fmt(measured[c]!)}`)
     .join(', ');
+  const label = backend === 'wasm' ? wasmLabel() : LABEL[backend];
   const reason =
-    `auto: ${LABEL[backend]}, ${fmt(measured[backend] ?? 0)} steps/s at n=${sizeHint.n}×batch ${sizeHint.batch}` +
+    `auto: ${label}, ${fmt(measured[backend] ?? 0)} steps/s at n=${sizeHint.n}×batch ${sizeHint.batch}` +
     (others ? ` (${others})` : '') +
     (notes.length ? `; ${notes.join('; ')}` : '');
-  return { backend, reason, measured, timings };
+  const result: BackendResult = { backend, reason, measured, timings };
+  if (!notes.length) decided.set(key, result);
+  return result;
 }
+
+/** 'auto' decisions by size (n × batch × k): a rebuild at a size seen before does not re-measure. */
+const decided = new Map<string, BackendResult>();
 
 // ---------------------------------------------------------------------------------------------
 // Moving state between backends (WebGL context loss)
@@ -529,4 +406,5 @@ export function resetWebGL(): void {
   webglReady = null;
   webglContext = null;
   webglCanvas = null;
+  for (const [key, r] of decided) if (r.backend === 'webgl') decided.delete(key);
 }

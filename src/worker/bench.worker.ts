@@ -17,7 +17,11 @@ import {
   type DynState,
 } from '../engine/dynamics';
 import { fusedEulerStep, fusedSteps, packState } from '../engine/kernels';
-import { setWasmKernelOptions, wasmKernelFlavour } from '../engine/kernels/wasm/kernel';
+import {
+  setWasmKernelOptions,
+  wasmKernelFlavour,
+  wasmKernelThreads,
+} from '../engine/kernels/wasm/kernel';
 import { setWebGLTwoPassThreshold } from '../engine/kernels/webgl';
 import { disposeNetwork, networkFromArrays, type NetworkArrays } from '../engine/model';
 import type { LossKind } from '../engine/losses';
@@ -48,6 +52,13 @@ export interface RunRequest {
   webglTwoPass?: number;
   /** false: the WASM kernel without relaxed SIMD's madd. */
   wasmFma?: boolean;
+  /** Threads of the WASM kernel (default 'auto': every core, where the page is isolated). */
+  wasmThreads?: number | 'auto';
+  /** The WASM GEMM's register tile rows and inner unrolling (measurements). */
+  wasmTileRows?: number;
+  wasmUnroll?: number;
+  /** A label for these figures (e.g. "wasm, 1 thread"), kept in each figure. */
+  label?: string;
 }
 
 export interface Figure {
@@ -60,6 +71,10 @@ export interface Figure {
   reason?: string;
   /** Which implementation: the fused kernel (default) or the unfused reference. */
   path?: 'fused' | 'unfused';
+  /** WASM: the kernel's flavour ('simd+fma', 'simd', 'js') and threads used at this size. */
+  flavour?: string;
+  threads?: number;
+  label?: string;
 }
 
 /** One scenario for 'check': plain arrays, as a Node test builds them. */
@@ -79,6 +94,8 @@ export interface CheckRequest {
   scenarios: CheckScenario[];
   /** Also count tensors after 100 and after 10,000 steps (relax, and frame by frame). */
   leaks?: boolean;
+  /** WASM kernel options for this check (FMA or not, threads, threads at every size). */
+  wasm?: { fma?: boolean; threads?: number | 'auto'; threadFrom?: number };
 }
 
 export interface CheckResult {
@@ -119,6 +136,8 @@ export type BenchMessage =
       reason: string;
       /** tf.memory().numTensors (and the backend's data buffers) after 100 and 10,000 steps. */
       tensors?: { after100: number; after10000: number; buffers100: number; buffers10000: number };
+      /** The WASM kernel: its flavour, threads per scenario, and whether the page is isolated. */
+      wasm?: { flavour: string; threads: number[]; isolated: boolean };
     }
   | { type: 'contextLost'; result: ContextLossResult }
   | { type: 'error'; message: string };
@@ -136,7 +155,12 @@ async function run(req: RunRequest): Promise<void> {
   const figures: Figure[] = [];
   const ms = req.seconds * 1000;
   if (req.webglTwoPass !== undefined) setWebGLTwoPassThreshold(req.webglTwoPass);
-  if (req.wasmFma !== undefined) setWasmKernelOptions({ fma: req.wasmFma });
+  setWasmKernelOptions({
+    fma: req.wasmFma ?? true,
+    threads: req.wasmThreads ?? 'auto',
+    tileRows: req.wasmTileRows,
+    unroll: req.wasmUnroll,
+  });
   for (const backend of req.backends) {
     for (const [n, batch] of req.sizes) {
       const init = await initBackend(backend, { n, batch, k: 10 });
@@ -145,7 +169,7 @@ async function run(req: RunRequest): Promise<void> {
         break;
       }
       if (init.backend === 'wasm' && n === req.sizes[0][0] && batch === req.sizes[0][1])
-        post({ type: 'log', text: `wasm kernel: ${wasmKernelFlavour(tf.backend())}` });
+        post({ type: 'log', text: `wasm kernel: ${wasmKernelFlavour()}; ${init.reason}` });
       if (backend === 'auto')
         post({
           type: 'log',
@@ -158,6 +182,11 @@ async function run(req: RunRequest): Promise<void> {
         try {
           const rate = measureSteps(probe, ms, { fused: path === 'fused' });
           const figure: Figure = { backend, n, batch, steps_per_s: Math.round(rate) };
+          if (req.label) figure.label = req.label;
+          if (init.backend === 'wasm' && path === 'fused') {
+            figure.flavour = wasmKernelFlavour();
+            figure.threads = wasmKernelThreads(batch, n, 10);
+          }
           if (backend === 'auto') {
             figure.picked = init.backend;
             figure.reason = init.reason;
@@ -202,6 +231,11 @@ function flatState(s: DynState): number[] {
 }
 
 async function check(req: CheckRequest): Promise<void> {
+  setWasmKernelOptions({
+    fma: req.wasm?.fma ?? true,
+    threads: req.wasm?.threads ?? 'auto',
+    threadFrom: req.wasm?.threadFrom,
+  });
   const init = await initBackend(req.backend, { n: 16, batch: 4, k: 4 });
   const results: CheckResult[] = [];
   for (const sc of req.scenarios) {
@@ -260,7 +294,18 @@ async function check(req: CheckRequest): Promise<void> {
     }
   }
   const tensors = req.leaks ? countTensors() : undefined;
-  post({ type: 'checked', results, backend: init.backend, reason: init.reason, tensors });
+  const wasm =
+    init.backend === 'wasm'
+      ? {
+          flavour: wasmKernelFlavour(),
+          threads: req.scenarios.map((sc) =>
+            wasmKernelThreads(sc.x.length, sc.model.W.length, sc.model.D?.length ?? 1),
+          ),
+          isolated:
+            (self as unknown as { crossOriginIsolated?: boolean }).crossOriginIsolated === true,
+        }
+      : undefined;
+  post({ type: 'checked', results, backend: init.backend, reason: init.reason, tensors, wasm });
 }
 
 /**

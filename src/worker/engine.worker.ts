@@ -7,11 +7,11 @@
  * Stop cancels them all. Snapshots go out only when something changed, at most one
  * unacknowledged at a time (back-pressure).
  */
-import { parseConfig, type BackendChoice, type TrainConfig } from '../engine/config';
+import { needsRebuild, parseConfig, type BackendChoice, type TrainConfig } from '../engine/config';
 import { diagnoseDivergence } from '../engine/diagnosis';
 import { DivergenceError, InputError } from '../engine/errors';
 import { hiddenSize } from '../engine/init';
-import { needsRebuild, Simulation, type Checkpoint } from '../engine/simulation';
+import { Simulation, type Checkpoint } from '../engine/simulation';
 import { type SliceProgress, type Sliced } from '../engine/sliced';
 import { loadMnistUrl } from '../engine/tasks/loadMnist';
 import type { MnistData } from '../engine/tasks/mnistData';
@@ -97,8 +97,10 @@ let fieldJob: { id: number; work: Sliced<DecisionMap> } | null = null;
 
 let playing = false;
 let learnWhilePlaying = false;
-let stepsPerFrame = 4;
-let frameCredit = 0;
+let stepsPerFrame = 2;
+/** Steps owed to play (fractional below one step per tick), and when it last ran. */
+let playCredit = 0;
+let lastPlayTick = 0;
 let seq = 0;
 let awaitingAck = false;
 let lastSnapshot = 0;
@@ -107,6 +109,7 @@ let lastWeightsVersion = -1;
 let dirty = false;
 let scheduled = false;
 let lastRadius = 0;
+const acked = { play: 0, control: 0 };
 /** The last state read back: what a lost WebGL context cannot give back. */
 let checkpoint: Checkpoint | null = null;
 
@@ -197,6 +200,7 @@ function startJob(spec: JobSpec): Job | null {
   if (spec.kind === 'build') {
     // Data and backend first (asynchronous), then the sliced build.
     const g = generation;
+    queueMicrotask(() => sendBusy(true));
     preparing = (async () => {
       try {
         const data = await ensureMnist(spec.config);
@@ -263,16 +267,8 @@ function* jobWork(s: Simulation, spec: JobSpec): Sliced<unknown> {
       return yield* s.nextSampleSliced();
     case 'edit': {
       const c = spec.cmd;
-      const changed =
-        c.target === 'param'
-          ? s.editParam(c.name, c.row, c.col, c.value)
-          : s.editSample(c.target, c.index, c.value);
-      if (!changed)
-        notice({
-          level: 'warning',
-          key: 'edit',
-          text: 'That edit names no entry of the network: ignored',
-        });
+      if (c.target === 'param') s.editParam(c.name, c.row, c.col, c.value);
+      else s.editSample(c.target, c.index, c.value);
       return yield* s.refreshSliced();
     }
     case 'learn':
@@ -411,10 +407,12 @@ function work(): void {
       onJobError(current.spec, e);
     }
   }
+  playTick();
   sendBusy();
   maybeSendSnapshot();
   if (job || queue.length || fieldRequests.length || fieldJob || (dirty && !awaitingAck))
     schedule(training ? TRAIN_REST_MS : 0);
+  else if (playing) schedule(1000 / PLAY_FPS);
 }
 
 function schedule(delay = 0): void {
@@ -493,6 +491,7 @@ function sendBusy(force = false): void {
           stageDone: 0,
           stageTotal: 0,
           secondsLeft: null,
+          blocking: true,
         }
       : null;
   post({ type: 'busy', busy });
@@ -517,6 +516,7 @@ function snapshot(s: Simulation): Snapshot {
     phase: phaseNow(s),
     control: s.control,
     playing,
+    acked: { ...acked },
     n: s.n,
     m: s.data.m,
     k: s.data.k,
@@ -560,7 +560,8 @@ function maybeSendSnapshot(force = false): void {
   const interval =
     job?.spec.kind === 'train' ? TRAINING_SNAPSHOT_INTERVAL_MS : SNAPSHOT_INTERVAL_MS;
   if (awaitingAck || !dirty || (!force && now - lastSnapshot < interval)) return;
-  if (job?.spec.kind === 'build') return;
+  // The old network's state means nothing once a new one is on its way.
+  if (buildPending()) return;
   const s = snapshot(sim);
   awaitingAck = true;
   lastSnapshot = now;
@@ -575,15 +576,29 @@ function maybeSendSnapshot(force = false): void {
   ]);
 }
 
-/** Play advances one frame's worth of steps per acknowledged snapshot: the page sets the pace. */
-function playFrame(): void {
-  if (!sim || !playing || (job && !job.background) || preparing) return;
+/** Play's pace: "steps per frame" at 60 frames per second. */
+const PLAY_FPS = 60;
+
+/**
+ * Play runs on the worker's clock — `stepsPerFrame` × 60 steps per second of wall time, as many
+ * as fit in a slice — whatever the page's frame rate: a page that draws slowly (a large network
+ * on a software renderer) shows fewer snapshots of a run that keeps its speed. A backlog is
+ * dropped rather than caught up in a burst. Returns whether it advanced.
+ */
+function playTick(): boolean {
+  if (!sim || !playing || (job && !job.background) || preparing) return false;
+  const now = performance.now();
+  const elapsed = lastPlayTick ? Math.min(100, now - lastPlayTick) : 1000 / PLAY_FPS;
+  lastPlayTick = now;
+  playCredit = Math.min(
+    playCredit + (elapsed * stepsPerFrame * PLAY_FPS) / 1000,
+    2 * stepsPerFrame + 1,
+  );
+  const steps = Math.min(Math.floor(playCredit), chunkSize(sim));
+  if (steps <= 0) return false;
+  playCredit -= steps;
   try {
-    frameCredit += stepsPerFrame;
-    // A frame's steps fit in a slice, whatever the network's size.
-    const steps = Math.min(Math.floor(frameCredit), chunkSize(sim));
-    frameCredit = Math.min(frameCredit - steps, stepsPerFrame);
-    if (steps > 0) sim.advance(steps);
+    sim.advance(steps);
     if (
       learnWhilePlaying &&
       sim.control &&
@@ -595,7 +610,7 @@ function playFrame(): void {
     onJobError(null, e);
   }
   dirty = true;
-  schedule();
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -618,7 +633,6 @@ function handle(cmd: Command): void {
       return;
     case 'ack':
       if (cmd.seq === seq) awaitingAck = false;
-      if (playing) playFrame();
       schedule();
       return;
     case 'configure': {
@@ -673,9 +687,11 @@ function handle(cmd: Command): void {
       schedule();
       return;
     case 'play':
+      acked.play = cmd.id ?? acked.play;
       playing = cmd.playing;
+      lastPlayTick = 0;
+      playCredit = 0;
       dirty = true;
-      if (playing) playFrame();
       schedule();
       return;
     case 'speed':
@@ -698,6 +714,7 @@ function handle(cmd: Command): void {
         });
       return;
     case 'control':
+      acked.control = cmd.id ?? acked.control;
       if (!buildPending() && sim && (!job || job.spec.kind !== 'learn')) {
         sim.setControl(cmd.on);
         dirty = true;

@@ -3,14 +3,13 @@
  * a 2-D slice through the current state, and the free network's predictions over the input
  * plane. Both evaluate the whole grid as one batch on the engine's backend.
  */
-import { rate } from '../engine/activations';
+import { rateScalar } from '../engine/activations';
+import type { LossKind } from '../engine/kinds';
 import { disposeState, presentation, zeroState } from '../engine/dynamics';
-import { lossGradient } from '../engine/losses';
-import { outputUnits } from '../engine/model';
 import { drain, type Sliced } from '../engine/sliced';
 import { RelaxDivergence, relaxSliced } from '../engine/solver';
 import type { Simulation } from '../engine/simulation';
-import { readFloats, tf } from '../engine/tf';
+import { readFloats, tf, type Tensor } from '../engine/tf';
 import type { DecisionMap, FlowField, FlowFieldRequest } from './protocol';
 
 /** Largest grid side accepted (size² grid points in one batch). */
@@ -21,50 +20,97 @@ const MAX_GRID = 64;
  * dφ/dt = (−φ + Wρ(φ) + Ux + b)/τ_φ for units i and j, and ‖∂L/∂y‖ at the output the free
  * network would read there — ‖Dρ(φ) + d − t‖ for mse with a separate readout, ‖φ_y − t‖ with
  * readout `units` — whose zero set is the target set.
+ *
+ * Only φ_i and φ_j vary over the slice, so every sum over units is the current state's sum plus
+ * the change in two terms: O(n) set-up and O(k) per grid point, whatever the network's size
+ * (a dense evaluation would cost size²·n² — seconds for the MNIST nets).
  */
 export function computeFlowField(sim: Simulation, req: FlowFieldRequest): FlowField {
   const size = Math.max(2, Math.min(MAX_GRID, Math.round(req.size)));
-  const n = sim.n;
-  const i = Math.min(req.i, n - 1);
-  const j = Math.min(req.j, n - 1);
-  const base = readFloats(sim.dynState.phi);
-  const grid = new Float32Array(size * size * n);
+  const net = sim.trainer.net;
+  const { n, k } = net;
+  const i = Math.max(0, Math.min(req.i, n - 1));
+  const j = Math.max(0, Math.min(req.j, n - 1));
   const [lo, hi] = req.range;
-  for (let r = 0; r < size; r++) {
-    for (let c = 0; c < size; c++) {
-      const row = (r * size + c) * n;
-      grid.set(base, row);
-      grid[row + i] = lo + ((hi - lo) * c) / (size - 1);
-      grid[row + j] = lo + ((hi - lo) * r) / (size - 1);
+  const act = net.activation;
+  const phi = readFloats(sim.dynState.phi);
+  const rates = Float64Array.from(phi, (v) => rateScalar(act, v));
+  const rowOf = (t: Tensor, r: number) => tf.tidy(() => readFloats(tf.slice(t, [r, 0], [1, -1])));
+  const colOf = (t: Tensor, c: number) => tf.tidy(() => readFloats(tf.slice(t, [0, c], [-1, 1])));
+  const drive = readFloats(sim.presentation.drive);
+  const target = readFloats(sim.presentation.target);
+  const tauPhi = sim.config.tauPhi;
+  // Row a of Wρ(φ) + drive without the terms of units i and j.
+  const rest = (a: number) => {
+    const w = rowOf(net.params.W, a);
+    let v = drive[a];
+    for (let l = 0; l < n; l++) if (l !== i && l !== j) v += w[l] * rates[l];
+    return { v, wi: w[i], wj: i === j ? 0 : w[j] };
+  };
+  const rowI = rest(i);
+  const rowJ = rest(j);
+  const units = net.readout === 'units';
+  // The outputs without the terms of units i and j, and how they depend on those two.
+  const y0 = new Float64Array(k);
+  let dColI: Float32Array | null = null;
+  let dColJ: Float32Array | null = null;
+  if (units) for (let o = 0; o < k; o++) y0[o] = phi[n - k + o];
+  else {
+    const d = readFloats(net.params.d);
+    const D = readFloats(net.params.D);
+    dColI = colOf(net.params.D, i);
+    dColJ = colOf(net.params.D, j);
+    for (let o = 0; o < k; o++) {
+      let v = d[o];
+      for (let l = 0; l < n; l++) if (l !== i && l !== j) v += D[o * n + l] * rates[l];
+      y0[o] = v;
     }
   }
-  const net = sim.trainer.net;
-  const p = sim.presentation;
-  const tauPhi = sim.config.tauPhi;
-  const [di, dj, err] = tf.tidy(() => {
-    const phi = tf.tensor2d(grid, [size * size, n]);
-    const r = rate(net.activation, phi);
-    const drive = tf.add(tf.matMul(r, net.params.W, false, true), p.drive);
-    const velocity = tf.div(tf.sub(drive, phi), tauPhi);
-    const y =
-      net.readout === 'units'
-        ? outputUnits(net, phi)
-        : tf.add(tf.matMul(r, net.params.D, false, true), net.params.d);
-    const target = tf.tile(p.target, [size * size, 1]);
-    const e = tf.norm(lossGradient(p.loss, y, target), 'euclidean', 1);
-    return [tf.slice(velocity, [0, i], [-1, 1]), tf.slice(velocity, [0, j], [-1, 1]), e];
-  });
+  const loss = sim.presentation.loss;
+  const y = new Float64Array(k);
   const field: FlowField = {
     i,
     j,
     range: [lo, hi],
     size,
-    di: readFloats(di),
-    dj: readFloats(dj),
-    outputError: readFloats(err),
+    di: new Float32Array(size * size),
+    dj: new Float32Array(size * size),
+    outputError: new Float32Array(size * size),
   };
-  tf.dispose([di, dj, err]);
+  for (let r = 0; r < size; r++) {
+    for (let c = 0; c < size; c++) {
+      const at = r * size + c;
+      const pi = lo + ((hi - lo) * c) / (size - 1);
+      const pj = i === j ? pi : lo + ((hi - lo) * r) / (size - 1);
+      const ri = rateScalar(act, pi);
+      const rj = rateScalar(act, pj);
+      field.di[at] = (-pi + rowI.v + rowI.wi * ri + rowI.wj * rj) / tauPhi;
+      field.dj[at] = (-pj + rowJ.v + rowJ.wi * ri + rowJ.wj * rj) / tauPhi;
+      for (let o = 0; o < k; o++) {
+        if (units) {
+          const unit = n - k + o;
+          y[o] = unit === i ? pi : unit === j ? pj : y0[o];
+        } else y[o] = y0[o] + dColI![o] * ri + (i === j ? 0 : dColJ![o] * rj);
+      }
+      field.outputError[at] = lossGradientNorm(loss, y, target);
+    }
+  }
   return field;
+}
+
+/** ‖∂L/∂y‖ for one sample: mse y − t, cross-entropy softmax(y) − t. */
+function lossGradientNorm(loss: LossKind, y: Float64Array, t: Float32Array): number {
+  let s = 0;
+  if (loss === 'mse') {
+    for (let o = 0; o < y.length; o++) s += (y[o] - t[o]) ** 2;
+    return Math.sqrt(s);
+  }
+  let max = -Infinity;
+  for (const v of y) max = Math.max(max, v);
+  let z = 0;
+  for (const v of y) z += Math.exp(v - max);
+  for (let o = 0; o < y.length; o++) s += (Math.exp(y[o] - max) / z - t[o]) ** 2;
+  return Math.sqrt(s);
 }
 
 /**

@@ -53,6 +53,11 @@ export interface Busy {
   stageTotal: number;
   /** Estimated from the pace so far (null until there is one). */
   secondsLeft: number | null;
+  /**
+   * The engine is in a step it cannot slice (loading data, measuring backends, compiling
+   * shaders): heartbeats may wait a few seconds.
+   */
+  blocking?: boolean;
 }
 
 export type { Checkpoint, DivergenceFix };
@@ -67,6 +72,11 @@ export interface Snapshot {
   control: boolean;
   /** Is play running (it stops by itself on divergence)? */
   playing: boolean;
+  /**
+   * The ids of the last play and control commands handled: until they reach the page's last,
+   * a snapshot's `playing` and `control` predate the user's latest click.
+   */
+  acked: { play: number; control: number };
   n: number;
   m: number;
   k: number;
@@ -139,10 +149,11 @@ export interface DecisionMap {
 export type Command =
   | { type: 'configure'; config: TrainConfig }
   | { type: 'reset'; seed?: number }
-  | { type: 'play'; playing: boolean }
+  /** `id` (increasing) is echoed in snapshots' `acked`, so the page knows when it took effect. */
+  | { type: 'play'; playing: boolean; id?: number }
   | { type: 'step'; steps: number }
   | { type: 'equilibrium' }
-  | { type: 'control'; on: boolean }
+  | { type: 'control'; on: boolean; id?: number }
   | { type: 'learn' }
   | { type: 'train'; updates: number }
   | { type: 'stop' }

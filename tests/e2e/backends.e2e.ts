@@ -1,4 +1,4 @@
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { launch, openPage, statusNumber } from './browser';
 
@@ -18,6 +18,15 @@ async function backendOf(page: Page): Promise<string> {
   return (await el.textContent()) ?? '';
 }
 
+/** The chapter is built and shown (Space before that finds nothing to play). */
+async function chapterShown(page: Page): Promise<void> {
+  await expect
+    .poll(async () => Number.isFinite(await statusNumber(page, 'status-loss')), {
+      timeout: 60_000,
+    })
+    .toBe(true);
+}
+
 async function stepsAdvance(page: Page): Promise<void> {
   const before = await statusNumber(page, 'status-step');
   await expect
@@ -29,6 +38,7 @@ describe('backends in Chromium', () => {
   it('runs on WebGL when forced (SwiftShader) and survives a lost context', async () => {
     const { page, problems } = await openPage(browser, `${inject('baseUrl')}?backend=webgl`);
     expect(await backendOf(page)).toBe('webgl');
+    await chapterShown(page);
     await page.keyboard.press('Space');
     await stepsAdvance(page);
     await page.evaluate(() =>
@@ -51,13 +61,14 @@ describe('backends in Chromium', () => {
     // A machine without WebGL: --use-gl=disabled takes it from workers' OffscreenCanvas too
     // (--disable-webgl only reaches the page's canvases).
     const noGl = await launch(['--use-gl=disabled']);
-    const { page } = await openPage(noGl, `${inject('baseUrl')}?backend=webgl`);
     try {
+      const { page } = await openPage(noGl, `${inject('baseUrl')}?backend=webgl`);
       const backend = await backendOf(page);
       expect(backend).toMatch(/^(wasm|cpu)$/);
       await expect
         .poll(() => page.getByTestId('notice').allTextContents(), { timeout: 30_000 })
         .toContainEqual(expect.stringMatching(/webgl is not available/i));
+      await chapterShown(page);
       await page.keyboard.press('Space');
       await stepsAdvance(page);
     } finally {
@@ -72,5 +83,65 @@ describe('backends in Chromium', () => {
       /auto: .*steps\/s/,
     );
     await page.close();
+  });
+
+  /** A page in its own context that records problems and main-frame navigations. */
+  async function watchedPage(context: BrowserContext) {
+    const page = await context.newPage();
+    const problems: string[] = [];
+    let navigations = 0;
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('response', (r) => {
+      if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`);
+    });
+    page.on('framenavigated', (f) => {
+      if (f === page.mainFrame()) navigations++;
+    });
+    return { page, problems, navigations: () => navigations };
+  }
+
+  it('isolates itself on a plain static server: one reload, WASM on several threads, no error', async () => {
+    // The test server sends no COOP/COEP: the service worker adds them (public/coi-sw.js).
+    const context = await browser.newContext();
+    const { page, problems, navigations } = await watchedPage(context);
+    try {
+      await page.goto(`${inject('baseUrl')}?backend=wasm`);
+      expect(await backendOf(page)).toBe('wasm');
+      expect(await page.evaluate(() => window.crossOriginIsolated)).toBe(true);
+      const title = await page.getByTestId('status-backend').locator('..').getAttribute('title');
+      expect(title).toMatch(/WASM, \d+ threads/);
+      await chapterShown(page);
+      await page.keyboard.press('Space');
+      await stepsAdvance(page);
+      // The first load and one reload under the service worker; no loop.
+      await page.waitForTimeout(1500);
+      expect(navigations()).toBe(2);
+      expect(problems).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('where isolation is impossible, runs on one thread and says why, without reloading', async () => {
+    const context = await browser.newContext({ serviceWorkers: 'block' });
+    const { page, problems, navigations } = await watchedPage(context);
+    try {
+      await page.goto(`${inject('baseUrl')}?backend=wasm`);
+      expect(await backendOf(page)).toBe('wasm');
+      expect(await page.evaluate(() => window.crossOriginIsolated)).toBe(false);
+      const title = await page.getByTestId('status-backend').locator('..').getAttribute('title');
+      expect(title).toMatch(/WASM, one thread \(.*cross-origin isolated/);
+      await chapterShown(page);
+      await page.keyboard.press('Space');
+      await stepsAdvance(page);
+      await page.waitForTimeout(1500);
+      expect(navigations()).toBe(1);
+      expect(problems).toEqual([]);
+    } finally {
+      await context.close();
+    }
   });
 });

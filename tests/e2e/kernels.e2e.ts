@@ -83,6 +83,8 @@ const SCENARIOS: CheckScenario[] = [
     2,
   ),
   scenario('LF, mse, softplus, n=9', 3, 'linear-feedback', 'mse', 'softplus', 9, 2, 4),
+  // Several 16-column panels, 2-row register tiles and a row left over (batch 7).
+  scenario('DI, mse, tanh, n=70, batch 7', 5, 'dynamic-inversion', 'mse', 'tanh', 70, 10, 7),
   scenario(
     'DI, cross-entropy, linear, n=33',
     4,
@@ -136,7 +138,13 @@ let browser: Browser;
 let page: Page;
 let reference: Map<string, { free: number[]; controlled: number[] }>;
 
-async function check(backend: string) {
+interface WasmCheck {
+  fma?: boolean;
+  threads?: number | 'auto';
+  threadFrom?: number;
+}
+
+async function check(backend: string, wasm?: WasmCheck) {
   return page.evaluate(
     (req) =>
       (
@@ -152,11 +160,12 @@ async function check(backend: string) {
                 buffers100: number;
                 buffers10000: number;
               };
+              wasm?: { flavour: string; threads: number[]; isolated: boolean };
             }>;
           };
         }
       ).lcpBench.check(req),
-    { backend, scenarios: SCENARIOS, leaks: true },
+    { backend, scenarios: SCENARIOS, leaks: true, wasm },
   );
 }
 
@@ -166,20 +175,45 @@ describe('fused kernels in headless Chromium', () => {
     browser = await launch();
     page = await browser.newPage();
     await page.goto(new URL('bench.html', inject('baseUrl')).href);
-    await page.waitForFunction(() => document.body.dataset.ready === 'true');
+    // The page may reload once under its service worker (cross-origin isolation).
+    await page.waitForFunction(() => document.body.dataset.ready === 'true', undefined, {
+      timeout: 60_000,
+    });
   });
   afterAll(async () => {
     await browser?.close();
   });
 
-  for (const backend of ['webgl', 'auto', 'wasm'] as const) {
-    it(`${backend}: fused = unfused in the browser, equilibria = Node's CPU values, no leaks`, async () => {
-      const out = await check(backend);
+  const RUNS: { name: string; backend: string; wasm?: WasmCheck }[] = [
+    { name: 'webgl', backend: 'webgl' },
+    { name: 'auto', backend: 'auto' },
+    { name: 'wasm', backend: 'wasm' },
+    // Threads at every size (the default keeps small steps on one thread), relaxed SIMD's FMA.
+    { name: 'wasm, 2 threads, FMA', backend: 'wasm', wasm: { threads: 2, threadFrom: 0 } },
+    // The plain SIMD path (no relaxed SIMD), one thread.
+    { name: 'wasm, plain SIMD', backend: 'wasm', wasm: { fma: false, threads: 1 } },
+  ];
+  for (const run of RUNS) {
+    it(`${run.name}: fused = unfused in the browser, equilibria = Node's CPU values, no leaks`, async () => {
+      const { backend } = run;
+      const out = await check(backend, run.wasm);
       if (backend === 'webgl') {
         // Forced WebGL must really run on WebGL (SwiftShader here), not fall back.
         expect(out.backend, out.reason).toBe('webgl');
       }
-      if (backend === 'wasm') expect(out.backend, out.reason).toBe('wasm');
+      if (backend === 'wasm') {
+        expect(out.backend, out.reason).toBe('wasm');
+        // bench.html made itself cross-origin isolated through its service worker (the test
+        // server sends no special headers), so the kernel's threads are available.
+        expect(out.wasm!.isolated).toBe(true);
+        expect(out.wasm!.flavour).toBe(run.wasm?.fma === false ? 'simd' : 'simd+fma');
+        // Two threads wherever the shape can be split (a single panel and a small batch cannot).
+        if (run.wasm?.threads === 2) {
+          expect(out.wasm!.threads).toContain(2);
+          expect(Math.max(...out.wasm!.threads)).toBe(2);
+        }
+        if (run.wasm?.threads === 1) expect(new Set(out.wasm!.threads)).toEqual(new Set([1]));
+      }
       expect(out.results).toHaveLength(SCENARIOS.length);
       // No tensor leaks on this backend: as many tensors after 10,000 steps as after 100.
       expect(out.tensors!.after10000).toBe(out.tensors!.after100);
@@ -188,7 +222,7 @@ describe('fused kernels in headless Chromium', () => {
         const ref = reference.get(r.name)!;
         if (process.env.E2E_VERBOSE)
           console.log(
-            `${backend} → ${r.backend} ${r.name}: 1 step ${r.rel1.toExponential(1)}, 100 steps ${r.rel100.toExponential(1)}, ` +
+            `${run.name} → ${r.backend} ${r.name}: 1 step ${r.rel1.toExponential(1)}, 100 steps ${r.rel100.toExponential(1)}, ` +
               `free ${relDiff(r.free.state, ref.free).toExponential(1)} (${r.free.steps} steps), ` +
               `controlled ${relDiff(r.controlled.state, ref.controlled).toExponential(1)} (${r.controlled.steps} steps)`,
           );

@@ -339,6 +339,7 @@ export function fixtureSimView(options: FixtureOptions = {}): SimView {
     phase: control ? 'controlled' : 'free',
     control,
     playing: false,
+    acked: { play: 0, control: 0 },
     n,
     m,
     k,
@@ -377,5 +378,6 @@ export function fixtureSimView(options: FixtureOptions = {}): SimView {
     weights,
     task,
     generation: options.generation ?? 1,
+    awaitingBuild: false,
   };
 }

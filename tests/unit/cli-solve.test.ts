@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { INPUT_LIMIT } from '../../src/engine/config';
+import { cliInProcess, contractViolations, type CliResult } from '../support/cli';
 import { randomScenario } from '../support/randomScenario';
 
 const run = promisify(execFile);
@@ -13,20 +15,16 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'lcp-cli-'));
 });
 
-/** Run `lcp solve FILE` as a user would (tsx, same entry as `npm run lcp`). */
-async function cli(
-  content: string | object,
-): Promise<{ code: number; stdout: string; stderr: string }> {
+function writeScenario(content: unknown): string {
   const file = join(dir, `s${Math.random().toString(36).slice(2)}.json`);
   writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
+  return file;
+}
+
+/** Run `lcp solve FILE` as a user would: a process through tsx, the entry of `npm run lcp`. */
+async function spawned(args: string[]): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await run('node', [
-      '--import',
-      'tsx',
-      'src/cli/main.ts',
-      'solve',
-      file,
-    ]);
+    const { stdout, stderr } = await run('node', ['--import', 'tsx', 'src/cli/main.ts', ...args]);
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -34,21 +32,26 @@ async function cli(
   }
 }
 
-function expectOneLineError(
-  r: { code: number; stdout: string; stderr: string },
-  code: number,
-  field: RegExp,
-) {
+/** `lcp solve FILE` in this process (the same runCli as the entry; no start-up cost). */
+async function cli(content: unknown): Promise<CliResult> {
+  return cliInProcess(['solve', writeScenario(content)]);
+}
+
+function expectOneLineError(r: CliResult, code: number, field: RegExp) {
   expect(r.code).toBe(code);
   expect(r.stdout).toBe('');
   expect(r.stderr.trim().split('\n')).toHaveLength(1);
   expect(r.stderr).toMatch(field);
+  expect(contractViolations(r, [dir])).toEqual([]);
 }
 
+type S = ReturnType<typeof randomScenario>;
+
 describe('lcp solve', () => {
-  it('prints the free and controlled results as JSON and exits 0', async () => {
+  it('prints the free and controlled results as JSON and exits 0 (a process, as `npm run lcp`)', async () => {
     const s = randomScenario({ n: 4, m: 2, k: 2, seed: 1 });
-    const r = await cli(s);
+    const r = await spawned(['solve', writeScenario(s)]);
+    expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(Object.keys(out)).toEqual(['free', 'controlled']);
@@ -68,14 +71,10 @@ describe('lcp solve', () => {
   });
 
   it.each([
-    [
-      'a missing field',
-      (s: ReturnType<typeof randomScenario>) => ({ ...s, x: undefined }),
-      /\bx\b.*missing/,
-    ],
+    ['a missing field', (s: S) => ({ ...s, x: undefined }), /\bx\b.*missing/],
     [
       'a wrong shape',
-      (s: ReturnType<typeof randomScenario>) => ({
+      (s: S) => ({
         ...s,
         model: { ...s.model, U: s.model.U.slice(1) },
       }),
@@ -83,7 +82,7 @@ describe('lcp solve', () => {
     ],
     [
       'an unknown kind',
-      (s: ReturnType<typeof randomScenario>) => ({
+      (s: S) => ({
         ...s,
         controller: { ...s.controller, kind: 'magic' },
       }),
@@ -91,7 +90,7 @@ describe('lcp solve', () => {
     ],
     [
       'α < 0',
-      (s: ReturnType<typeof randomScenario>) => ({
+      (s: S) => ({
         ...s,
         controller: { ...s.controller, alpha: -1 },
       }),
@@ -99,7 +98,7 @@ describe('lcp solve', () => {
     ],
     [
       'k_i < 0',
-      (s: ReturnType<typeof randomScenario>) => ({
+      (s: S) => ({
         ...s,
         controller: { ...s.controller, ki: -0.5 },
       }),
@@ -107,35 +106,27 @@ describe('lcp solve', () => {
     ],
     [
       'τ ≤ 0',
-      (s: ReturnType<typeof randomScenario>) => ({
+      (s: S) => ({
         ...s,
         controller: { ...s.controller, tauPsi: 0 },
       }),
       /controller\.tauPsi: must be > 0/,
     ],
-    [
-      'dt ≤ 0',
-      (s: ReturnType<typeof randomScenario>) => ({ ...s, solver: { ...s.solver, dt: 0 } }),
-      /solver\.dt: must be > 0/,
-    ],
-    [
-      'tol ≤ 0',
-      (s: ReturnType<typeof randomScenario>) => ({ ...s, solver: { ...s.solver, tol: -1 } }),
-      /solver\.tol/,
-    ],
+    ['dt ≤ 0', (s: S) => ({ ...s, solver: { ...s.solver, dt: 0 } }), /solver\.dt: must be > 0/],
+    ['tol ≤ 0', (s: S) => ({ ...s, solver: { ...s.solver, tol: -1 } }), /solver\.tol/],
     [
       'maxSteps < 1',
-      (s: ReturnType<typeof randomScenario>) => ({ ...s, solver: { ...s.solver, maxSteps: 0 } }),
+      (s: S) => ({ ...s, solver: { ...s.solver, maxSteps: 0 } }),
       /solver\.maxSteps/,
     ],
     [
       'a class index out of range',
-      (s: ReturnType<typeof randomScenario>) => ({ ...s, loss: 'cross-entropy', target: 7 }),
+      (s: S) => ({ ...s, loss: 'cross-entropy', target: 7 }),
       /target/,
     ],
     [
       'linear feedback without Q',
-      (s: ReturnType<typeof randomScenario>) => ({
+      (s: S) => ({
         ...s,
         model: { ...s.model, Q: undefined },
         controller: { ...s.controller, kind: 'linear-feedback' },
@@ -144,7 +135,7 @@ describe('lcp solve', () => {
     ],
     [
       'an unknown field',
-      (s: ReturnType<typeof randomScenario>) => ({
+      (s: S) => ({
         ...s,
         controller: { ...s.controller, alpah: 1 },
       }),
@@ -161,20 +152,104 @@ describe('lcp solve', () => {
     expectOneLineError(await cli(text), 2, /model\.b\[0\]/);
   });
 
-  it('rejects malformed JSON and a missing file', async () => {
+  it('rejects malformed JSON and a missing file, naming the file but not its directory', async () => {
     expectOneLineError(await cli('{ "model": '), 2, /not valid JSON/);
-    const r = await run('node', [
-      '--import',
-      'tsx',
-      'src/cli/main.ts',
-      'solve',
-      join(dir, 'nope.json'),
-    ]).catch((e) => e);
-    expectOneLineError(r, 2, /cannot read the file \(ENOENT\)/);
+    const r = await spawned(['solve', join(dir, 'nope.json')]);
+    expectOneLineError(r, 2, /^error: nope\.json: cannot read the file \(ENOENT\)$/m);
+    expectOneLineError(await cliInProcess(['solve', dir]), 2, /is a directory/);
+    expectOneLineError(await cli(''), 2, /is empty/);
+  });
+
+  it.each([
+    [
+      'dt below float32 resolution (dt = 1e-300 "converged" at the zero state)',
+      (s: S) => ({ ...s, solver: { ...s.solver, dt: 1e-300 } }),
+      /solver\.dt, controller\.tauPhi, controller\.tauY, controller\.tauU, controller\.tauPsi: dt\/τ = 1e-300/,
+    ],
+    [
+      'dt/τ_u below float32 resolution',
+      (s: S) => ({
+        ...s,
+        solver: { ...s.solver, dt: 1e-3 },
+        controller: { ...s.controller, tauU: 1e5 },
+      }),
+      /solver\.dt, controller\.tauU: dt\/τ = 1e-8 \(τ_u\) is below float32 resolution/,
+    ],
+    [
+      'tol below float32 resolution',
+      (s: S) => ({ ...s, solver: { ...s.solver, tol: 1e-300 } }),
+      /solver\.tol: 1e-300 is below the smallest normal float32/,
+    ],
+    [
+      'an input beyond INPUT_LIMIT (1e39 overflows float32)',
+      (s: S) => ({ ...s, x: [1e39, 0.5] }),
+      /x\[0\]: magnitude 1e39 exceeds 1e6/,
+    ],
+    [
+      'a target beyond INPUT_LIMIT',
+      (s: S) => ({ ...s, target: [0.5, -2 * INPUT_LIMIT] }),
+      /target\[1\]: magnitude 2e6 exceeds 1e6/,
+    ],
+    [
+      'a weight beyond float32',
+      (s: S) => ({ ...s, model: { ...s.model, b: [1e39, 0, 0, 0] } }),
+      /model\.b\[0\]: beyond float32's range/,
+    ],
+    [
+      'k_i = k_p = 0 (no control at all)',
+      (s: S) => ({ ...s, controller: { ...s.controller, ki: 0, kp: 0 } }),
+      /controller\.ki, controller\.kp: k_i = 0 and k_p = 0 give no control/,
+    ],
+    [
+      'energy with α = 0 (threw deep in the engine)',
+      (s: S) => ({ ...s, controller: { ...s.controller, kind: 'energy', alpha: 0 } }),
+      /controller\.alpha: must be > 0 for energy/,
+    ],
+    [
+      'cross-entropy with one output (crashed with a stack trace)',
+      (s: S) => ({
+        ...s,
+        model: { ...s.model, D: [s.model.D[0]], d: [0], Q: s.model.Q.map((r) => [r[0]]) },
+        loss: 'cross-entropy',
+        target: 0,
+      }),
+      /model\.d: cross-entropy needs at least 2 outputs/,
+    ],
+    [
+      'maxSteps beyond 10⁶',
+      (s: S) => ({ ...s, solver: { ...s.solver, maxSteps: 1e12 } }),
+      /solver\.maxSteps: must be ≤ 1000000/,
+    ],
+    ['a null document', () => null, /^error: \(root\): expected a JSON object, got null$/m],
+    ['an array document', () => [], /^error: \(root\): expected a JSON object, got an array$/m],
+  ])('refuses %s: exit 2, one line naming the field', async (_label, mutate, field) => {
+    const s = randomScenario({ n: 4, m: 2, k: 2, seed: 3 });
+    expectOneLineError(await cli(mutate(s)), 2, field);
+  });
+
+  it('reports 10⁶ bad entries in one bounded line: the first 20 and a count', async () => {
+    const s = randomScenario({ n: 4, m: 2, k: 2, seed: 3 });
+    const before = process.memoryUsage().rss;
+    const r = await cli({ ...s, x: new Array(1_000_000).fill('x') });
+    expectOneLineError(r, 2, /x\[0\]: expected a number, got a string/);
+    expect(r.stderr).toMatch(
+      /x\[19\]: expected a number, got a string; … and 999980 more problems$/m,
+    );
+    expect(r.stderr).not.toMatch(/x\[20\]/);
+    expect(r.stderr.length).toBeLessThan(2000);
+    // The 60 MB line of 10⁶ zod issues took 1.3 GB; the file itself is 4 MB.
+    expect(process.memoryUsage().rss - before).toBeLessThan(300 * 2 ** 20);
+  });
+
+  it('reports a million good numbers of the wrong shape in one short line', async () => {
+    const s = randomScenario({ n: 4, m: 2, k: 2, seed: 3 });
+    const r = await cli({ ...s, x: new Array(1_000_000).fill(0.5) });
+    expectOneLineError(r, 2, /model\.U: expected a 4×1000000 matrix/);
+    expect(r.stderr.length).toBeLessThan(500);
   });
 
   it('exits 3 with one line when the dynamics diverge (large-gain W, linear units)', async () => {
     const s = randomScenario({ n: 4, m: 2, k: 2, seed: 4, activation: 'linear', gain: 6 });
-    expectOneLineError(await cli(s), 3, /diverged/);
+    expectOneLineError(await spawned(['solve', writeScenario(s)]), 3, /^diverged: /);
   });
 });

@@ -6,6 +6,7 @@
  * and no tensor leaks over 10,000 steps.
  */
 import '@tensorflow/tfjs-backend-wasm';
+import v8 from 'node:v8';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACTIVATIONS, type Activation } from '../../src/engine/activations';
 import {
@@ -25,7 +26,12 @@ import {
   STAT,
   unpackState,
 } from '../../src/engine/kernels';
-import { setWasmKernelOptions, wasmKernelFlavour } from '../../src/engine/kernels/wasm/kernel';
+import {
+  prepareWasmKernel,
+  setWasmKernelOptions,
+  wasmKernelFlavour,
+  wasmKernelThreads,
+} from '../../src/engine/kernels/wasm/kernel';
 import { LOSSES, type LossKind } from '../../src/engine/losses';
 import { disposeNetwork, networkFromArrays, type Network } from '../../src/engine/model';
 import { Rng } from '../../src/engine/rng';
@@ -367,6 +373,119 @@ describe('WASM kernel without SIMD (plain loops on the WASM heap)', () => {
       expect(relDiff(fused(c, 0.2, 100), reference(c, 0.2, 100))).toBeLessThan(1e-3);
     } finally {
       disposeCase(c);
+    }
+  });
+});
+
+describe('WASM step module: blocked products, threads, relaxed SIMD', () => {
+  beforeAll(async () => {
+    await selectBackend('wasm');
+  });
+  afterAll(async () => {
+    setWasmKernelOptions({ threads: 'auto', fma: true, threadFrom: undefined });
+    await selectBackend('cpu');
+  });
+
+  /** Final packed state and stats of `steps` fused steps from c.start (tol < 0: all steps). */
+  function fusedRun(c: Case, dt: number, steps: number) {
+    const packed = packState(c.start);
+    const out = fusedSteps(c.net, c.ctrl, dt, c.p, packed, c.controlled, { steps, tol: -1 });
+    const state = Float32Array.from(out.state.dataSync());
+    const stats = Float32Array.from(out.stats.dataSync());
+    tf.dispose([packed, out.state, out.stats]);
+    return { state, stats };
+  }
+
+  // 256 × 64: the benchmark's large size (16 panels, 2-row tiles); 300: two cache blocks of the
+  // K dimension (KC = 256) and a partial panel; k = 17: two panels for Dᵀ; odd batches: tail rows.
+  const shapes = [
+    { n: 256, m: 3, k: 10, batch: 64 },
+    { n: 300, m: 2, k: 17, batch: 3 },
+    { n: 40, m: 2, k: 17, batch: 5 },
+  ];
+  it.each(shapes)('equals the reference at n=$n, k=$k, batch $batch', (dims) => {
+    for (const kind of ['dynamic-inversion', 'dynamic-inversion-kp', 'linear-feedback'] as const) {
+      const c = makeCase(31, kind, 'mse', 'tanh', dims);
+      try {
+        expect(relDiff(fused(c, 0.2, 1), reference(c, 0.2, 1))).toBeLessThan(1e-5);
+        expect(relDiff(fused(c, 0.2, 20), reference(c, 0.2, 20))).toBeLessThan(1e-4);
+      } finally {
+        disposeCase(c);
+      }
+    }
+  });
+
+  it('gives the same bits on 1 and 2 threads (rows split and panel split)', async () => {
+    for (const dims of [
+      { n: 256, m: 3, k: 10, batch: 16 },
+      { n: 256, m: 3, k: 10, batch: 1 },
+    ]) {
+      const c = makeCase(41, 'dynamic-inversion', 'cross-entropy', 'tanh', dims);
+      try {
+        setWasmKernelOptions({ threads: 1 });
+        expect(wasmKernelThreads(dims.batch, dims.n, dims.k)).toBe(1);
+        const one = fusedRun(c, 0.1, 30);
+        // threadFrom 0: threads at any size (by default small steps stay on one thread).
+        setWasmKernelOptions({ threads: 2, threadFrom: 0 });
+        const prepared = await prepareWasmKernel();
+        expect(prepared.threads).toBe(2);
+        expect(wasmKernelThreads(dims.batch, dims.n, dims.k)).toBe(2);
+        const two = fusedRun(c, 0.1, 30);
+        expect(two.stats[STAT.steps]).toBe(30);
+        expect(two.state).toEqual(one.state);
+        expect(two.stats).toEqual(one.stats);
+        // And both equal the reference.
+        expect(relDiff(two.state, reference(c, 0.1, 30))).toBeLessThan(1e-4);
+      } finally {
+        disposeCase(c);
+      }
+    }
+  });
+
+  it('relax on 2 threads stops on the same step as the reference path', async () => {
+    setWasmKernelOptions({ threads: 2, threadFrom: 0 });
+    await prepareWasmKernel();
+    const c = makeCase(43, 'dynamic-inversion', 'mse', 'tanh', { n: 128, m: 3, k: 4, batch: 8 });
+    const solver: SolverSettings = { dt: 0.2, tol: 1e-5, maxSteps: 5000 };
+    try {
+      const ref = relax(
+        c.net,
+        c.ctrl,
+        { ...solver, fused: false },
+        c.p,
+        zeroState(8, 128, 4),
+        true,
+      );
+      const fus = relax(c.net, c.ctrl, solver, c.p, zeroState(8, 128, 4), true);
+      expect(fus.converged).toBe(true);
+      expect(Math.abs(fus.steps - ref.steps)).toBeLessThanOrEqual(1);
+      expect(relDiff(flat(fus.state), flat(ref.state))).toBeLessThan(1e-4);
+      disposeState(ref.state);
+      disposeState(fus.state);
+    } finally {
+      disposeCase(c);
+    }
+  });
+
+  it('with relaxed SIMD (FMA) and without it, equals the reference', () => {
+    // Node 20 has relaxed SIMD behind a flag; Chromium has it on (tests/e2e/kernels.e2e.ts).
+    v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+    for (const fma of [true, false]) {
+      setWasmKernelOptions({ fma, threads: 1 });
+      expect(wasmKernelFlavour()).toBe(fma ? 'simd+fma' : 'simd');
+      for (const [kind, loss, act] of [
+        ['dynamic-inversion', 'mse', 'tanh'],
+        ['linear-feedback', 'cross-entropy', 'softplus'],
+        ['dynamic-inversion-kp', 'mse', 'sigmoid'],
+      ] as const) {
+        const c = makeCase(47, kind, loss, act, { n: 70, m: 2, k: 5, batch: 7 });
+        try {
+          expect(relDiff(fused(c, 0.2, 1), reference(c, 0.2, 1))).toBeLessThan(1e-5);
+          expect(relDiff(fused(c, 0.2, 100), reference(c, 0.2, 100))).toBeLessThan(1e-3);
+        } finally {
+          disposeCase(c);
+        }
+      }
     }
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/engine/config';
-import { DivergenceError } from '../../src/engine/errors';
+import { DivergenceError, InputError } from '../../src/engine/errors';
 import { PRESETS } from '../../src/engine/presets';
 import { Simulation } from '../../src/engine/simulation';
 import { tf } from '../../src/engine/tf';
@@ -74,6 +74,42 @@ describe('the interactive simulation', () => {
     sim.dispose();
   });
 
+  it('the flow field on a slice of a larger net equals a dense evaluation (both readouts)', () => {
+    for (const readout of ['separate', 'units'] as const) {
+      const sim = new Simulation(
+        parseConfig({ ...PRESETS['figure-1'].config, hidden: 12, outputs: 3, inputs: 2, readout }),
+      );
+      sim.advance(7);
+      const field = computeFlowField(sim, { i: 4, j: 10, range: [-1.5, 1.5], size: 6 });
+      const W = sim.trainer.net.params.W.arraySync() as number[][];
+      const D = sim.trainer.net.params.D.arraySync() as number[][];
+      const d = sim.trainer.net.params.d.arraySync() as number[];
+      const drive = (sim.presentation.drive.arraySync() as number[][])[0];
+      const t = (sim.presentation.target.arraySync() as number[][])[0];
+      const base = Array.from(sim.read().phi);
+      for (const [r, c] of [
+        [0, 0],
+        [2, 5],
+        [5, 3],
+      ]) {
+        const phi = base.slice();
+        phi[4] = -1.5 + (3 * c) / 5;
+        phi[10] = -1.5 + (3 * r) / 5;
+        const rate = phi.map(Math.tanh);
+        const f = (a: number) => -phi[a] + W[a].reduce((s, w, l) => s + w * rate[l], 0) + drive[a];
+        expect(field.di[r * 6 + c]).toBeCloseTo(f(4), 4);
+        expect(field.dj[r * 6 + c]).toBeCloseTo(f(10), 4);
+        const y =
+          readout === 'units'
+            ? phi.slice(12 - 3)
+            : D.map((row, o) => row.reduce((s, w, l) => s + w * rate[l], d[o]));
+        const err = Math.hypot(...y.map((v, o) => v - t[o]));
+        expect(field.outputError[r * 6 + c]).toBeCloseTo(err, 4);
+      }
+      sim.dispose();
+    }
+  });
+
   it('the decision map covers the plane for 2-D tasks', () => {
     const sim = new Simulation(
       parseConfig({ ...PRESETS['circle-lcp-di'].config, trainSize: 32, testSize: 16 }),
@@ -82,6 +118,21 @@ describe('the interactive simulation', () => {
     expect(map.values).toHaveLength(64);
     for (const v of map.values) expect(v).toBeGreaterThanOrEqual(0);
     expect(map.testPredictions).toHaveLength(16);
+    sim.dispose();
+  });
+
+  it('refuses edits that would make the computation meaningless, changing nothing', () => {
+    const sim = figure1();
+    const W = Array.from(sim.trainer.net.params.W.dataSync());
+    const x = Array.from(sim.read().x);
+    for (const bad of [1e39, -2e6, NaN, Infinity]) {
+      expect(() => sim.editSample('input', 0, bad)).toThrow(InputError);
+      expect(() => sim.editParam('W', 0, 0, bad)).toThrow(/within ±1e\+6/);
+    }
+    expect(() => sim.editParam('W', 2, 0, 0.1)).toThrow(/no such entry/);
+    expect(() => sim.editSample('target', 3, 0.1)).toThrow(/no such entry/);
+    expect(Array.from(sim.trainer.net.params.W.dataSync())).toEqual(W);
+    expect(Array.from(sim.read().x)).toEqual(x);
     sim.dispose();
   });
 

@@ -27,7 +27,7 @@ function arrayArena(): Arena {
   };
 }
 
-const cache = new StepperCache();
+const cache = new StepperCache<HostStepper>();
 
 function view(backend: CpuBackend, t: TensorInfo | undefined): HostView | undefined {
   if (!t) return undefined;

@@ -523,13 +523,15 @@ export class HostStepper {
     let status: number = STATUS.running;
     let done = 0;
     let residual = NaN;
+    let raw = NaN;
     let rms = NaN;
+    const coef = [at.cPhi, at.cY, at.cU, at.cPsi];
     for (let t = 1; t <= at.steps; t++) {
       const a = this.sets[cur];
       const b = this.sets[1 - cur];
       this.step(a, b, at, inp.target);
       const sums = this.blockSums(a, b);
-      ({ residual, rms } = residualOf(sums, 0, this.sizes, at.dt));
+      ({ residual, raw, rms } = residualOf(sums, 0, this.sizes, at.dt, coef));
       const code = rule.check(residual, rms);
       if (code >= STATUS.nonFinite) {
         status = code;
@@ -551,6 +553,7 @@ export class HostStepper {
     stats[STAT.growing] = rule.growing;
     stats[STAT.lastResidual] = rule.lastResidual;
     stats[STAT.best] = rule.best;
+    stats[STAT.raw] = raw;
     for (let i = 0; i < 8; i++) stats[STAT.sums + i] = this.sums[i];
   }
 }

@@ -22,6 +22,8 @@ export const FUSED_STEP = 'LcpFusedEulerStep';
 
 /** Absolute floor under each block's norm in the stopping rule, so that blocks at 0 can settle. */
 export const NORM_FLOOR = 1e-6;
+/** float32's machine epsilon (the ulp of 1): the resolution the rule's float32 floors scale. */
+export const EPS32 = 2 ** -23;
 /** A state whose RMS passes this has blown up. */
 export const BLOWUP_RMS = 1e6;
 /** Consecutive growing checks (and growth over the best residual) that mean divergence. */
@@ -72,6 +74,8 @@ export const STAT = {
   growing: 4,
   lastResidual: 5,
   best: 6,
+  /** The largest block's relative change per unit time, float32 floors not subtracted. */
+  raw: 7,
   /** ‖ΔX‖², ‖X‖² per block (φ, y, u_I, ψ) of the last step: indices 8 … 15. */
   sums: 8,
 } as const;
@@ -92,25 +96,51 @@ export const STATUS = {
 export const BLOCK_ORDER = ['phi', 'y', 'uI', 'psi'] as const;
 
 /**
- * The stopping rule's residual from the per-block sums: per block X, ‖X′ − X‖ / (dt (‖X′‖ + floor)),
- * the largest over blocks, and the largest block RMS. NaN when any sum is not finite.
+ * The stopping rule's residual from the per-block sums (φ, y, u_I, ψ; STAT.sums' order). Per
+ * block X, the relative change per unit time beyond what float32 can resolve:
+ *
+ *   max(0, ‖X′ − X‖ − f_X) / (dt (‖X′‖ + NORM_FLOOR)),
+ *
+ * the largest over blocks (`residual`, compared with tol), the same without f_X (`raw`), and the
+ * largest block RMS. The float32 floor f_X is the change that rounding alone keeps producing at
+ * a fixed point: ε(‖X‖ + c_X ‖state‖) for φ, y and u_I (its own resolution plus c_X = dt/τ_X
+ * times the resolution of the whole state its update reads — u_I's right-hand side carries y's
+ * through ∂L/∂y), and for ψ, which is proportional to u at equilibrium, ε(1 + c_ψ)‖ψ‖ plus u_I's
+ * relative floor times ‖ψ‖. NaN when any sum is not finite.
  */
 export function residualOf(
   sums: ArrayLike<number>,
   offset: number,
   sizes: readonly number[],
   dt: number,
-): { residual: number; rms: number } {
+  coef: readonly number[] = [dt, dt, dt, dt],
+): { residual: number; raw: number; rms: number } {
+  const diff = [0, 1, 2, 3].map((i) => Math.sqrt(sums[offset + 2 * i]));
+  const norm = [0, 1, 2, 3].map((i) => Math.sqrt(sums[offset + 2 * i + 1]));
+  if (![...diff, ...norm].every(Number.isFinite)) return { residual: NaN, raw: NaN, rms: NaN };
+  const total = Math.sqrt(
+    sums[offset + 1] + sums[offset + 3] + sums[offset + 5] + sums[offset + 7],
+  );
+  const floors = [0, 1, 2].map((i) => EPS32 * (norm[i] + coef[i] * total));
+  floors.push(EPS32 * (1 + coef[3]) * norm[3] + (norm[3] * floors[2]) / (norm[2] + NORM_FLOOR));
   let residual = 0;
+  let raw = 0;
   let rms = 0;
   for (let i = 0; i < 4; i++) {
-    const diff = Math.sqrt(sums[offset + 2 * i]);
-    const norm = Math.sqrt(sums[offset + 2 * i + 1]);
-    residual = Math.max(residual, diff / (dt * (norm + NORM_FLOOR)));
-    if (sizes[i] > 0) rms = Math.max(rms, norm / Math.sqrt(sizes[i]));
-    if (!Number.isFinite(diff) || !Number.isFinite(norm)) return { residual: NaN, rms: NaN };
+    const scale = dt * (norm[i] + NORM_FLOOR);
+    residual = Math.max(residual, Math.max(0, diff[i] - floors[i]) / scale);
+    raw = Math.max(raw, diff[i] / scale);
+    if (sizes[i] > 0) rms = Math.max(rms, norm[i] / Math.sqrt(sizes[i]));
   }
-  return { residual, rms };
+  return { residual, raw, rms };
+}
+
+/** dt/τ per block (φ, y, u_I, ψ), the coefficients of residualOf's float32 floors. */
+export function blockCoefficients(
+  dt: number,
+  tau: { tauPhi: number; tauY: number; tauU: number; tauPsi: number },
+): number[] {
+  return [dt / tau.tauPhi, dt / tau.tauY, dt / tau.tauU, dt / tau.tauPsi];
 }
 
 /** The solver's growth and divergence bookkeeping, one check at a time. */

@@ -1,6 +1,7 @@
 import { useId, useState } from 'react';
 import {
   FIELDS,
+  fieldIssues,
   GROUPS,
   parseConfig,
   type ConfigKey,
@@ -28,7 +29,8 @@ function formatRange(f: Field): string {
     return `${lo}, ≤ ${f.max}`;
   }
   if (f.type === 'enum') return f.options.join(' | ');
-  if (f.type === 'integer-list') return `sizes ${f.min}…${f.max}, comma-separated`;
+  if (f.type === 'integer-list')
+    return `up to ${f.maxEntries} sizes ${f.min}…${f.max}, comma-separated`;
   return 'on / off';
 }
 
@@ -47,13 +49,15 @@ function describeField(key: ConfigKey, chapterValue: unknown): string {
  * null when it can: the same schema the engine applies.
  */
 export function refusal(config: TrainConfig, key: ConfigKey, value: unknown): string | null {
+  const candidate = { ...config, [key]: value } as TrainConfig;
+  const own = fieldIssues(candidate, key);
+  if (own.length) return own.join('; ');
   try {
-    parseConfig({ ...config, [key]: value });
+    parseConfig(candidate);
     return null;
   } catch (e) {
     if (!(e instanceof InputError)) throw e;
-    const mine = e.issues.filter((i) => i.field.split(/,\s*/).includes(key));
-    return (mine.length ? mine : e.issues).map((i) => `${i.field}: ${i.message}`).join('; ');
+    return e.message;
   }
 }
 

@@ -29,7 +29,7 @@ function restore(session: SavedSession): void {
     control: false,
     busy: null,
   });
-  clearSimView();
+  clearSimView(true);
   engine().send({ type: 'restore', config: session.config, checkpoint: session.checkpoint });
 }
 

@@ -25,34 +25,62 @@ export const Op = {
   br: 0x0c,
   brIf: 0x0d,
   return: 0x0f,
+  call: 0x10,
   drop: 0x1a,
   select: 0x1b,
   localGet: 0x20,
   localSet: 0x21,
   localTee: 0x22,
+  i32Load: 0x28,
   f32Load: 0x2a,
   f64Load: 0x2b,
+  i32Store: 0x36,
   f32Store: 0x38,
   f64Store: 0x39,
   i32Const: 0x41,
+  i64Const: 0x42,
   f32Const: 0x43,
   f64Const: 0x44,
   i32Eqz: 0x45,
   i32Eq: 0x46,
   i32Ne: 0x47,
   i32LtS: 0x48,
+  i32LtU: 0x49,
   i32GtS: 0x4a,
   i32LeS: 0x4c,
   i32GeS: 0x4e,
+  f32Ne: 0x5c,
+  f32Gt: 0x5e,
+  f64Eq: 0x61,
+  f64Ne: 0x62,
+  f64Lt: 0x63,
+  f64Gt: 0x64,
+  f64Le: 0x65,
+  f64Ge: 0x66,
   i32Add: 0x6a,
   i32Sub: 0x6b,
   i32Mul: 0x6c,
+  i32DivS: 0x6d,
+  i32RemS: 0x6f,
   i32And: 0x71,
+  i32Or: 0x72,
   i32Shl: 0x74,
+  f32Neg: 0x8c,
   f32Add: 0x92,
   f32Sub: 0x93,
   f32Mul: 0x94,
+  f32Div: 0x95,
+  f32Max: 0x97,
+  f64Abs: 0x99,
+  f64Sqrt: 0x9f,
   f64Add: 0xa0,
+  f64Sub: 0xa1,
+  f64Mul: 0xa2,
+  f64Div: 0xa3,
+  f64Min: 0xa4,
+  f64Max: 0xa5,
+  f32DemoteF64: 0xb6,
+  f64ConvertI32S: 0xb7,
   f64PromoteF32: 0xbb,
 } as const;
 
@@ -78,7 +106,9 @@ export const Simd = {
   v128Bitselect: 0x52,
   f32x4Floor: 0x68,
   i32x4Shl: 0xab,
+  i32x4ShrS: 0xac,
   i32x4Add: 0xae,
+  i32x4Sub: 0xb1,
   f32x4Abs: 0xe0,
   f32x4Neg: 0xe1,
   f32x4Add: 0xe4,
@@ -88,8 +118,18 @@ export const Simd = {
   f32x4Min: 0xe8,
   f32x4Max: 0xe9,
   i32x4TruncSatF32x4S: 0xf8,
+  f32x4ConvertI32x4S: 0xfa,
   /** Relaxed SIMD: a·b + c, fused or not at the engine's choice. */
   f32x4RelaxedMadd: 0x105,
+} as const;
+
+/** Atomic opcodes (prefix 0xfe; threads proposal). */
+export const Atomic = {
+  notify: 0x00,
+  wait32: 0x01,
+  i32Load: 0x10,
+  i32Store: 0x17,
+  i32RmwAdd: 0x1e,
 } as const;
 
 function uleb(n: number, out: number[]): void {
@@ -190,6 +230,27 @@ export class Fn {
     return this;
   }
 
+  /** i64.const for small values (the wait timeout). */
+  i64(v: number): this {
+    this.code.push(Op.i64Const);
+    sleb(v | 0, this.code);
+    return this;
+  }
+
+  call(index: number): this {
+    this.code.push(Op.call);
+    uleb(index, this.code);
+    return this;
+  }
+
+  /** An atomic memory instruction on i32 (natural alignment). */
+  atomic(sub: number, offset = 0): this {
+    this.code.push(0xfe);
+    uleb(sub, this.code);
+    this.memarg(2, offset);
+    return this;
+  }
+
   f32(v: number): this {
     f32Buf.setFloat32(0, v, true);
     this.code.push(Op.f32Const);
@@ -250,6 +311,24 @@ export class Fn {
     this.code.push(0xfd);
     uleb(Simd.load32Splat, this.code);
     this.memarg(2, offset);
+    return this;
+  }
+
+  i32load(offset = 0): this {
+    this.code.push(Op.i32Load);
+    this.memarg(2, offset);
+    return this;
+  }
+
+  i32store(offset = 0): this {
+    this.code.push(Op.i32Store);
+    this.memarg(2, offset);
+    return this;
+  }
+
+  f64load(offset = 0): this {
+    this.code.push(Op.f64Load);
+    this.memarg(3, offset);
     return this;
   }
 
@@ -369,6 +448,13 @@ export class ModuleBuilder {
     build(f);
     this.fns.push(f);
     return this;
+  }
+
+  /** The index of a function added earlier (for `call`). */
+  index(name: string): number {
+    const i = this.fns.findIndex((f) => f.name === name);
+    if (i < 0) throw new Error(`no function ${name} yet`);
+    return i;
   }
 
   bytes(): Uint8Array {

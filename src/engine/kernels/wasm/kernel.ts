@@ -1,29 +1,24 @@
 /**
- * The fused step on tfjs's WASM backend: HostStepper in place on the backend's own heap, with the
- * SIMD kernels of simd.ts (instantiated over the same WebAssembly.Memory) for the products, the
- * activations and the φ/ψ updates. Without WASM SIMD it falls back to plain loops on that heap.
+ * The fused step on tfjs's WASM backend. With WASM SIMD (every current engine) the whole
+ * dispatch runs in the step module of step.ts, over a memory of its own (stepper.ts): inputs are
+ * copied in from the tfjs heap, one call runs the steps, the state is copied back. Products use
+ * relaxed SIMD's FMA where the engine has it, and helper threads where shared memory exists.
+ * Without SIMD it falls back to host.ts's plain loops in place on the tfjs heap.
  */
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
-import {
-  HostStepper,
-  jsPrims,
-  type Arena,
-  type HostInputs,
-  type HostView,
-  type Prims,
-} from '../host';
+import { HostStepper, jsPrims, type Arena, type HostInputs, type HostView } from '../host';
 import { FUSED_STEP, STATS_SIZE, type FusedStepAttrs } from '../spec';
 import { StepperCache } from '../stepperCache';
-import { instantiateSimd, simdSupport, type SimdExports } from './simd';
+import { fastTransposedMatMul } from './matmul';
+import { StepEngine, stepSupport, threadProblem, WasmStepper } from './stepper';
+
+export { fastTransposedMatMul };
 
 /** The parts of tfjs's BackendWasm used here. */
 interface WasmModule {
   HEAPF32: Float32Array;
   _malloc(bytes: number): number;
   _free(ptr: number): void;
-  asm?: { memory?: WebAssembly.Memory };
-  wasmExports?: { memory?: WebAssembly.Memory };
-  wasmMemory?: WebAssembly.Memory;
 }
 interface WasmBackend {
   wasm: WasmModule;
@@ -34,31 +29,80 @@ interface WasmBackend {
 export interface WasmKernelOptions {
   /** Use relaxed SIMD's madd where the engine supports it. */
   fma: boolean;
-  /** Use the SIMD kernels (false: plain loops on the heap, for comparison). */
+  /** Use the SIMD step module (false: plain loops on the tfjs heap, for comparison). */
   simd: boolean;
+  /** Threads in all ('auto': the cores this machine reports, where shared memory exists). */
+  threads: number | 'auto';
+  /** GEMM register tile rows and unrolling (measurements). */
+  tileRows?: number;
+  unroll?: number;
+  /** Multiply-adds per step from which a dispatch uses threads (tests: 0). */
+  threadFrom?: number;
 }
 
-const options: WasmKernelOptions = { fma: true, simd: true };
+const options: WasmKernelOptions = { fma: true, simd: true, threads: 'auto' };
 
-/** Change how the WASM kernel computes (forgets its per-backend set-up, so the next call uses it). */
+let support: ReturnType<typeof stepSupport> | null = null;
+let engine: StepEngine | null = null;
+const wasmCache = new StepperCache<WasmStepper>();
+
+/** Per tfjs backend instance: the fallback's arena on that backend's heap. */
+const jsFallback = new Map<object, { cache: StepperCache<HostStepper>; arena: Arena }>();
+
+/** Change how the WASM kernel computes (forgets its set-up; the next call builds it anew). */
 export function setWasmKernelOptions(o: Partial<WasmKernelOptions>): void {
   Object.assign(options, o);
-  for (const pb of perBackend.values()) pb.cache.clear();
-  perBackend.clear();
+  support = null;
+  wasmCache.clear();
+  engine?.dispose();
+  engine = null;
+  for (const pb of jsFallback.values()) pb.cache.clear();
+  jsFallback.clear();
 }
 
-let support: ReturnType<typeof simdSupport> | null = null;
-
-interface PerBackend {
-  arena: Arena;
-  prims: Prims;
-  cache: StepperCache;
-  /** Which primitives are in use: 'simd+fma', 'simd' or 'js'. */
-  flavour: string;
+/** The step engine, or null without WASM SIMD (or when options.simd is false). */
+function stepEngine(): StepEngine | null {
+  support ??= stepSupport();
+  if (!options.simd || !support.simd) return null;
+  if (!engine) {
+    engine = new StepEngine({
+      fma: options.fma && support.relaxed,
+      threads: options.threads === 'auto' ? 'auto' : Math.max(1, Math.floor(options.threads)),
+      tileRows: options.tileRows,
+      unroll: options.unroll,
+      threadFrom: options.threadFrom,
+    });
+    // Helpers come up in the background; dispatches use them once they are ready.
+    void engine.startHelpers();
+  }
+  return engine;
 }
 
-/** Set-up per backend instance (there is one, or a few when a backend is re-created). */
-const perBackend = new Map<object, PerBackend>();
+/**
+ * Start the kernel's helper threads now and wait for them; returns a line for the status bar:
+ * how many threads the products use and, on one thread, why.
+ */
+export async function prepareWasmKernel(): Promise<{ threads: number; note: string }> {
+  const eng = stepEngine();
+  if (!eng) return { threads: 1, note: 'one thread (no WASM SIMD: plain loops)' };
+  await eng.startHelpers();
+  const threads = eng.helperCount + 1;
+  if (threads > 1) return { threads, note: `${threads} threads` };
+  const why = eng.threadNote ?? threadProblem() ?? 'one thread asked for';
+  return { threads: 1, note: `one thread (${why})` };
+}
+
+/** Which code the WASM kernel runs: 'simd+fma', 'simd' or 'js'. */
+export function wasmKernelFlavour(_backend?: object): string {
+  return stepEngine()?.flavour ?? 'js';
+}
+
+/** Threads the next dispatch of a shape would use. */
+export function wasmKernelThreads(batch: number, n: number, k: number): number {
+  const eng = stepEngine();
+  if (!eng) return 1;
+  return wasmCache.get(batch, n, k, () => new WasmStepper(eng, batch, n, k)).threads;
+}
 
 function heapArena(w: WasmModule): Arena {
   const owners = new Map<number, number>();
@@ -81,73 +125,16 @@ function heapArena(w: WasmModule): Arena {
   };
 }
 
-function simdPrims(simd: SimdExports, arena: Arena, fallback: Prims): Prims {
-  const scratch = arena.alloc(4) * 4; // two f64 for sumsq
-  return {
-    gemm: (x, ldx, y, ldy, _yT, _ldyT, c, ldc, rows, m, ncols, _nReal, accumulate) =>
-      simd.gemm(x * 4, ldx * 4, y * 4, ldy * 4, c * 4, ldc * 4, rows, m, ncols, accumulate ? 1 : 0),
-    act(kind, src, r, s, count) {
-      if (kind === 'tanh') simd.tanh(src * 4, r * 4, s * 4, count);
-      else if (kind === 'sigmoid') simd.sigmoid(src * 4, r * 4, s * 4, count);
-      else fallback.act(kind, src, r, s, count);
-    },
-    eulerPhi: (x, a, d, p, out, count, coef) =>
-      simd.eulerPhi(x * 4, a * 4, d * 4, p * 4, out * 4, count, coef),
-    eulerPsi: (x, s, p, out, count, coef) =>
-      simd.eulerPsi(x * 4, s * 4, p * 4, out * 4, count, coef),
-    sumsq(prev, next, count, out, at) {
-      simd.sumsq(prev * 4, next * 4, count, scratch);
-      const f64 = new Float64Array(arena.heap().buffer, scratch, 2);
-      out[at] = f64[0];
-      out[at + 1] = f64[1];
-    },
-  };
-}
-
-function memoryOf(w: WasmModule): WebAssembly.Memory | undefined {
-  return w.asm?.memory ?? w.wasmExports?.memory ?? w.wasmMemory;
-}
-
-function setup(b: WasmBackend): PerBackend {
-  let pb = perBackend.get(b);
-  if (pb) return pb;
-  const arena = heapArena(b.wasm);
-  const js = jsPrims(arena);
-  let prims = js;
-  let flavour = 'js';
-  support ??= simdSupport();
-  const memory = memoryOf(b.wasm);
-  if (options.simd && support.simd && memory) {
-    const fma = options.fma && support.relaxed;
-    prims = simdPrims(instantiateSimd(memory, fma), arena, js);
-    flavour = fma ? 'simd+fma' : 'simd';
-  }
-  pb = { arena, prims, cache: new StepperCache(), flavour };
-  perBackend.set(b, pb);
-  return pb;
-}
-
-/** Which primitives the WASM kernel uses on this backend ('simd+fma', 'simd' or 'js'). */
-export function wasmKernelFlavour(backend: object): string {
-  return setup(backend as WasmBackend).flavour;
-}
-
 export const wasmFusedStepConfig: KernelConfig = {
   kernelName: FUSED_STEP,
   backendName: 'wasm',
   kernelFunc: ({ inputs, backend, attrs }) => {
+    fastTransposedMatMul();
     const b = backend as unknown as WasmBackend;
     const at = attrs as unknown as FusedStepAttrs;
-    const pb = setup(b);
     const state = inputs.state as TensorInfo;
     const batch = state.shape[0];
     const width = 2 * at.n + 2 * at.k;
-    const stepper = pb.cache.get(
-      batch,
-      at.n,
-      at.k,
-      () => new HostStepper(pb.arena, pb.prims, batch, at.n, at.k),
-    );
     // Allocate the outputs before taking views: allocation may grow (and move) the heap.
     const outInfo = b.makeOutput([batch, width], 'float32');
     const statsInfo = b.makeOutput([STATS_SIZE], 'float32');
@@ -175,7 +162,30 @@ export const wasmFusedStepConfig: KernelConfig = {
       },
     };
     const stats = new Float32Array(STATS_SIZE);
-    stepper.run(inp, at, heap, offsetOf(outInfo), stats);
+    const eng = stepEngine();
+    if (eng) {
+      const stepper = wasmCache.get(
+        batch,
+        at.n,
+        at.k,
+        () => new WasmStepper(eng, batch, at.n, at.k),
+      );
+      stepper.run(inp, at, heap, offsetOf(outInfo), stats);
+    } else {
+      let pb = jsFallback.get(b);
+      if (!pb) {
+        pb = { cache: new StepperCache<HostStepper>(), arena: heapArena(b.wasm) };
+        jsFallback.set(b, pb);
+      }
+      const { arena } = pb;
+      const stepper = pb.cache.get(
+        batch,
+        at.n,
+        at.k,
+        () => new HostStepper(arena, jsPrims(arena), batch, at.n, at.k),
+      );
+      stepper.run(inp, at, b.wasm.HEAPF32, offsetOf(outInfo), stats);
+    }
     b.wasm.HEAPF32.set(stats, offsetOf(statsInfo));
     return [outInfo, statsInfo];
   },

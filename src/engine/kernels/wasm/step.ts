@@ -1,0 +1,1210 @@
+/**
+ * The fused Euler step as one WebAssembly module, written with the encoder of emit.ts and
+ * compiled at start-up (no toolchain). One call runs a whole dispatch: up to `steps` Euler steps
+ * of dynamics.ts's eulerStep — activations, loss gradient, u, every product, the φ, ψ, y and u_I
+ * updates, the per-block sums and the solver's stopping rule — with no JavaScript per step.
+ *
+ * Exports (all pointers are byte addresses in the imported memory; ctx is layout.ts's block):
+ *   dispatch(ctx)        run the job in ctx (waking the helper threads when ctx.threads > 1)
+ *   worker(ctx, tid, seen)  a helper thread's loop: wait for a job, run its share, until quit
+ *   gemm(...)            the packed GEMM alone (tests and measurements)
+ *
+ * Products: C[rows, cols] (+)= X[rows, m] · Y[m, cols] with Y packed in 16-column panels
+ * (panel p holds rows 0 … m−1 of columns 16p … 16p+15, 64 bytes a row), cache-blocked over m
+ * (KC rows at a time, so a panel stays in L1 while every row tile of X passes over it) and
+ * register-tiled (MR rows × 16 columns of accumulators; one row × 32 columns for the rows left
+ * over). Every element of C is the same chain of multiply-adds in the same order whatever tile or
+ * thread computes it, so results do not depend on the thread count.
+ *
+ * Threads split the batch by rows (ctx.split = 0) or, for small batches, the 16-column panels
+ * (split = 1); one barrier per step. Three state sets are used in turn so that a thread may start
+ * the next step while another still reads the previous one for the sums.
+ */
+import {
+  Atomic,
+  F32,
+  F64,
+  Fn,
+  I32,
+  ModuleBuilder,
+  Op,
+  Simd,
+  V128,
+  type Local,
+  type ValType,
+} from './emit';
+import { EPS32, NORM_FLOOR } from '../spec';
+import { D, F, F32_AT, F64_AT, I, KC, KIND, SYNC } from './layout';
+
+export interface StepModuleOptions {
+  /** f32x4.relaxed_madd in the products (an FMA where the engine has one). */
+  fma: boolean;
+  /** Import the memory as shared (threads). */
+  shared: boolean;
+  /** Rows of the GEMM's main register tile (2 … 4). */
+  tileRows?: number;
+  /** Unrolling of the GEMM's inner loop over m. */
+  unroll?: number;
+  /** Spin iterations before a thread sleeps in memory.atomic.wait32. */
+  spin?: number;
+}
+
+const i32s = (n: number): ValType[] => Array<ValType>(n).fill(I32);
+
+/** acc = acc + a·b (v128 locals). */
+function madd(f: Fn, fma: boolean, acc: Local, a: Local, b: Local): void {
+  if (fma) f.get(a).get(b).get(acc).simd(Simd.f32x4RelaxedMadd).set(acc);
+  else f.get(acc).get(a).get(b).simd(Simd.f32x4Mul).simd(Simd.f32x4Add).set(acc);
+}
+
+/**
+ * gemm(x, ldx, y, c, ldc, r0, r1, p0, p1, m, acc): C[r0:r1, panels p0:p1] (+)= X[r0:r1, 0:m]·Y.
+ * ldx, ldc in bytes; Y packed (panel stride m·64 bytes); acc ≠ 0 adds to C.
+ */
+function gemm(f: Fn, o: StepModuleOptions): void {
+  const [x, ldx, y, c, ldc, r0, r1, p0, p1, m, accIn] = Array.from({ length: 11 }, (_, i) =>
+    f.param(i),
+  );
+  const MR = o.tileRows ?? 2;
+  const U = o.unroll ?? 2;
+  const kb = f.local(I32);
+  const klen = f.local(I32);
+  const acc = f.local(I32);
+  const p = f.local(I32);
+  const r = f.local(I32);
+  const rMain = f.local(I32);
+  const kk = f.local(I32);
+  const yp = f.local(I32);
+  const yp2 = f.local(I32);
+  const cp = f.local(I32);
+  const xs = f.local(V128);
+  const panelBytes = f.local(I32);
+  f.get(m).i32(6).op(Op.i32Shl).set(panelBytes);
+  // rMain = r0 + (r1 − r0) − (r1 − r0) % MR
+  f.get(r1).get(r1).get(r0).op(Op.i32Sub).i32(MR).op(Op.i32RemS).op(Op.i32Sub).set(rMain);
+
+  /**
+   * One register tile: `rows` rows × `panels` panels (4 vectors each) over klen rows of Y.
+   * X row i at xp[i]; Y at yp (and yp2 for the second panel); C at cp (row stride ldc).
+   */
+  const tile = (rows: number, panels: number) => {
+    const NV = 4 * panels;
+    const xp = Array.from({ length: rows }, () => f.local(I32));
+    const accs = Array.from({ length: rows * NV }, () => f.local(V128));
+    const yv = Array.from({ length: NV }, () => f.local(V128));
+    const cAddr = (i: number, v: number) => {
+      f.get(cp);
+      if (i > 0) f.get(ldc).i32(i).op(Op.i32Mul).op(Op.i32Add);
+      return 16 * (v % 4) + 64 * Math.floor(v / 4);
+    };
+    f.get(acc).if_(
+      () => {
+        for (let i = 0; i < rows; i++)
+          for (let v = 0; v < NV; v++) {
+            const off = cAddr(i, v);
+            f.vload(off).set(accs[i * NV + v]);
+          }
+      },
+      () => {
+        for (const a of accs) f.f32x4(0).set(a);
+      },
+    );
+    for (let i = 0; i < rows; i++) {
+      // X row r + i, column kb.
+      f.get(x)
+        .get(r)
+        .i32(i)
+        .op(Op.i32Add)
+        .get(ldx)
+        .op(Op.i32Mul)
+        .op(Op.i32Add)
+        .get(kb)
+        .i32(2)
+        .op(Op.i32Shl)
+        .op(Op.i32Add)
+        .set(xp[i]);
+    }
+    const body = (u: number) => {
+      for (let v = 0; v < NV; v++) {
+        f.get(v < 4 ? yp : yp2)
+          .vload(64 * u + 16 * (v % 4))
+          .set(yv[v]);
+      }
+      for (let i = 0; i < rows; i++) {
+        f.get(xp[i])
+          .vsplatLoad(4 * u)
+          .set(xs);
+        for (let v = 0; v < NV; v++) madd(f, o.fma, accs[i * NV + v], xs, yv[v]);
+      }
+    };
+    const advance = (u: number) => {
+      f.get(yp)
+        .i32(64 * u)
+        .op(Op.i32Add)
+        .set(yp);
+      if (panels > 1)
+        f.get(yp2)
+          .i32(64 * u)
+          .op(Op.i32Add)
+          .set(yp2);
+      for (let i = 0; i < rows; i++)
+        f.get(xp[i])
+          .i32(4 * u)
+          .op(Op.i32Add)
+          .set(xp[i]);
+      f.get(kk).i32(u).op(Op.i32Sub).set(kk);
+    };
+    f.get(klen).set(kk);
+    // Unrolled by U while at least U rows of Y remain, then one at a time.
+    f.block(() =>
+      f.loop(() => {
+        f.get(kk).i32(U).op(Op.i32LtS).brIf(1);
+        for (let u = 0; u < U; u++) body(u);
+        advance(U);
+        f.br(0);
+      }),
+    );
+    f.block(() =>
+      f.loop(() => {
+        f.get(kk).i32(1).op(Op.i32LtS).brIf(1);
+        body(0);
+        advance(1);
+        f.br(0);
+      }),
+    );
+    for (let i = 0; i < rows; i++)
+      for (let v = 0; v < NV; v++) {
+        const off = cAddr(i, v);
+        f.get(accs[i * NV + v]).vstore(off);
+      }
+  };
+
+  // Y row kb of panel p: y + p·panelBytes + kb·64
+  const setY = (panel: Local) => {
+    f.get(y)
+      .get(panel)
+      .get(panelBytes)
+      .op(Op.i32Mul)
+      .op(Op.i32Add)
+      .get(kb)
+      .i32(6)
+      .op(Op.i32Shl)
+      .op(Op.i32Add)
+      .set(yp);
+    f.get(yp).get(panelBytes).op(Op.i32Add).set(yp2);
+  };
+  // C row r, panel p: c + r·ldc + p·64
+  const setC = () =>
+    f
+      .get(c)
+      .get(r)
+      .get(ldc)
+      .op(Op.i32Mul)
+      .op(Op.i32Add)
+      .get(p)
+      .i32(6)
+      .op(Op.i32Shl)
+      .op(Op.i32Add)
+      .set(cp);
+
+  f.i32(0).set(kb);
+  f.whileLt(kb, m, KC, () => {
+    // klen = min(KC, m − kb); accumulate from the second block on.
+    f.get(m).get(kb).op(Op.i32Sub).set(klen);
+    f.get(klen).i32(KC).get(klen).i32(KC).op(Op.i32LtS).op(Op.select).set(klen);
+    f.get(accIn).get(kb).op(Op.i32Or).set(acc);
+    // Main tiles: panels outer, so that a panel's block stays in L1 across the row tiles.
+    f.get(p0).set(p);
+    f.whileLt(p, p1, 1, () => {
+      f.get(r0).set(r);
+      f.whileLt(r, rMain, MR, () => {
+        setY(p);
+        setC();
+        tile(MR, 1);
+      });
+    });
+    // Rows left over: one row, two panels at a time (8 accumulator chains), then one.
+    f.get(rMain).set(r);
+    f.whileLt(r, r1, 1, () => {
+      f.get(p0).set(p);
+      f.block(() =>
+        f.loop(() => {
+          f.get(p).i32(2).op(Op.i32Add).get(p1).op(Op.i32GtS).brIf(1);
+          setY(p);
+          setC();
+          tile(1, 2);
+          f.get(p).i32(2).op(Op.i32Add).set(p).br(0);
+        }),
+      );
+      f.get(p)
+        .get(p1)
+        .op(Op.i32LtS)
+        .if_(() => {
+          setY(p);
+          setC();
+          tile(1, 1);
+        });
+    });
+  });
+}
+
+/**
+ * e^x for x in a v128 local (Cephes' expf: range reduction by ln 2, a degree-5 polynomial, 2ⁿ
+ * from the exponent bits); x is clamped to ±88. Leaves the result on the stack.
+ */
+function expInto(f: Fn, x: Local, t: { fx: Local; xr: Local; p: Local }): void {
+  f.get(x).f32x4(88).simd(Simd.f32x4Min).f32x4(-88).simd(Simd.f32x4Max).set(x);
+  f.get(x)
+    .f32x4(Math.LOG2E)
+    .simd(Simd.f32x4Mul)
+    .f32x4(0.5)
+    .simd(Simd.f32x4Add)
+    .simd(Simd.f32x4Floor)
+    .set(t.fx);
+  f.get(x)
+    .get(t.fx)
+    .f32x4(0.693359375)
+    .simd(Simd.f32x4Mul)
+    .simd(Simd.f32x4Sub)
+    .get(t.fx)
+    .f32x4(-2.1219444e-4)
+    .simd(Simd.f32x4Mul)
+    .simd(Simd.f32x4Sub)
+    .set(t.xr);
+  f.f32x4(1.98756915e-4);
+  for (const cf of [
+    1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1,
+  ])
+    f.get(t.xr).simd(Simd.f32x4Mul).f32x4(cf).simd(Simd.f32x4Add);
+  // p·xr² + xr + 1
+  f.get(t.xr)
+    .simd(Simd.f32x4Mul)
+    .get(t.xr)
+    .simd(Simd.f32x4Mul)
+    .get(t.xr)
+    .simd(Simd.f32x4Add)
+    .f32x4(1)
+    .simd(Simd.f32x4Add)
+    .set(t.p);
+  // 2^fx: (int(fx) + 127) << 23 as float bits.
+  f.get(t.p)
+    .get(t.fx)
+    .simd(Simd.i32x4TruncSatF32x4S)
+    .i32x4(127)
+    .simd(Simd.i32x4Add)
+    .i32(23)
+    .simd(Simd.i32x4Shl)
+    .simd(Simd.f32x4Mul);
+}
+
+/**
+ * ln z for z > 0 in a v128 local (Cephes' logf: z = m·2^e with m in [√½, √2), a degree-8
+ * polynomial in m − 1). Leaves the result on the stack.
+ */
+function logInto(f: Fn, z: Local, t: { e: Local; m: Local; mask: Local; z2: Local }): void {
+  // e = exponent − 126, m = mantissa in [0.5, 1)
+  f.get(z).i32(23).simd(Simd.i32x4ShrS).i32x4(126).simd(Simd.i32x4Sub).set(t.e);
+  f.get(z).i32x4(0x007fffff).simd(Simd.v128And).i32x4(0x3f000000).simd(Simd.v128Or).set(t.m);
+  // m < √½: e −= 1, m = 2m − 1; else m = m − 1
+  f.get(t.m).f32x4(Math.SQRT1_2).simd(Simd.f32x4Lt).set(t.mask);
+  f.get(t.e).get(t.mask).simd(Simd.i32x4Add).set(t.e);
+  f.get(t.m)
+    .f32x4(1)
+    .simd(Simd.f32x4Sub)
+    .get(t.m)
+    .get(t.mask)
+    .simd(Simd.v128And)
+    .simd(Simd.f32x4Add)
+    .set(t.m);
+  f.get(t.e).simd(Simd.f32x4ConvertI32x4S).set(t.e);
+  f.get(t.m).get(t.m).simd(Simd.f32x4Mul).set(t.z2);
+  f.f32x4(7.0376836292e-2);
+  for (const cf of [
+    -1.151461031e-1, 1.167699874e-1, -1.2420140846e-1, 1.4249322787e-1, -1.6668057665e-1,
+    2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1,
+  ])
+    f.get(t.m).simd(Simd.f32x4Mul).f32x4(cf).simd(Simd.f32x4Add);
+  f.get(t.m).simd(Simd.f32x4Mul).get(t.z2).simd(Simd.f32x4Mul);
+  // y += e·(−2.12194440e−4) − 0.5·z2;  result = m + y + e·0.693359375
+  f.get(t.e).f32x4(-2.1219444e-4).simd(Simd.f32x4Mul).simd(Simd.f32x4Add);
+  f.get(t.z2).f32x4(-0.5).simd(Simd.f32x4Mul).simd(Simd.f32x4Add);
+  f.get(t.m).simd(Simd.f32x4Add);
+  f.get(t.e).f32x4(0.693359375).simd(Simd.f32x4Mul).simd(Simd.f32x4Add);
+}
+
+/** for (i = 0; i < countBytes; i += 16) body(i) */
+function vecLoop(f: Fn, countBytes: Local, body: (i: Local) => void): void {
+  const i = f.local(I32);
+  f.i32(0).set(i);
+  f.whileLt(i, countBytes, 16, () => body(i));
+}
+
+/** act(src, r, s, count, kind): r = ρ(src), s = ρ′(src) over `count` floats (a multiple of 4). */
+function activation(f: Fn): void {
+  const [src, rOut, sOut, count, kind] = [0, 1, 2, 3, 4].map((i) => f.param(i));
+  const bytes = f.local(I32);
+  const x = f.local(V128);
+  const e = f.local(V128);
+  const r = f.local(V128);
+  const t = { fx: f.local(V128), xr: f.local(V128), p: f.local(V128) };
+  const lt = { e: f.local(V128), m: f.local(V128), mask: f.local(V128), z2: f.local(V128) };
+  const small = f.local(V128);
+  const z = f.local(V128);
+  const ts = f.local(V128);
+  f.get(count).i32(2).op(Op.i32Shl).set(bytes);
+  const load = (i: Local) => f.get(src).get(i).op(Op.i32Add).vload().set(x);
+  const storeR = (i: Local) => f.get(rOut).get(i).op(Op.i32Add).get(r).vstore();
+  const storeS = (i: Local, value: () => void) => {
+    f.get(sOut).get(i).op(Op.i32Add);
+    value();
+    f.vstore();
+  };
+  const sigmoidOf = (v: Local) => {
+    // r = 1 / (1 + e^−v)
+    f.get(v).simd(Simd.f32x4Neg).set(e);
+    expInto(f, e, t);
+    f.set(e);
+    f.f32x4(1).f32x4(1).get(e).simd(Simd.f32x4Add).simd(Simd.f32x4Div);
+  };
+  const tanh = () =>
+    vecLoop(f, bytes, (i) => {
+      load(i);
+      // |x| < 0.625: Cephes' odd polynomial; otherwise 1 − 2/(e^{2|x|} + 1) with x's sign.
+      f.get(x).simd(Simd.f32x4Abs).tee(e).f32x4(0.625).simd(Simd.f32x4Lt).set(small);
+      f.get(x).get(x).simd(Simd.f32x4Mul).set(z);
+      f.f32x4(-5.70498872745e-3);
+      for (const cf of [2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1, -3.33332819422e-1])
+        f.get(z).simd(Simd.f32x4Mul).f32x4(cf).simd(Simd.f32x4Add);
+      f.get(z).simd(Simd.f32x4Mul).get(x).simd(Simd.f32x4Mul).get(x).simd(Simd.f32x4Add).set(ts);
+      f.get(e).get(e).simd(Simd.f32x4Add).set(e);
+      expInto(f, e, t);
+      f.set(e);
+      f.f32x4(1)
+        .f32x4(2)
+        .get(e)
+        .f32x4(1)
+        .simd(Simd.f32x4Add)
+        .simd(Simd.f32x4Div)
+        .simd(Simd.f32x4Sub)
+        .set(r);
+      // copysign(r, x), then the polynomial where |x| is small
+      f.get(x).get(r).i32x4(-0x80000000).simd(Simd.v128Bitselect).set(r);
+      f.get(ts).get(r).get(small).simd(Simd.v128Bitselect).set(r);
+      storeR(i);
+      storeS(i, () => f.f32x4(1).get(r).get(r).simd(Simd.f32x4Mul).simd(Simd.f32x4Sub));
+    });
+  const sigmoid = () =>
+    vecLoop(f, bytes, (i) => {
+      load(i);
+      sigmoidOf(x);
+      f.set(r);
+      storeR(i);
+      storeS(i, () => f.get(r).f32x4(1).get(r).simd(Simd.f32x4Sub).simd(Simd.f32x4Mul));
+    });
+  const linear = () =>
+    vecLoop(f, bytes, (i) => {
+      load(i);
+      f.get(x).set(r);
+      storeR(i);
+      storeS(i, () => f.f32x4(1));
+    });
+  // tfjs's softplus: e^x below log(ε) + 2, x above −(log(ε) + 2), log(1 + e^x) between.
+  const threshold = Math.log(1.1920928955078125e-7) + 2;
+  const softplus = () =>
+    vecLoop(f, bytes, (i) => {
+      load(i);
+      f.get(x).set(z);
+      expInto(f, z, t);
+      f.set(ts); // e^x
+      f.get(ts).f32x4(1).simd(Simd.f32x4Add).set(z);
+      logInto(f, z, lt);
+      f.set(r); // log(1 + e^x)
+      f.get(ts).get(r).get(x).f32x4(threshold).simd(Simd.f32x4Lt).simd(Simd.v128Bitselect).set(r);
+      f.get(x).get(r).get(x).f32x4(-threshold).simd(Simd.f32x4Gt).simd(Simd.v128Bitselect).set(r);
+      storeR(i);
+      storeS(i, () => sigmoidOf(x));
+    });
+  f.get(kind)
+    .i32(0)
+    .op(Op.i32Eq)
+    .if_(tanh, () =>
+      f
+        .get(kind)
+        .i32(1)
+        .op(Op.i32Eq)
+        .if_(sigmoid, () => f.get(kind).i32(2).op(Op.i32Eq).if_(linear, softplus)),
+    );
+}
+
+/**
+ * rowsums(aPhi, aPsi, aY, aUI, bPhi, bPsi, bY, bUI, r0, r1, np, kq, out): for each row, per
+ * block (φ, y, u_I, ψ), Σ(b − a)² and Σ b² as f64 at out + 64·row (8 values). The same chain of
+ * float32 operations per row whoever computes it.
+ */
+function rowSums(f: Fn): void {
+  const [aPhi, aPsi, aY, aUI, bPhi, bPsi, bY, bUI, r0, r1, np, kq, out] = Array.from(
+    { length: 13 },
+    (_, i) => f.param(i),
+  );
+  const row = f.local(I32);
+  const rb = f.local(I32);
+  const kb = f.local(I32);
+  const dAcc = f.local(V128);
+  const nAcc = f.local(V128);
+  const nv = f.local(V128);
+  const dv = f.local(V128);
+  const o = f.local(I32);
+  const stop = f.local(I32);
+  f.get(np).i32(2).op(Op.i32Shl).set(rb);
+  f.get(kq).i32(2).op(Op.i32Shl).set(kb);
+  const block = (a: Local, b: Local, rowBytes: Local, slot: number) => {
+    f.f32x4(0).set(dAcc).f32x4(0).set(nAcc);
+    f.get(row).get(rowBytes).op(Op.i32Mul).set(o);
+    f.get(o).get(rowBytes).op(Op.i32Add).set(stop);
+    f.whileLt(o, stop, 16, () => {
+      f.get(b).get(o).op(Op.i32Add).vload().set(nv);
+      f.get(nv).get(a).get(o).op(Op.i32Add).vload().simd(Simd.f32x4Sub).set(dv);
+      f.get(dAcc).get(dv).get(dv).simd(Simd.f32x4Mul).simd(Simd.f32x4Add).set(dAcc);
+      f.get(nAcc).get(nv).get(nv).simd(Simd.f32x4Mul).simd(Simd.f32x4Add).set(nAcc);
+    });
+    for (const [acc, k] of [
+      [dAcc, 0],
+      [nAcc, 1],
+    ] as const) {
+      f.get(out).get(row).i32(6).op(Op.i32Shl).op(Op.i32Add);
+      for (let l = 0; l < 4; l++) {
+        f.get(acc).lane(l).op(Op.f64PromoteF32);
+        if (l > 0) f.op(Op.f64Add);
+      }
+      f.f64store(16 * slot + 8 * k);
+    }
+  };
+  f.get(r0).set(row);
+  f.whileLt(row, r1, 1, () => {
+    block(aPhi, bPhi, rb, 0);
+    block(aY, bY, kb, 1);
+    block(aUI, bUI, kb, 2);
+    block(aPsi, bPsi, rb, 3);
+  });
+}
+
+/**
+ * The φ and ψ updates over rows [r0, r1) × columns [c0, c1) (floats):
+ *   φ′ = φ + c_φ((A + drive + ψ_used) − φ)
+ *   dynamic inversion: ψ′ = ψ + c_ψ(s·P − ψ);  linear feedback: ψ′ = P (= Q u), ψ_used = P
+ * params: aPhi, aPsi, bPhi, bPsi, A, drive, P, s, r0, r1, c0, c1, np, kind, cPhi, cPsi
+ */
+function updateN(f: Fn): void {
+  const [aPhi, aPsi, bPhi, bPsi, A, drive, P, s, r0, r1, c0, c1, np, kind, cPhi, cPsi] = Array.from(
+    { length: 16 },
+    (_, i) => f.param(i),
+  );
+  const row = f.local(I32);
+  const o = f.local(I32);
+  const stop = f.local(I32);
+  const cpv = f.local(V128);
+  const csv = f.local(V128);
+  const xv = f.local(V128);
+  const pv = f.local(V128);
+  const drv = f.local(V128);
+  f.get(cPhi).simd(Simd.f32x4Splat).set(cpv);
+  f.get(cPsi).simd(Simd.f32x4Splat).set(csv);
+  const at = (base: Local) => f.get(base).get(o).op(Op.i32Add);
+  const loop = (body: () => void) => {
+    f.get(r0).set(row);
+    f.whileLt(row, r1, 1, () => {
+      f.get(row).get(np).op(Op.i32Mul).get(c0).op(Op.i32Add).i32(2).op(Op.i32Shl).set(o);
+      f.get(row).get(np).op(Op.i32Mul).get(c1).op(Op.i32Add).i32(2).op(Op.i32Shl).set(stop);
+      f.whileLt(o, stop, 16, body);
+    });
+  };
+  // φ′ from the drive (A + drive) and ψ_used (on the stack when `withPsi`).
+  const phi = (psiUsed: (() => void) | null) => {
+    at(bPhi);
+    at(aPhi).vload().set(xv);
+    f.get(xv);
+    at(A).vload();
+    at(drive).vload();
+    f.simd(Simd.f32x4Add).set(drv);
+    f.get(drv);
+    if (psiUsed) {
+      psiUsed();
+      f.simd(Simd.f32x4Add);
+    }
+    f.get(xv).simd(Simd.f32x4Sub).get(cpv).simd(Simd.f32x4Mul).simd(Simd.f32x4Add).vstore();
+  };
+  f.get(kind)
+    .i32(KIND.free)
+    .op(Op.i32Eq)
+    .if_(
+      () => loop(() => phi(null)),
+      () =>
+        f
+          .get(kind)
+          .i32(KIND.dynamic)
+          .op(Op.i32Eq)
+          .if_(
+            () =>
+              loop(() => {
+                // ψ′ = ψ + c_ψ(s·P − ψ), then φ′ with the old ψ
+                at(aPsi).vload().set(pv);
+                at(bPsi);
+                f.get(pv);
+                at(s).vload();
+                at(P).vload();
+                f.simd(Simd.f32x4Mul)
+                  .get(pv)
+                  .simd(Simd.f32x4Sub)
+                  .get(csv)
+                  .simd(Simd.f32x4Mul)
+                  .simd(Simd.f32x4Add)
+                  .vstore();
+                phi(() => f.get(pv));
+              }),
+            () =>
+              loop(() => {
+                at(P).vload().set(pv);
+                at(bPsi).get(pv).vstore();
+                phi(() => f.get(pv));
+              }),
+          ),
+    );
+}
+
+/**
+ * The output-side scalars of rows [r0, r1) (k values each): g = ∂L/∂y (mse: y − t;
+ * cross-entropy: softmax(y) − t) and u = k_i u_I − k_p g.
+ * params: aY, aUI, target, g, u, r0, r1, k, kq, loss, ki, kp
+ */
+function outputControl(f: Fn): void {
+  const [aY, aUI, target, g, u, r0, r1, k, kq, loss, ki, kp] = Array.from({ length: 12 }, (_, i) =>
+    f.param(i),
+  );
+  const row = f.local(I32);
+  const base = f.local(I32);
+  const c = f.local(I32);
+  const end = f.local(I32);
+  const mx = f.local(F32);
+  const sum = f.local(F32);
+  const ev = f.local(V128);
+  const t = { fx: f.local(V128), xr: f.local(V128), p: f.local(V128) };
+  const kb = f.local(I32);
+  f.get(kq).i32(2).op(Op.i32Shl).set(kb);
+  f.get(k).i32(2).op(Op.i32Shl).set(end);
+  f.get(r0).set(row);
+  f.whileLt(row, r1, 1, () => {
+    f.get(row).get(kb).op(Op.i32Mul).set(base);
+    // c runs over bytes base … base + 4k
+    const overK = (body: () => void) => {
+      f.i32(0).set(c);
+      f.whileLt(c, end, 4, body);
+    };
+    const addr = (p: Local) => f.get(p).get(base).op(Op.i32Add).get(c).op(Op.i32Add);
+    f.get(loss)
+      .i32(0)
+      .op(Op.i32Eq)
+      .if_(
+        () =>
+          overK(() => {
+            addr(g);
+            addr(aY).f32load();
+            addr(target).f32load();
+            f.op(Op.f32Sub).f32store();
+          }),
+        () => {
+          // softmax(y) − t: max, e^(y − max) over the padded row, the sum over the first k.
+          f.f32(-Infinity).set(mx);
+          overK(() => {
+            f.get(mx);
+            addr(aY).f32load();
+            f.op(Op.f32Max).set(mx);
+          });
+          const v = f.local(I32);
+          f.i32(0).set(v);
+          f.whileLt(v, kb, 16, () => {
+            f.get(aY).get(base).op(Op.i32Add).get(v).op(Op.i32Add).vload();
+            f.get(mx).simd(Simd.f32x4Splat).simd(Simd.f32x4Sub).set(ev);
+            expInto(f, ev, t);
+            f.set(ev);
+            f.get(g).get(base).op(Op.i32Add).get(v).op(Op.i32Add).get(ev).vstore();
+          });
+          f.f32(0).set(sum);
+          overK(() => {
+            f.get(sum);
+            addr(g).f32load();
+            f.op(Op.f32Add).set(sum);
+          });
+          overK(() => {
+            addr(g);
+            addr(g).f32load();
+            f.get(sum).op(Op.f32Div);
+            addr(target).f32load();
+            f.op(Op.f32Sub).f32store();
+          });
+        },
+      );
+    overK(() => {
+      addr(u);
+      f.get(ki);
+      addr(aUI).f32load();
+      f.op(Op.f32Mul).f32store();
+    });
+    // k_p = 0 leaves u = k_i u_I exactly, as the reference does.
+    f.get(kp)
+      .f32(0)
+      .op(Op.f32Ne)
+      .if_(() =>
+        overK(() => {
+          addr(u);
+          addr(u).f32load();
+          f.get(kp);
+          addr(g).f32load();
+          f.op(Op.f32Mul).op(Op.f32Sub).f32store();
+        }),
+      );
+  });
+}
+
+/**
+ * The output-side updates of rows [r0, r1):
+ *   y′ = y + c_y((yd + d + u) − y)  (free: without u),  u_I′ = u_I + c_u(−(g + α u_I))
+ * params: aY, aUI, bY, bUI, yd, d, g, u, r0, r1, k, kq, controlled, cY, cU, alpha
+ */
+function updateK(f: Fn): void {
+  const [aY, aUI, bY, bUI, yd, d, g, u, r0, r1, k, kq, controlled, cY, cU, alpha] = Array.from(
+    { length: 16 },
+    (_, i) => f.param(i),
+  );
+  const row = f.local(I32);
+  const base = f.local(I32);
+  const c = f.local(I32);
+  const end = f.local(I32);
+  const kb = f.local(I32);
+  const yv = f.local(F32);
+  const uv = f.local(F32);
+  f.get(kq).i32(2).op(Op.i32Shl).set(kb);
+  f.get(k).i32(2).op(Op.i32Shl).set(end);
+  f.get(r0).set(row);
+  f.whileLt(row, r1, 1, () => {
+    f.get(row).get(kb).op(Op.i32Mul).set(base);
+    f.i32(0).set(c);
+    f.whileLt(c, end, 4, () => {
+      const addr = (p: Local) => f.get(p).get(base).op(Op.i32Add).get(c).op(Op.i32Add);
+      addr(aY).f32load().set(yv);
+      addr(bY);
+      f.get(yv);
+      addr(yd).f32load();
+      f.get(d).get(c).op(Op.i32Add).f32load();
+      f.op(Op.f32Add);
+      // + u when controlled (select: the free path adds nothing, whatever the buffer holds)
+      addr(u).f32load();
+      f.f32(0).get(controlled).op(Op.select).op(Op.f32Add);
+      f.get(yv).op(Op.f32Sub).get(cY).op(Op.f32Mul).op(Op.f32Add).f32store();
+      f.get(controlled).if_(() => {
+        addr(aUI).f32load().set(uv);
+        addr(bUI);
+        f.get(uv);
+        addr(g).f32load();
+        f.get(alpha).get(uv).op(Op.f32Mul).op(Op.f32Add).op(Op.f32Neg);
+        f.get(cU).op(Op.f32Mul).op(Op.f32Add).f32store();
+      });
+    });
+  });
+}
+
+/** Spin on a word until it differs from `seen`, then sleep on it (memory.atomic.wait32). */
+function waitWhileEqual(f: Fn, addr: Local, offset: number, seen: Local, o: StepModuleOptions) {
+  const spins = f.local(I32);
+  f.i32(0).set(spins);
+  f.block(() =>
+    f.loop(() => {
+      f.get(addr).atomic(Atomic.i32Load, offset).get(seen).op(Op.i32Ne).brIf(1);
+      f.get(spins).i32(1).op(Op.i32Add).tee(spins);
+      f.i32(o.spin ?? 20000)
+        .op(Op.i32GtS)
+        .if_(() => {
+          f.get(addr).i32(1).atomic(Atomic.i32RmwAdd, SYNC.waiters).op(Op.drop);
+          f.get(addr).get(seen).i64(-1).atomic(Atomic.wait32, offset).op(Op.drop);
+          f.get(addr).i32(-1).atomic(Atomic.i32RmwAdd, SYNC.waiters).op(Op.drop);
+        });
+      f.br(0);
+    }),
+  );
+}
+
+/** Wake every sleeper on a word (only when someone sleeps: a notify costs a lock). */
+function wake(f: Fn, ctx: Local, offset: number): void {
+  f.get(ctx)
+    .atomic(Atomic.i32Load, SYNC.waiters)
+    .if_(() => {
+      f.get(ctx).i32(0x7fffffff).atomic(Atomic.notify, offset).op(Op.drop);
+    });
+}
+
+/** barrier(ctx, T): all T threads arrive before any leaves. */
+function barrier(f: Fn, o: StepModuleOptions): void {
+  const [ctx, T] = [f.param(0), f.param(1)];
+  const gen = f.local(I32);
+  f.get(T)
+    .i32(2)
+    .op(Op.i32LtS)
+    .if_(() => f.op(Op.return));
+  f.get(ctx).atomic(Atomic.i32Load, SYNC.barGen).set(gen);
+  f.get(ctx)
+    .i32(1)
+    .atomic(Atomic.i32RmwAdd, SYNC.barCount)
+    .get(T)
+    .i32(1)
+    .op(Op.i32Sub)
+    .op(Op.i32Eq)
+    .if_(
+      () => {
+        f.get(ctx).i32(0).atomic(Atomic.i32Store, SYNC.barCount);
+        f.get(ctx).i32(1).atomic(Atomic.i32RmwAdd, SYNC.barGen).op(Op.drop);
+        wake(f, ctx, SYNC.barGen);
+      },
+      () => waitWhileEqual(f, ctx, SYNC.barGen, gen, o),
+    );
+}
+
+/** run(ctx, tid): thread tid's share of the job; thread 0 writes the outputs. */
+function run(f: Fn, mod: ModuleBuilder): void {
+  const [ctx, tid] = [f.param(0), f.param(1)];
+  const L = () => f.local(I32);
+  const [B, n, k, np, kq, kind, loss, act, steps, T, split] = Array.from({ length: 11 }, L);
+  const [r0, r1, p0, p1, ownsK, rowB, rowK, rT, sT, gT, uT, priv] = Array.from({ length: 12 }, L);
+  const [cur, nxt, done, status, t, growing, sp, row, panels] = Array.from({ length: 9 }, L);
+  const [aPhi, aPsi, aY, aUI, bPhi, bPsi, bY, bUI] = Array.from({ length: 8 }, L);
+  const [cPhi, cY, cU, cPsi, alpha, ki, kp] = Array.from({ length: 7 }, () => f.local(F32));
+  const fl = () => f.local(F64);
+  const [dt, tol, last, best, residual, raw, rms, total, fuI] = Array.from({ length: 9 }, fl);
+  const S = Array.from({ length: 8 }, fl);
+  const nrm = Array.from({ length: 4 }, fl);
+  const dif = Array.from({ length: 4 }, fl);
+  const fX = fl();
+  const bad = L();
+  const call = (name: string) => f.call(mod.index(name));
+  const ci = (slot: number) => f.get(ctx).i32load(4 * slot);
+  const cf = (slot: number) => f.get(ctx).f32load(F32_AT + 4 * slot);
+  const cd = (slot: number) => f.get(ctx).f64load(F64_AT + 8 * slot);
+
+  ci(I.threads).set(T);
+  f.get(tid)
+    .get(T)
+    .op(Op.i32GeS)
+    .if_(() => f.op(Op.return));
+  for (const [local, slot] of [
+    [B, I.B],
+    [n, I.n],
+    [k, I.k],
+    [np, I.np],
+    [kq, I.kq],
+    [kind, I.kind],
+    [loss, I.loss],
+    [act, I.act],
+    [steps, I.steps],
+    [split, I.split],
+    [growing, I.growing],
+  ] as const)
+    ci(slot).set(local);
+  for (const [local, slot] of [
+    [cPhi, F.cPhi],
+    [cY, F.cY],
+    [cU, F.cU],
+    [cPsi, F.cPsi],
+    [alpha, F.alpha],
+    [ki, F.ki],
+    [kp, F.kp],
+  ] as const)
+    cf(slot).set(local);
+  for (const [local, slot] of [
+    [dt, D.dt],
+    [tol, D.tol],
+    [last, D.lastResidual],
+    [best, D.best],
+  ] as const)
+    cd(slot).set(local);
+  f.get(np).i32(2).op(Op.i32Shl).set(rowB);
+  f.get(kq).i32(2).op(Op.i32Shl).set(rowK);
+  // This thread's buffers.
+  const threadSlot = (j: number) => {
+    f.get(ctx).get(tid).i32(5).op(Op.i32Mul).i32(j).op(Op.i32Add).i32(2).op(Op.i32Shl);
+    f.op(Op.i32Add).i32load(4 * I.thread);
+  };
+  for (const [local, j] of [
+    [rT, 0],
+    [sT, 1],
+    [gT, 2],
+    [uT, 3],
+    [priv, 4],
+  ] as const) {
+    threadSlot(j);
+    f.set(local);
+  }
+  // Its share: rows, or column panels.
+  f.get(np).i32(4).op(0x76 /* i32.shr_u */).set(panels);
+  f.get(split).if_(
+    () => {
+      f.i32(0).set(r0);
+      f.get(B).set(r1);
+      f.get(tid).get(panels).op(Op.i32Mul).get(T).op(Op.i32DivS).set(p0);
+      f.get(tid).i32(1).op(Op.i32Add).get(panels).op(Op.i32Mul).get(T).op(Op.i32DivS).set(p1);
+      f.get(tid).op(Op.i32Eqz).set(ownsK);
+    },
+    () => {
+      f.get(tid).get(B).op(Op.i32Mul).get(T).op(Op.i32DivS).set(r0);
+      f.get(tid).i32(1).op(Op.i32Add).get(B).op(Op.i32Mul).get(T).op(Op.i32DivS).set(r1);
+      f.i32(0).set(p0);
+      f.get(panels).set(p1);
+      f.i32(1).set(ownsK);
+    },
+  );
+  f.i32(0).set(cur).i32(0).set(done).i32(0).set(status).i32(0).set(t);
+  f.f64(NaN).set(residual).f64(NaN).set(raw).f64(NaN).set(rms);
+
+  const setPtr = (set: Local, block: number) => {
+    // ctx + 4·(sets + 4·set + block)
+    f.get(ctx)
+      .get(set)
+      .i32(4)
+      .op(Op.i32Shl)
+      .op(Op.i32Add)
+      .i32load(4 * (I.sets + block));
+  };
+  const rowOff = (base: Local, bytes: Local) =>
+    f.get(base).get(r0).get(bytes).op(Op.i32Mul).op(Op.i32Add);
+
+  f.block(() =>
+    f.loop(() => {
+      f.get(t).get(steps).op(Op.i32GeS).brIf(1);
+      f.get(t).i32(1).op(Op.i32Add).set(t);
+      // next = (cur + 1) mod 3
+      f.get(cur).i32(1).op(Op.i32Add).tee(nxt).i32(3).op(Op.i32Eq);
+      f.if_(() => f.i32(0).set(nxt));
+      for (const [local, set, blk] of [
+        [aPhi, cur, 0],
+        [aPsi, cur, 1],
+        [aY, cur, 2],
+        [aUI, cur, 3],
+        [bPhi, nxt, 0],
+        [bPsi, nxt, 1],
+        [bY, nxt, 2],
+        [bUI, nxt, 3],
+      ] as const) {
+        setPtr(set, blk);
+        f.set(local);
+      }
+      // r, s = ρ(φ), ρ′(φ) for this thread's rows (every column: the products need whole rows).
+      rowOff(aPhi, rowB);
+      rowOff(rT, rowB);
+      rowOff(sT, rowB);
+      f.get(r1).get(r0).op(Op.i32Sub).get(np).op(Op.i32Mul).get(act);
+      call('act');
+      // g, u
+      f.get(kind).if_(() => {
+        f.get(aY)
+          .get(aUI)
+          .get(ctx)
+          .i32load(4 * I.target)
+          .get(gT)
+          .get(uT);
+        f.get(r0).get(r1).get(k).get(kq).get(loss).get(ki).get(kp);
+        call('outputControl');
+      });
+      // A = ρ(φ)Wᵀ (and yd = ρ(φ)Dᵀ where this thread owns the outputs)
+      const gemmCall = (
+        x: Local,
+        ldx: Local,
+        ySlot: number,
+        cSlot: number,
+        ldc: Local,
+        panelsFrom: () => void,
+        m: Local,
+        acc: number,
+      ) => {
+        f.get(x).get(ldx);
+        f.get(ctx).i32load(4 * ySlot);
+        f.get(ctx).i32load(4 * cSlot);
+        f.get(ldc).get(r0).get(r1);
+        panelsFrom();
+        f.get(m).i32(acc);
+        call('gemm');
+      };
+      const own = () => f.get(p0).get(p1);
+      gemmCall(rT, rowB, I.Y0, I.A, rowB, own, n, 0);
+      f.get(ownsK).if_(() =>
+        gemmCall(rT, rowB, I.Yd, I.yd, rowK, () => f.i32(0).get(kq).i32(4).op(0x76), n, 0),
+      );
+      f.get(kind)
+        .i32(KIND.dynamic)
+        .op(Op.i32Eq)
+        .if_(() => {
+          gemmCall(aPsi, rowB, I.Y1, I.P, rowB, own, n, 0);
+          gemmCall(uT, rowK, I.Y2, I.P, rowB, own, k, 1);
+        });
+      f.get(kind)
+        .i32(KIND.linear)
+        .op(Op.i32Eq)
+        .if_(() => gemmCall(uT, rowK, I.Y2, I.P, rowB, own, k, 0));
+      // φ′, ψ′ on this thread's rows × panels
+      f.get(aPhi).get(aPsi).get(bPhi).get(bPsi);
+      f.get(ctx).i32load(4 * I.A);
+      f.get(ctx).i32load(4 * I.drive);
+      f.get(ctx).i32load(4 * I.P);
+      f.get(sT).get(r0).get(r1);
+      f.get(p0).i32(4).op(Op.i32Shl).get(p1).i32(4).op(Op.i32Shl);
+      f.get(np).get(kind).get(cPhi).get(cPsi);
+      call('updateN');
+      // y′, u_I′
+      f.get(ownsK).if_(() => {
+        f.get(aY).get(aUI).get(bY).get(bUI);
+        f.get(ctx).i32load(4 * I.yd);
+        f.get(ctx).i32load(4 * I.d);
+        f.get(gT).get(uT).get(r0).get(r1).get(k).get(kq);
+        f.get(kind).i32(0).op(Op.i32Ne);
+        f.get(cY).get(cU).get(alpha);
+        call('updateK');
+      });
+      // Sums per row: this thread's rows before the barrier (rows split), or every row after it
+      // from the thread's own copy (panel split: other threads wrote parts of each row).
+      const sums = (from: () => void, to: () => void, out: () => void) => {
+        f.get(aPhi).get(aPsi).get(aY).get(aUI).get(bPhi).get(bPsi).get(bY).get(bUI);
+        from();
+        to();
+        f.get(np).get(kq);
+        out();
+        call('rowSums');
+      };
+      // rowSums[t & 1]
+      const shared = () =>
+        f
+          .get(ctx)
+          .get(t)
+          .i32(1)
+          .op(Op.i32And)
+          .i32(2)
+          .op(Op.i32Shl)
+          .op(Op.i32Add)
+          .i32load(4 * I.rowSums);
+      f.get(split).if_(
+        () => {},
+        () =>
+          sums(
+            () => f.get(r0),
+            () => f.get(r1),
+            shared,
+          ),
+      );
+      f.get(ctx).get(T);
+      call('barrier');
+      f.get(split).if_(
+        () => {
+          sums(
+            () => f.i32(0),
+            () => f.get(B),
+            () => f.get(priv),
+          );
+          f.get(priv).set(sp);
+        },
+        () => {
+          shared();
+          f.set(sp);
+        },
+      );
+      // Block sums in row order, in float64.
+      for (const s of S) f.f64(0).set(s);
+      f.i32(0).set(row);
+      f.whileLt(row, B, 1, () => {
+        for (let i = 0; i < 8; i++)
+          f.get(S[i])
+            .get(sp)
+            .get(row)
+            .i32(6)
+            .op(Op.i32Shl)
+            .op(Op.i32Add)
+            .f64load(8 * i)
+            .op(Op.f64Add)
+            .set(S[i]);
+      });
+      // The stopping rule (spec.ts's residualOf and StopRule, in float64).
+      f.i32(0).set(bad);
+      for (let i = 0; i < 4; i++) {
+        f.get(S[2 * i])
+          .op(Op.f64Sqrt)
+          .set(dif[i]);
+        f.get(S[2 * i + 1])
+          .op(Op.f64Sqrt)
+          .set(nrm[i]);
+        for (const v of [dif[i], nrm[i]])
+          f.get(v).get(v).op(Op.f64Sub).f64(0).op(Op.f64Ne).get(bad).op(Op.i32Or).set(bad);
+      }
+      f.get(S[1]).get(S[3]).op(Op.f64Add).get(S[5]).op(Op.f64Add).get(S[7]).op(Op.f64Add);
+      f.op(Op.f64Sqrt).set(total);
+      f.f64(0).set(residual).f64(0).set(raw).f64(0).set(rms);
+      // float32 floors: φ, y, u_I: ε(‖X‖ + c_X‖state‖); ψ: ε(1 + c_ψ)‖ψ‖ + ‖ψ‖·floor(u_I)/‖u_I‖
+      const coef = (i: number) => cd(D.coef + i);
+      const floorOf = (i: number) => {
+        f.get(nrm[i]);
+        coef(i);
+        f.get(total).op(Op.f64Mul).op(Op.f64Add).f64(EPS32).op(Op.f64Mul);
+      };
+      for (const i of [0, 1, 2, 3]) {
+        if (i < 3) floorOf(i);
+        else {
+          f.f64(1);
+          coef(3);
+          f.op(Op.f64Add).get(nrm[3]).op(Op.f64Mul).f64(EPS32).op(Op.f64Mul);
+          f.get(nrm[3]).get(fuI).op(Op.f64Mul).get(nrm[2]).f64(NORM_FLOOR).op(Op.f64Add);
+          f.op(Op.f64Div).op(Op.f64Add);
+        }
+        f.set(fX);
+        if (i === 2) f.get(fX).set(fuI);
+        // residual = max(residual, max(0, d − f)/(dt(‖X‖ + 1e−6)))
+        f.get(residual);
+        f.get(dif[i]).get(fX).op(Op.f64Sub).f64(0).op(Op.f64Max);
+        f.get(dt).get(nrm[i]).f64(NORM_FLOOR).op(Op.f64Add).op(Op.f64Mul);
+        f.op(Op.f64Div).op(Op.f64Max).set(residual);
+        f.get(raw);
+        f.get(dif[i]).get(dt).get(nrm[i]).f64(NORM_FLOOR).op(Op.f64Add).op(Op.f64Mul).op(Op.f64Div);
+        f.op(Op.f64Max).set(raw);
+        // rms over blocks with units
+        cd(D.sizes + i);
+        f.f64(0)
+          .op(Op.f64Gt)
+          .if_(() => {
+            f.get(rms).get(nrm[i]);
+            cd(D.sizes + i);
+            f.op(Op.f64Sqrt).op(Op.f64Div).op(Op.f64Max).set(rms);
+          });
+      }
+      f.get(bad).if_(() => {
+        f.f64(NaN).set(residual).f64(NaN).set(raw).f64(NaN).set(rms);
+      });
+      // growing = residual > last ? growing + 1 : 0; last = residual; best = min(best, residual)
+      f.get(growing)
+        .i32(1)
+        .op(Op.i32Add)
+        .i32(0)
+        .get(residual)
+        .get(last)
+        .op(Op.f64Gt)
+        .op(Op.select)
+        .set(growing);
+      f.get(residual).set(last);
+      f.get(best).get(residual).op(Op.f64Min).set(best);
+      f.get(bad).if_(() => {
+        f.i32(2).set(status).br(2);
+      });
+      f.get(rms)
+        .f64(1e6)
+        .op(Op.f64Gt)
+        .if_(() => {
+          f.i32(3).set(status).br(2);
+        });
+      f.get(growing)
+        .i32(500)
+        .op(Op.i32GeS)
+        .get(residual)
+        .get(best)
+        .f64(1e3)
+        .op(Op.f64Mul)
+        .op(Op.f64Gt)
+        .op(Op.i32And)
+        .if_(() => {
+          f.i32(4).set(status).br(2);
+        });
+      f.get(nxt).set(cur);
+      f.get(t).set(done);
+      f.get(residual)
+        .get(tol)
+        .op(Op.f64Le)
+        .if_(() => {
+          f.i32(1).set(status).br(2);
+        });
+      f.br(0);
+    }),
+  );
+  f.get(ctx).get(T);
+  call('barrier');
+  f.get(tid).if_(() => f.op(Op.return));
+  const outI = (slot: number, v: Local) =>
+    f
+      .get(ctx)
+      .get(v)
+      .i32store(4 * slot);
+  const outD = (slot: number, v: Local) =>
+    f
+      .get(ctx)
+      .get(v)
+      .f64store(F64_AT + 8 * slot);
+  outI(I.done, done);
+  outI(I.status, status);
+  outI(I.cur, cur);
+  outI(I.growing, growing);
+  outD(D.residual, residual);
+  outD(D.raw, raw);
+  outD(D.rms, rms);
+  outD(D.lastResidual, last);
+  outD(D.best, best);
+  for (let i = 0; i < 8; i++) outD(D.sums + i, S[i]);
+}
+
+export function buildStepModule(o: StepModuleOptions): Uint8Array {
+  const mod = new ModuleBuilder({
+    module: 'env',
+    field: 'memory',
+    minPages: 1,
+    maxPages: o.shared ? 65536 : undefined,
+    shared: o.shared,
+  });
+  mod.func('gemm', i32s(11), [], (f) => gemm(f, o));
+  mod.func('act', i32s(5), [], activation);
+  mod.func('rowSums', i32s(13), [], rowSums);
+  mod.func('updateN', [...i32s(14), F32, F32], [], updateN);
+  mod.func('outputControl', [...i32s(10), F32, F32], [], outputControl);
+  mod.func('updateK', [...i32s(13), F32, F32, F32], [], updateK);
+  mod.func('barrier', i32s(2), [], (f) => barrier(f, o));
+  mod.func('run', i32s(2), [], (f) => run(f, mod));
+  mod.func('dispatch', i32s(1), [], (f) => {
+    const ctx = f.param(0);
+    f.get(ctx)
+      .i32load(4 * I.threads)
+      .i32(1)
+      .op(Op.i32GtS)
+      .if_(() => {
+        f.get(ctx).i32(1).atomic(Atomic.i32RmwAdd, SYNC.jobGen).op(Op.drop);
+        wake(f, ctx, SYNC.jobGen);
+      });
+    f.get(ctx).i32(0).call(mod.index('run'));
+  });
+  // worker(ctx, tid, seen): `seen` is the job counter when the thread was started (read by the
+  // caller: a job may be posted between the thread saying it is ready and reaching this loop).
+  mod.func('worker', i32s(3), [], (f) => {
+    const [ctx, tid, seen] = [f.param(0), f.param(1), f.param(2)];
+    f.loop(() => {
+      waitWhileEqual(f, ctx, SYNC.jobGen, seen, o);
+      f.get(ctx).atomic(Atomic.i32Load, SYNC.jobGen).set(seen);
+      f.get(ctx)
+        .atomic(Atomic.i32Load, SYNC.quit)
+        .if_(() => f.op(Op.return));
+      f.get(ctx).get(tid).call(mod.index('run'));
+      f.br(0);
+    });
+  });
+  return mod.bytes();
+}
+
+/** Does this engine run WASM SIMD, relaxed SIMD's madd, and (with shared memory) threads? */
+export function stepSupport(): { simd: boolean; relaxed: boolean } {
+  const probe = (fma: boolean) => {
+    try {
+      return WebAssembly.validate(
+        buildStepModule({ fma, shared: false }) as Uint8Array<ArrayBuffer>,
+      );
+    } catch {
+      return false;
+    }
+  };
+  const simd = probe(false);
+  return { simd, relaxed: simd && probe(true) };
+}

@@ -1,0 +1,65 @@
+/**
+ * Cross-origin isolation for WASM threads (SharedArrayBuffer) on any static host. Already
+ * isolated (the server sends COOP/COEP, as `vite` and `vite preview` do here): nothing to do.
+ * Otherwise register public/coi-sw.js, which adds the headers, and reload once so that the page
+ * itself is served with them. Where that is impossible the engine runs on one thread and the
+ * status bar says why (src/worker/backends.ts).
+ */
+
+export interface Isolation {
+  isolated: boolean;
+  /** Why not, when not. */
+  reason?: string;
+}
+
+const RELOADED = 'lcp-coi-reloaded';
+/** How long the service worker may take to install before the app starts without it. */
+const INSTALL_TIMEOUT_MS = 4000;
+
+function storage(): Storage | null {
+  try {
+    return window.sessionStorage;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Resolves with the page's isolation — or never, when the page is about to reload under the
+ * service worker (at most once per tab session: no reload loop).
+ */
+export async function ensureIsolation(): Promise<Isolation> {
+  if (window.crossOriginIsolated) return { isolated: true };
+  if (!window.isSecureContext)
+    return { isolated: false, reason: 'not a secure context (https or localhost needed)' };
+  if (!('serviceWorker' in navigator))
+    return { isolated: false, reason: 'this browser has no service workers here' };
+  const store = storage();
+  if (!store) return { isolated: false, reason: 'no session storage to guard a reload' };
+  if (store.getItem(RELOADED))
+    return {
+      isolated: false,
+      reason: 'the service worker did not make the page cross-origin isolated',
+    };
+  try {
+    // Registration can also never settle (service workers blocked by policy): give up after a while.
+    const installed = (async () => {
+      await navigator.serviceWorker.register(new URL('./coi-sw.js', document.baseURI), {
+        scope: './',
+      });
+      await navigator.serviceWorker.ready;
+      return true;
+    })();
+    const timeout = new Promise<false>((ok) => setTimeout(() => ok(false), INSTALL_TIMEOUT_MS));
+    if (!(await Promise.race([installed, timeout])))
+      return { isolated: false, reason: 'the service worker did not install in time' };
+  } catch (e) {
+    return {
+      isolated: false,
+      reason: `the service worker could not be installed (${e instanceof Error ? e.message : String(e)})`,
+    };
+  }
+  store.setItem(RELOADED, '1');
+  window.location.reload();
+  return new Promise<Isolation>(() => {});
+}

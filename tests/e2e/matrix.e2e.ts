@@ -1,0 +1,117 @@
+/**
+ * Every chapter with every controller, as a student exploring by hand would: Play, Equilibrium,
+ * Control, Learn and Train 5, with no page error, no engine error notice, and at least one update
+ * applied by Learn and by Train. (The last round shipped a controller option that crashed the
+ * worker and chapters that looked dead for a minute.)
+ */
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { CONTROLLER_KINDS } from '../../src/engine/kinds';
+import { PRESETS } from '../../src/engine/presets';
+import { latest, launch, openPage, statusNumber } from './browser';
+
+let browser: Browser;
+let page: Page;
+let problems: string[];
+
+beforeAll(async () => {
+  browser = await launch();
+  ({ page, problems } = await openPage(browser, inject('baseUrl')));
+  await page.getByTestId('status-backend').filter({ hasNotText: '…' }).waitFor({ timeout: 60_000 });
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+/** Engine errors shown to the user (divergences are allowed: they are explained, not crashes). */
+async function engineErrors(): Promise<string[]> {
+  const texts = await engineNotices();
+  return texts.filter((t) => /failed|could not|not available|no network/i.test(t));
+}
+
+async function engineNotices(): Promise<string[]> {
+  return page.getByTestId('notice').allTextContents();
+}
+
+async function idle(timeout = 120_000): Promise<void> {
+  await expect
+    .poll(async () => (await latest(page))?.busy?.kind ?? 'idle', { timeout })
+    .toMatch(/^(idle|refresh)$/);
+}
+
+async function updates(): Promise<number> {
+  return statusNumber(page, 'status-updates');
+}
+
+async function chooseController(kind: string): Promise<void> {
+  await page.locator('[data-field-key="controller"] select').selectOption(kind);
+  await expect
+    .poll(() =>
+      page.evaluate(
+        () =>
+          (
+            window as unknown as { lcpDebug: { app: () => { config: { controller: string } } } }
+          ).lcpDebug.app().config.controller,
+      ),
+    )
+    .toBe(kind);
+}
+
+describe('every chapter × every controller', () => {
+  for (const chapter of Object.keys(PRESETS)) {
+    it(`${chapter}: Play, Equilibrium, Control, Learn and Train 5 work with each controller`, async () => {
+      await page.getByTestId('preset').selectOption(chapter);
+      // The new chapter's first snapshot: a fresh network at update 0 and no build running.
+      await expect
+        .poll(
+          async () => {
+            const s = await latest(page);
+            return s !== null && s.updates === 0 && s.busy?.kind !== 'build';
+          },
+          { timeout: 120_000 },
+        )
+        .toBe(true);
+      await idle();
+      for (const kind of CONTROLLER_KINDS) {
+        await chooseController(kind);
+        const label = `${chapter} with ${kind}`;
+        // Play for a moment: time moves.
+        const s0 = await statusNumber(page, 'status-step');
+        await page.keyboard.press('Space');
+        await expect
+          .poll(() => statusNumber(page, 'status-step'), { timeout: 30_000 })
+          .toBeGreaterThan(s0);
+        await page.keyboard.press('Space');
+        await expect.poll(async () => (await latest(page))?.playing).toBe(false);
+        // Equilibrium, then control on.
+        await page.keyboard.press('e');
+        await idle();
+        await page.keyboard.press('c');
+        await expect
+          .poll(async () => (await latest(page))?.control, { timeout: 30_000 })
+          .toBe(true);
+        // Learn applies one update.
+        const u0 = await updates();
+        await page.keyboard.press('l');
+        await expect
+          .poll(updates, { timeout: 120_000, message: `${label}: Learn` })
+          .toBeGreaterThan(u0);
+        await idle();
+        // Train 5: at least one update lands (then Stop, so heavy chapters stay quick).
+        await page.getByTestId('train-updates').selectOption('5');
+        const u1 = await updates();
+        await page.keyboard.press('t');
+        await expect
+          .poll(updates, { timeout: 120_000, message: `${label}: Train` })
+          .toBeGreaterThan(u1);
+        // Stop (Esc): the run may also have finished by itself already.
+        await page.keyboard.press('Escape');
+        await idle();
+        await page.keyboard.press('c');
+        expect(await engineErrors(), label).toEqual([]);
+        expect(problems, label).toEqual([]);
+      }
+    });
+  }
+});
