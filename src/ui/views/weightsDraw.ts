@@ -80,8 +80,7 @@ export interface Zoom {
   cursor: [number, number];
 }
 
-/** Cells per side of a zoom window when it opens, and its bounds. */
-export const ZOOM_START = 32;
+/** Fewest cells along a zoom window's shorter side. */
 export const ZOOM_MIN = 4;
 const uiState = new WeakMap<HTMLElement, WeightsUi>();
 
@@ -331,17 +330,20 @@ const isBig = (m: Matrix) => m.rows > CANVAS_THRESHOLD || m.cols > CANVAS_THRESH
 function openZoom(ui: WeightsUi, panel: Panel, row: number, col: number): void {
   const m = panel.matrix;
   if (!m) return;
-  const size = Math.min(ZOOM_START, Math.max(m.rows, m.cols));
-  ui.zoom = clampZoom(
-    { key: panel.key, row: row - size / 2, col: col - size / 2, size, cursor: [row, col] },
-    m,
-  );
+  // Size 0: the drawing picks a window whose cells are legible in the room it has, centred on
+  // the clicked cell.
+  ui.zoom = { key: panel.key, row, col, size: 0, cursor: [row, col] };
   ui.redraw();
 }
 
+/** Smallest zoomed cell (px) at type size fs: a cell one can point at and see the colour of. */
+const legibleCell = (fs: number) => Math.max(10, Math.round(fs * 1.1));
+
 /** Keep the window inside the matrix (whole cells) and the cursor inside the matrix. */
 export function clampZoom(z: Zoom, m: { rows: number; cols: number }): Zoom {
-  const size = Math.max(ZOOM_MIN, Math.min(Math.round(z.size), Math.max(m.rows, m.cols)));
+  // 0 = not chosen yet (the drawing picks it).
+  const size =
+    z.size <= 0 ? 0 : Math.max(ZOOM_MIN, Math.min(Math.round(z.size), Math.max(m.rows, m.cols)));
   const clamp = (v: number, n: number) =>
     Math.max(0, Math.min(Math.round(v), Math.max(0, n - size)));
   return {
@@ -375,21 +377,40 @@ function drawZoom(
   const m = panel.matrix;
   const z0 = ui.zoom;
   if (!m || !z0) return;
-  const z = clampZoom(z0, m);
-  ui.zoom = z;
   const { fs } = box;
   const left = Math.round(fs * 3);
   const top = Math.round(fs * 1.5);
   const bottom = Math.round(fs * 1.8);
   const legendH = Math.round(fs * 2.2);
-  const rows = Math.min(z.size, m.rows);
-  const cols = Math.min(z.size, m.cols);
-  const cell = Math.max(
-    1,
-    Math.floor(
-      Math.min((box.width - left - 8) / cols, (box.height - top - bottom - legendH) / rows),
-    ),
+  const availW = Math.max(1, box.width - left - 8);
+  const availH = Math.max(1, box.height - top - bottom - legendH);
+  // The window: `size` cells along the shorter side of the room (legible cells when the zoom
+  // opens), as many along the longer side as fit, inside the matrix.
+  const opening = z0.size <= 0;
+  const size = opening
+    ? Math.min(
+        Math.max(m.rows, m.cols),
+        Math.max(ZOOM_MIN, Math.floor(Math.min(availW, availH) / legibleCell(fs))),
+      )
+    : z0.size;
+  const cell = Math.max(1, Math.floor(Math.min(availW, availH) / size));
+  const rows = Math.max(1, Math.min(m.rows, Math.floor(availH / cell)));
+  const cols = Math.max(1, Math.min(m.cols, Math.floor(availW / cell)));
+  const z = clampZoom(
+    opening
+      ? {
+          ...z0,
+          size,
+          row: z0.cursor[0] - Math.floor(rows / 2),
+          col: z0.cursor[1] - Math.floor(cols / 2),
+        }
+      : z0,
+    m,
   );
+  // Whole windows inside the matrix along each axis.
+  z.row = Math.max(0, Math.min(z.row, m.rows - rows));
+  z.col = Math.max(0, Math.min(z.col, m.cols - cols));
+  ui.zoom = z;
   const w = cell * cols;
   const h = cell * rows;
   select(g)
