@@ -468,7 +468,8 @@ export function drawPhase(
   const hasFree = !!s.freePhi && Number.isFinite(s.freePhi[i]) && Number.isFinite(s.freePhi[j]);
   // Output units inside the network: the least control is the move from the free to the
   // controlled equilibrium. A separate readout: ψ as a vector at the current state.
-  const fromFree = readout === 'units' && hasFree && s.control;
+  // Only once settled: before that the state is on its way, not at φ*.
+  const fromFree = readout === 'units' && hasFree && s.control && s.metrics.settled;
   const arrow: [number, number, number, number] | null = fromFree
     ? [x(s.freePhi![i]), y(s.freePhi![j]), px, py]
     : s.control && psiLen > 1e-6 && Number.isFinite(psiLen)

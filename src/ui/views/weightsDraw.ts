@@ -411,6 +411,8 @@ function drawZoom(
   z.row = Math.max(0, Math.min(z.row, m.rows - rows));
   z.col = Math.max(0, Math.min(z.col, m.cols - cols));
   ui.zoom = z;
+  // A zoom just opened reads out the cell it was opened on.
+  if (opening) showValue(panel, z.cursor[0], z.cursor[1]);
   const w = cell * cols;
   const h = cell * rows;
   select(g)
