@@ -292,7 +292,7 @@ describe('legibility', () => {
         },
         { x: box.x + box.width * 0.3, y: box.y + box.height * 0.6 },
       );
-      throw new Error(`zoom did not open; element at the click: ${at}; ${String(e)}`);
+      throw new Error(`zoom did not open; element at the click: ${at}`, { cause: e });
     }
     await settle(page);
     await page.screenshot({ path: `${ARTIFACTS}/legibility-mnist-rnn-zoom.png` });
