@@ -236,10 +236,14 @@ export function drawWeights(
     at += w + 1.5 * fs;
   }
   const lineH = Math.round(fs * 1.25);
-  const topH = Math.max(metrics.titleH, (items.length ? line + 1 : 0) * lineH + 4);
+  const fullTop = Math.max(metrics.titleH, (items.length ? line + 1 : 0) * lineH + 4);
+  // No room for the matrices under the alignment lines (lecture type in a small view): the
+  // numbers move to the read-out line (until a hover replaces them) and the matrices keep it.
+  const cramped = svgH - fullTop - metrics.readoutH < 4 * fs;
+  const topH = cramped ? 4 : fullTop;
   select(svgChild<SVGGElement>(svgEl, 'g', 'alignment'))
     .selectAll<SVGTextElement, (typeof placed)[number]>('text')
-    .data(placed)
+    .data(cramped ? [] : placed)
     .join((enter) => enter.append('text').call((t) => t.append('title')))
     .attr('x', (d) => d.x)
     .attr('y', (d) => fs + d.line * lineH)
@@ -266,6 +270,7 @@ export function drawWeights(
     .attr('x', 0)
     .attr('y', svgH - Math.round(fs * 0.35))
     .attr('fill', 'currentColor');
+  if (cramped) readout.text(items.map((a) => a.text).join('   '));
   const showValue = (p: Panel, row: number, col: number) => {
     const v = p.matrix ? p.matrix.data[row * p.matrix.cols + col] : NaN;
     const big = !!p.matrix && isBig(p.matrix);
