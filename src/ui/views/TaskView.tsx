@@ -562,7 +562,12 @@ function drawDigits(
     .attr('text-anchor', 'middle')
     .attr('fill', (d) => (d.wrong ? OKABE_ITO.vermillion : 'currentColor'))
     .attr('font-weight', (d) => (d.wrong ? 700 : 400))
-    .text((d) => (d.label.length * 0.6 * fontSize() <= cell + 6 ? d.label : d.short));
+    .text((d) => (d.label.length * 0.6 * fs <= cell + 6 ? d.label : d.short))
+    // A label never wider than its cell (narrow cells in lecture type): smaller type instead.
+    .attr('font-size', (d) => {
+      const text = d.label.length * 0.6 * fs <= cell + 6 ? d.label : d.short;
+      return Math.max(6, Math.min(fs, Math.floor((cell + 4) / (0.62 * text.length))));
+    });
   // Ink as three filled contour levels of each image (vector, no canvas needed).
   joined.select<SVGGElement>('g.ink').each((d, q, nodes) => {
     const ink = nodes[q];
