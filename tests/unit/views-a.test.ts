@@ -17,10 +17,13 @@ import {
   unitText,
   NetworkView,
 } from '../../src/ui/views/NetworkView';
-import { drawTraces, TracesView } from '../../src/ui/views/TracesView';
+import { drawTraces, markerGroups, TracesView } from '../../src/ui/views/TracesView';
 import { drawLearning, learningPanels, LearningView } from '../../src/ui/views/LearningView';
+import { stageLayout } from '../../src/ui/components/Stage';
+import { VIEW_IDS } from '../../src/state/store';
 import { drawEquations, EquationsView, LIVE } from '../../src/ui/views/EquationsView';
-import { fmt } from '../../src/ui/views/common';
+import { fittingTicks, fmt } from '../../src/ui/views/common';
+import { scaleLinear, scaleLog } from 'd3';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const SIZE = { width: 420, height: 300 };
@@ -231,6 +234,38 @@ describe('traces view', () => {
     expect(normalise(s.outerHTML)).toMatchSnapshot();
   });
 
+  it('merges nearby markers into one labelled group ("ΔW ×4") and keeps distant ones apart', () => {
+    const x = (t: number) => 40 + t * 10;
+    const dense = [0, 0.2, 0.4, 0.6].map((t) => ({ t, kind: 'update' as const }));
+    const groups = markerGroups(
+      [...dense, { t: 30, kind: 'update' }, { t: 0.1, kind: 'control-on' }],
+      x,
+      10,
+      40,
+      400,
+    );
+    const updates = groups.filter((g) => g.kind === 'update');
+    expect(updates.map((g) => g.label)).toEqual(['ΔW ×4', 'ΔW']);
+    expect(updates[0].times).toHaveLength(4);
+    // Control switches keep their own row: not merged into the updates.
+    expect(groups.find((g) => g.kind === 'control-on')?.label).toBe('ψ on');
+    // On, off, on close together: one group, both ways.
+    const mixed = markerGroups(
+      [
+        { t: 1, kind: 'control-on' },
+        { t: 1.1, kind: 'control-off' },
+        { t: 1.2, kind: 'control-on' },
+      ],
+      x,
+      10,
+      40,
+      400,
+    );
+    expect(mixed.map((g) => g.label)).toEqual(['ψ on/off ×3']);
+    // Near the right edge labels point left.
+    expect(markerGroups([{ t: 35.5, kind: 'update' }], x, 10, 40, 400)[0].anchor).toBe('end');
+  });
+
   it('draws the selected number of units (at most those kept)', () => {
     const view = fixtureSimView({ n: 6, freeSteps: 5, controlSteps: 5 });
     const s = svg();
@@ -260,6 +295,53 @@ describe('learning view', () => {
     expect(normalise(s.outerHTML)).toMatchSnapshot();
   });
 
+  it('greys out the cosine of an update at float noise, labelled as not meaningful', () => {
+    const view = fixtureSimView({ n: 6, learningPoints: 12 });
+    const w = view.weights;
+    if (!w?.lastUpdate) throw new Error('no update');
+    const tiny = Object.fromEntries(
+      Object.entries(w.lastUpdate).map(([k, m]) => [
+        k,
+        { ...m, data: m.data.map((v) => v * 1e-9) },
+      ]),
+    );
+    // The engine flags the last three updates as float noise (cosineReliable: false).
+    const learning = view.learning.map((p, q, all) => ({
+      ...p,
+      cosine: q >= all.length - 3 ? -0.99 : p.cosine,
+      cosineReliable: q < all.length - 3,
+    }));
+    const s = svg();
+    drawLearning(s, { ...view, learning }, SIZE);
+    const panel = s.querySelector('g.panel-cosine');
+    expect(panel?.getAttribute('data-noise')).toBe('3');
+    expect(panel?.querySelector('circle.noise-point title')?.textContent).toContain(
+      'not meaningful',
+    );
+    expect(panel?.querySelector('text.panel-label')?.textContent).toContain('not meaningful');
+    expect(panel?.querySelector('text.panel-label title')?.textContent).toMatch(/float32 noise/);
+    // Each quantity is named once, with its definition as tooltip.
+    expect(s.querySelector('g.panel-loss text.panel-label')?.textContent).toMatch(/^L\(y⁰\)/);
+    expect(s.querySelector('g.panel-loss title')?.textContent).toContain('free equilibrium');
+    // Without the engine's flag, the newest point is judged from the weights snapshot's update.
+    const unflagged = view.learning.map((p) => ({
+      ...p,
+      cosine: -0.99,
+      cosineReliable: undefined,
+    }));
+    const s2 = svg();
+    drawLearning(
+      s2,
+      {
+        ...view,
+        learning: unflagged as unknown as typeof view.learning,
+        weights: { ...w, lastUpdate: tiny },
+      },
+      SIZE,
+    );
+    expect(s2.querySelector('g.panel-cosine')?.getAttribute('data-noise')).toBe('1');
+  });
+
   it('drops accuracy for regression and uses a linear scale for zero control', () => {
     const view = fixtureSimView({ task: 'pattern', m: 3, k: 2, learningPoints: 12 });
     const learning = view.learning.map((p) => ({ ...p, control: 0 }));
@@ -273,6 +355,44 @@ describe('learning view', () => {
     expect(s.querySelector('g.panel-control')!.getAttribute('data-scale')).toBe('linear');
     drawLearning(s, { ...view, learning: [] }, SIZE);
     expect(s.querySelector('text.empty')!.textContent).toMatch(/No updates/);
+  });
+});
+
+describe('axes and stage', () => {
+  it('thins ticks until their labels fit, log axes included', () => {
+    const y = scaleLinear().domain([-1, 1]).range([60, 0]);
+    const { values } = fittingTicks(y, 'left', 16);
+    const px = values.map((v) => y(v)).sort((a, b) => a - b);
+    for (let q = 1; q < px.length; q++) expect(px[q] - px[q - 1]).toBeGreaterThanOrEqual(16 * 1.3);
+    // Eight decades in 80 px: powers of ten, every other one or sparser.
+    const log = scaleLog().domain([1e-9, 1]).range([80, 0]);
+    const ticks = fittingTicks(log, 'left', 11);
+    expect(ticks.values.length).toBeGreaterThan(1);
+    expect(ticks.values.length).toBeLessThanOrEqual(5);
+    for (const v of ticks.values) expect(Math.log10(v) % 1).toBeCloseTo(0, 9);
+    // Wide labels on a short bottom axis: fewer of them.
+    const x = scaleLinear().domain([0, 1e5]).range([0, 120]);
+    const bottom = fittingTicks(x, 'bottom', 11);
+    expect(bottom.values.length).toBeLessThanOrEqual(3);
+  });
+
+  it('fills the stage: no empty cell at 1280×720 or 1920×1080, with or without hidden views', () => {
+    for (const [w, h] of [
+      [1010, 660],
+      [1650, 1020],
+      [880, 600],
+    ]) {
+      for (const ids of [
+        [...VIEW_IDS],
+        VIEW_IDS.filter((id) => id !== 'task'),
+        ['phase' as const],
+      ]) {
+        const { cols, rows, spans } = stageLayout(ids, w, h);
+        expect(spans.reduce((a, b) => a + b, 0)).toBe(cols * rows);
+        expect(spans.every((s) => s >= 1 && s <= cols)).toBe(true);
+      }
+    }
+    expect(stageLayout([...VIEW_IDS], 1010, 660)).toMatchObject({ cols: 3, rows: 3 });
   });
 });
 
@@ -293,6 +413,13 @@ describe('equations view', () => {
     const psi = view.latest!.psi;
     expect(value('psi')).toBe(fmt(0.5 * psi.reduce((a, v) => a + v * v, 0)));
     expect(value('loss')).toBe(fmt(view.latest!.metrics.loss));
+    // Every live symbol carries its definition.
+    expect(root.querySelector<HTMLElement>('.eq-live[data-symbol="loss"]')!.title).toContain(
+      'free equilibrium',
+    );
+    expect(root.querySelector<HTMLElement>('.eq-live[data-symbol="uStar"]')!.title).toContain(
+      '½‖u*‖²',
+    );
 
     const blocks = root.querySelector('.eq-blocks');
     const later = { ...view.latest!, psi: psi.map(() => 0.5), t: 99 };
@@ -312,6 +439,20 @@ describe('equations view', () => {
         .filter((el) => el.classList.contains('eq-title'))
         .some((el) => el.style.opacity === '0.62'),
     ).toBe(false);
+  });
+
+  it('with the outputs inside the network (readout units): y ≡ φ_y, no D or d, u enters as Pᵀu', () => {
+    const view = fixtureSimView({ n: 6 });
+    const root = host();
+    drawEquations(root, view, { ...SIZE, config: { ...config, readout: 'units' } });
+    const tex = Array.from(root.querySelectorAll('.eq-blocks annotation'))
+      .map((a) => a.textContent)
+      .join('\n');
+    expect(tex).toContain('\\equiv \\phi_y');
+    expect(tex).toContain('P^\\top');
+    expect(tex).not.toContain('D^\\top');
+    expect(tex).not.toContain('\\Delta D');
+    expect(root.querySelectorAll('.katex-error')).toHaveLength(0);
   });
 
   it('re-typesets for another controller', () => {

@@ -10,27 +10,28 @@ import { createRoot } from 'react-dom/client';
 import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { setEngine, type EngineClient } from '../../src/state/engine';
 import { clearSimView, simView, type SimView } from '../../src/state/simView';
+import { PhaseView } from '../../src/ui/views/PhaseView';
+import { drawPhase, phaseLabels, phaseLayout, type PhaseModel } from '../../src/ui/views/phaseDraw';
 import {
   contourLines,
-  drawPhase,
   flowKey,
   flowSize,
-  keyedRequests,
   phaseRange,
-  PhaseView,
   targetLevel,
   targetRange,
-  throttledSender,
-  type PhaseModel,
-} from '../../src/ui/views/PhaseView';
-import { drawTask, MAP_SIZE, taskMode, TaskView } from '../../src/ui/views/TaskView';
+} from '../../src/ui/views/phaseModel';
+import { keyedRequests, throttledSender } from '../../src/ui/views/requests';
 import {
-  alignmentText,
-  colourLimit,
-  drawWeights,
-  weightPanels,
-  WeightsView,
-} from '../../src/ui/views/WeightsView';
+  drawTask,
+  fitStats,
+  liveTestTargets,
+  MAP_SIZE,
+  taskMode,
+  TaskView,
+} from '../../src/ui/views/TaskView';
+import { WeightsView } from '../../src/ui/views/WeightsView';
+import { clampZoom, drawWeights } from '../../src/ui/views/weightsDraw';
+import { alignmentText, colourLimit, weightPanels } from '../../src/ui/views/weightsModel';
 import type {
   Command,
   DecisionMap,
@@ -388,6 +389,47 @@ describe('phase portrait', () => {
     expect(results).toEqual(['a', 'c']);
     req.dispose();
   });
+
+  it('labels the target set and the control by readout, and shows u beside ψ for a separate one', () => {
+    const separate = phaseLabels('separate', 2, 1);
+    expect(separate.target.join(' ')).toBe('readout alone reaches t');
+    expect(separate.targetTitle).toContain('Dρ(φ) + d = t');
+    const units = phaseLabels('units', 2, 1);
+    expect(units.target.join(' ')).toBe('target set φ₁ = t');
+    expect(units.control).toEqual(['ψ*: φ⁰ → φ*']);
+
+    const sim = fixtureSimView({ task: 'pattern', n: 2, m: 2, k: 1 });
+    const range = phaseRange(sim, 0, 1, null);
+    const field = linearField({ i: 0, j: 1, range, size: 21 });
+    const svg = newSvg();
+    drawPhase(svg, phaseModel(sim, field, range), 560, 360);
+    const entry = (key: string) => svg.querySelector(`g.legend g.entry[data-key="${key}"]`);
+    expect(entry('target')?.querySelector('text')?.textContent).toBe('readout alonereaches t');
+    expect(entry('target')?.querySelector('title')?.textContent).toContain('Dρ(φ) + d = t');
+    const u = sim.latest?.u[0] ?? NaN;
+    expect(entry('u')?.textContent).toContain(`u = `);
+    expect(Number.isFinite(u)).toBe(true);
+    // Output units inside the network: the arrow runs from φ⁰ to the controlled state.
+    const layout = drawPhase(svg, { ...phaseModel(sim, field, range), readout: 'units' }, 560, 360);
+    const s = sim.latest;
+    if (!layout || !s?.freePhi) throw new Error('no layout');
+    const d = svg.querySelector('path.psi-arrow')?.getAttribute('d') ?? '';
+    const [x0, y0] = (d.match(/^M(-?[\d.]+),(-?[\d.]+)/) ?? []).slice(1).map(Number);
+    expect(x0).toBeCloseTo(layout.x(s.freePhi[0]), 0);
+    expect(y0).toBeCloseTo(layout.y(s.freePhi[1]), 0);
+    expect(entry('u')).toBeNull();
+    expect(entry('target')?.querySelector('text')?.textContent).toBe('target setφ₁ = t');
+  });
+
+  it('lays the legend beside or under the plot, compact or without the target axis when cramped', () => {
+    const roomy = phaseLayout(560, 360, 10, true, false);
+    expect(roomy).toMatchObject({ showTarget: true, compact: false });
+    expect(roomy.side).toBeGreaterThan(200);
+    // Lecture type in a small cell: the plot keeps most of the height.
+    const cramped = phaseLayout(310, 160, 16, true, false);
+    expect(cramped.side).toBeGreaterThan(60);
+    expect(cramped.compact || !cramped.showTarget).toBe(true);
+  });
 });
 
 describe('weights', () => {
@@ -410,8 +452,9 @@ describe('weights', () => {
     const maxAbs = Math.max(...Array.from(w?.data ?? [], Math.abs));
     expect(panels[0].limit).toBeCloseTo(maxAbs, 6);
     expect(panels.filter((p) => p.editable).map((p) => p.key)).toEqual(['W', 'Q', 'B', 'F']);
-    const text = alignmentText(sim, 'W');
+    const text = alignmentText(sim, 'W').map((a) => a.text);
     expect(text[0]).toBe('cos(Δθ, −∇L) = 0.930');
+    expect(alignmentText(sim, 'W')[0].title).toMatch(/cosine between the update/);
     // The fixture's applied step is 0.05 × the update.
     expect(text).toContain('cos(step, ΔW) = 1.000');
     expect(text.some((t) => t.startsWith('∠(B, Wᵀ)'))).toBe(true);
@@ -559,6 +602,88 @@ describe('weights', () => {
     );
     expect(fills.filter((f) => f === 'none').length).toBe(36 - 9);
   });
+
+  it('a large matrix reads out values and opens a zoom on click: wheel, keys, Escape', () => {
+    const big = fixtureSimView({
+      task: 'pattern',
+      n: 70,
+      m: 2,
+      k: 1,
+      freeSteps: 5,
+      controlSteps: 5,
+    });
+    const div = host();
+    drawWeights(div, { sim: big, matrix: 'W' }, 800, 500, send);
+    const hit = div.querySelector<SVGRectElement>('g.panel[data-panel="W"] rect.hit');
+    if (!hit) throw new Error('no hit area');
+    // jsdom has no layout: give the hit area a box, 1 px per weight.
+    vi.spyOn(hit, 'getBoundingClientRect').mockReturnValue(new DOMRect(0, 0, 70, 70));
+    hit.dispatchEvent(new MouseEvent('mousemove', { clientX: 10.5, clientY: 20.5 }));
+    const w = big.weights?.params.W;
+    if (!w) throw new Error('no W');
+    const readout = () => div.querySelector('text.readout')?.textContent ?? '';
+    expect(readout()).toContain('W[20, 10] = ');
+    hit.dispatchEvent(new MouseEvent('click', { clientX: 40.5, clientY: 50.5 }));
+    const zoom = div.querySelector<SVGGElement>('g.zoom');
+    expect(zoom?.getAttribute('display')).toBeNull();
+    expect(div.querySelector('g.panels')?.getAttribute('display')).toBe('none');
+    const zoomCanvas = () =>
+      Array.from(div.querySelectorAll('canvas')).find((c) => c.dataset.panel === 'zoom:W');
+    // The window holds the clicked cell (50, 40), with legible cells (≥ 10 px).
+    const title = zoom?.querySelector('text.title')?.textContent ?? '';
+    const [r0, r1, c0, c1] = (title.match(/rows (\d+)–(\d+), cols (\d+)–(\d+) of 70×70/) ?? [])
+      .slice(1)
+      .map(Number);
+    expect(r0).toBeLessThanOrEqual(50);
+    expect(r1).toBeGreaterThanOrEqual(50);
+    expect(c0).toBeLessThanOrEqual(40);
+    expect(c1).toBeGreaterThanOrEqual(40);
+    const canvas = zoomCanvas();
+    if (!canvas) throw new Error('no zoom canvas');
+    expect(parseFloat(canvas.style.width) / canvas.width).toBeGreaterThanOrEqual(10);
+    const opened = canvas.height;
+    // Row and column indices as axes.
+    expect(zoom?.querySelectorAll('g.axis-x g.tick').length).toBeGreaterThan(2);
+    // Keys: + zooms in (fewer, larger cells), Escape goes back to all panels.
+    zoom?.dispatchEvent(new KeyboardEvent('keydown', { key: '+', bubbles: true }));
+    expect(zoomCanvas()?.height).toBeLessThan(opened);
+    div
+      .querySelector<SVGGElement>('g.zoom')
+      ?.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', bubbles: true }));
+    expect(div.querySelector('g.zoom')?.getAttribute('display')).toBe('none');
+    expect(div.querySelector('g.panels')?.getAttribute('display')).toBeNull();
+    expect(clampZoom({ key: 'W', row: -5, col: 90, size: 500, cursor: [99, -1] }, w)).toEqual({
+      key: 'W',
+      row: 0,
+      col: 0,
+      size: 70,
+      cursor: [69, 0],
+    });
+  });
+
+  it('greys the cosine out when the last update is at float noise', () => {
+    const sim = fixtureSimView({ task: 'pattern', n: 6, m: 3, k: 2 });
+    const w = sim.weights;
+    if (!w?.lastUpdate) throw new Error('no update');
+    const tiny = Object.fromEntries(
+      Object.entries(w.lastUpdate).map(([k, m]) => [
+        k,
+        { ...m, data: m.data.map((v) => v * 1e-9) },
+      ]),
+    );
+    // The engine's flag on the newest learning point decides …
+    const flagged = {
+      ...sim,
+      learning: sim.learning.map((p, q, all) => ({ ...p, cosineReliable: q < all.length - 1 })),
+    };
+    const [cos] = alignmentText(flagged, 'W');
+    expect(cos.muted).toBe(true);
+    expect(cos.text).toContain('not meaningful');
+    expect(alignmentText(sim, 'W')[0].muted).toBe(false);
+    // … and without learning points, the size of the last update.
+    const noisy = { ...sim, learning: [], weights: { ...w, lastUpdate: tiny } };
+    expect(alignmentText(noisy, 'W')[0].muted).toBe(true);
+  });
 });
 
 describe('task', () => {
@@ -572,11 +697,11 @@ describe('task', () => {
     expect(g?.getAttribute('display')).toBeNull();
     expect(svg.querySelectorAll('g.decision-map path').length).toBe(10);
     expect(svg.querySelectorAll('g.points circle').length).toBe(200);
-    // The 0.5 contour is the circle of radius 0.6: check it in data coordinates (margins 34 left,
-    // 14 top, 8 right, 28 bottom; a 64 px legend).
-    const side = Math.min(420 - 34 - 8 - 64, 300 - 14 - 28);
+    // The 0.5 contour is the circle of radius 0.6: check it in data coordinates (type size 10:
+    // margins 34 left, 15 top, 8 right, 27 bottom; a 76 px legend).
+    const side = Math.min(420 - 34 - 8 - 76, 300 - 15 - 27);
     const toData = (v: number) => -1.2 + ((v - 34) / side) * 2.4;
-    const toDataY = (v: number) => 1.2 - ((v - 14) / side) * 2.4;
+    const toDataY = (v: number) => 1.2 - ((v - 15) / side) * 2.4;
     const pts = pathPoints(svg.querySelector('path.boundary')?.getAttribute('d') ?? '').flat();
     expect(pts.length).toBeGreaterThan(20);
     for (const [px, py] of pts) expect(Math.hypot(toData(px), toDataY(py))).toBeCloseTo(0.6, 1);
@@ -627,7 +752,51 @@ describe('task', () => {
     expect(svg.querySelectorAll('g.mode-fit g.points circle').length).toBe(count);
     expect(svg.querySelector('path.identity')?.getAttribute('d')).toMatch(/^M/);
     expect(svg.querySelector('g.info')?.textContent).toContain('20 test samples');
+    expect(svg.querySelector('g.info')?.textContent).toContain('mean ½(y₀ − t₀)² over');
     expect(normalise(svg)).toMatchSnapshot();
+  });
+
+  it('regression: the loss follows a dragged target of the pattern task (TaskData is sent on reset only)', () => {
+    const sim = fixtureSimView({ task: 'pattern', n: 4, m: 3, k: 1 });
+    const latest = sim.latest;
+    if (!latest) throw new Error('no snapshot');
+    const task: TaskData = {
+      task: 'pattern',
+      m: 3,
+      k: 1,
+      classification: false,
+      image: null,
+      trainX: latest.x.slice(),
+      trainY: Float32Array.from([0.2]),
+      testX: latest.x.slice(),
+      testY: Float32Array.from([0.2]),
+    };
+    const map: DecisionMap = {
+      size: 2,
+      extent: [-1.2, 1.2],
+      values: new Float32Array(4),
+      testPredictions: Float32Array.from([0.5]),
+    };
+    const at = (t: number): SimView => ({
+      ...sim,
+      task,
+      latest: { ...latest, target: Float32Array.from([t]) },
+    });
+    expect(Array.from(liveTestTargets(task, at(-0.4).latest))).toEqual([Math.fround(-0.4)]);
+    const svg = newSvg();
+    const info = () => svg.querySelector('g.info')?.textContent ?? '';
+    drawTask(svg, { sim: at(0.2), map }, 420, 300);
+    expect(info()).toContain(
+      `1 test sample: ${fitStats([[0.2, 0.5]])
+        .loss.toPrecision(3)
+        .replace(/0+$/, '')}`,
+    );
+    // The target moves: the same map, a new loss.
+    drawTask(svg, { sim: at(-0.4), map }, 420, 300);
+    expect(info()).toContain('1 test sample: 0.405');
+    expect(info()).toContain('mean L(y⁰) over');
+    // Other tasks keep the worker's test targets.
+    expect(liveTestTargets({ ...task, task: 'teacher' }, at(-0.4).latest)).toBe(task.testY);
   });
 
   it('MNIST: test digits with their predicted class, wrong ones marked', () => {
@@ -728,7 +897,7 @@ describe('view components', () => {
     await until(() => nullcline() !== '' && div.querySelectorAll('g.decision-map path').length > 0);
     expect(fake.flowRequests).toHaveLength(1);
     expect(fake.flowRequests[0]).toMatchObject({ i: 0, j: 1 });
-    expect(fake.flowRequests[0].size).toBe(flowSize(258));
+    expect(fake.flowRequests[0].size).toBe(flowSize(phaseLayout(420, 300, 10, false, false).side));
     expect(fake.mapRequests).toEqual([MAP_SIZE]);
     expect(nullcline()).toMatch(/^M/);
     expect(div.querySelectorAll('g.decision-map path').length).toBe(10);

@@ -10,12 +10,24 @@ import type { TrainConfig } from '../../engine/config';
 import type { SimView } from '../../state/simView';
 import { useApp } from '../../state/store';
 import { ROLE } from '../theme';
-import { fmt, fontSize, hostStyle, sectionStyle, useLiveDraw, type Size } from './common';
+import {
+  fmt,
+  fontSize,
+  hostStyle,
+  sectionStyle,
+  cosineAtNoise,
+  useLiveDraw,
+  VOCABULARY,
+  type Size,
+} from './common';
 
 export type EquationConfig = Pick<
   TrainConfig,
   'controller' | 'method' | 'alpha' | 'ki' | 'kp' | 'learnQ' | 'lambdaKP'
->;
+> & {
+  /** Output units inside the network (y ≡ φ_y) or a separate readout; default separate. */
+  readout?: TrainConfig['readout'];
+};
 
 export interface EquationsOptions extends Size {
   config: EquationConfig;
@@ -51,11 +63,16 @@ function texNumber(v: number): string {
 
 /** The TeX of every block for a configuration (and the loss: cross-entropy if classification). */
 export function equationBlocks(config: EquationConfig, classification: boolean): Block[] {
+  // Output units inside the network (the poster's formulation): y is read off the last k
+  // units, there is no D, d, and u reaches the network only through ψ (as Pᵀu).
+  const units = config.readout === 'units';
   const blocks: Block[] = [
     {
       key: 'dynamics',
       title: 'dynamics',
-      tex: String.raw`\begin{aligned}\tau_\phi\dot\phi &= -\phi + W\rho(\phi) + Ux + b + ${psi}\\ \tau_y\dot y &= -y + D\rho(\phi) + d + ${u}\end{aligned}`,
+      tex: units
+        ? String.raw`\begin{aligned}\tau_\phi\dot\phi &= -\phi + W\rho(\phi) + Ux + b + ${psi}\\ y &\equiv \phi_y \quad\text{(the last $k$ units)}\end{aligned}`
+        : String.raw`\begin{aligned}\tau_\phi\dot\phi &= -\phi + W\rho(\phi) + Ux + b + ${psi}\\ \tau_y\dot y &= -y + D\rho(\phi) + d + ${u}\end{aligned}`,
     },
     {
       key: 'output',
@@ -72,7 +89,9 @@ export function equationBlocks(config: EquationConfig, classification: boolean):
   let hidden: string;
   switch (kind) {
     case 'dynamic-inversion':
-      hidden = String.raw`\tau_\psi\dot{${psi}} = -${psi} + \rho'(\phi)\odot\big(W^\top ${psi} + D^\top ${u}\big)`;
+      hidden = units
+        ? String.raw`\tau_\psi\dot{${psi}} = -${psi} + \rho'(\phi)\odot\big(W^\top ${psi}\big) + P^\top ${u}`
+        : String.raw`\tau_\psi\dot{${psi}} = -${psi} + \rho'(\phi)\odot\big(W^\top ${psi} + D^\top ${u}\big)`;
       break;
     case 'dynamic-inversion-kp':
       hidden = String.raw`\begin{aligned}\tau_\psi\dot{${psi}} &= -${psi} + \rho'(\phi)\odot\big(B${psi} + F${u}\big)\\ \Delta B &\propto \rho(\phi^*)\,${psi}^{*\top},\quad \Delta F \propto \rho(\phi^*)\,${u}^{*\top}\\ &\text{decay } (1-\lambda_{KP}),\ \lambda_{KP} = ${texNumber(config.lambdaKP)}\end{aligned}`;
@@ -98,9 +117,13 @@ export function equationBlocks(config: EquationConfig, classification: boolean):
     const h = kind === 'linear-feedback' ? String.raw`\delta` : `${psi}^*`;
     const lines = [
       String.raw`\Delta W &= ${h}\,\rho(\phi^*)^\top,\ \Delta U = ${h}\,x^\top,\ \Delta b = ${h}`,
-      String.raw`\Delta D &= ${u}^*\rho(\phi^*)^\top,\ \Delta d = ${u}^*`,
     ];
+    if (!units) lines.push(String.raw`\Delta D &= ${u}^*\rho(\phi^*)^\top,\ \Delta d = ${u}^*`);
     if (kind === 'linear-feedback') lines.push(String.raw`\delta &= \rho'(\phi^*)\odot${psi}^*`);
+    else if (units)
+      lines.push(
+        String.raw`&\text{least control: } \min \tfrac12\|${psi}\|^2 \text{ s.t. } \phi_y^* = y_{\text{target}}\ (\alpha \to 0)`,
+      );
     else
       lines.push(
         String.raw`&${kind === 'dynamic-inversion-kp' ? String.raw`\approx` : '='} -\nabla_\theta \Big(\tfrac12\|${psi}^*\|^2 + \tfrac12\|${u}^*\|^2 + \tfrac1\alpha L(y^*)\Big)`,
@@ -114,11 +137,14 @@ export function equationBlocks(config: EquationConfig, classification: boolean):
   return blocks;
 }
 
-/** The live symbols: TeX label and how to read the value. */
+/** The live symbols: TeX label, how to read the value, and its definition (tooltip). */
 interface Live {
   key: string;
   tex: string;
   value: (view: SimView, config: EquationConfig) => number;
+  title: string;
+  /** The value exists but means nothing now (shown greyed, "not meaningful"). */
+  muted?: (view: SimView) => boolean;
 }
 
 const half = (a: Float32Array) => {
@@ -128,30 +154,66 @@ const half = (a: Float32Array) => {
 };
 
 export const LIVE: Live[] = [
-  { key: 'alpha', tex: String.raw`\alpha`, value: (_, c) => c.alpha },
-  { key: 'ki', tex: 'k_i', value: (_, c) => c.ki },
-  { key: 'kp', tex: 'k_p', value: (_, c) => c.kp },
-  { key: 't', tex: 't', value: (v) => v.latest?.t ?? NaN },
+  {
+    key: 'alpha',
+    tex: String.raw`\alpha`,
+    value: (_, c) => c.alpha,
+    title: 'α: the output controller’s leak; small α pins the output to its target.',
+  },
+  {
+    key: 'ki',
+    tex: 'k_i',
+    value: (_, c) => c.ki,
+    title: 'k_i: integral gain of the output controller.',
+  },
+  {
+    key: 'kp',
+    tex: 'k_p',
+    value: (_, c) => c.kp,
+    title: 'k_p: proportional gain of the output controller.',
+  },
+  {
+    key: 't',
+    tex: 't',
+    value: (v) => v.latest?.t ?? NaN,
+    title: 't: simulated time (units of τ).',
+  },
   {
     key: 'psi',
     tex: String.raw`\tfrac12\|${psi}\|^2`,
     value: (v) => (v.latest ? half(v.latest.psi) : NaN),
+    title: '½‖ψ‖²: the control on the hidden units now (not yet settled: no star).',
   },
   {
     key: 'u',
-    tex: String.raw`\|${u}\|`,
-    value: (v) => (v.latest ? Math.sqrt(2 * half(v.latest.u)) : NaN),
+    tex: String.raw`\tfrac12\|${u}\|^2`,
+    value: (v) => (v.latest ? half(v.latest.u) : NaN),
+    title: '½‖u‖²: the output control now (not yet settled: no star).',
   },
-  { key: 'loss', tex: 'L(y^0)', value: (v) => v.latest?.metrics.loss ?? NaN },
+  {
+    key: 'loss',
+    tex: 'L(y^0)',
+    value: (v) => v.latest?.metrics.loss ?? NaN,
+    title: `L(y⁰) of the current sample: ${VOCABULARY.loss.definition}`,
+  },
   {
     key: 'psiStar',
     tex: String.raw`\tfrac12\|${psi}^*\|^2`,
     value: (v) => v.latest?.metrics.controlPsi ?? NaN,
+    title: VOCABULARY.psi.definition,
+  },
+  {
+    key: 'uStar',
+    tex: String.raw`\tfrac12\|${u}^*\|^2`,
+    value: (v) => v.latest?.metrics.controlU ?? NaN,
+    title: VOCABULARY.u.definition,
   },
   {
     key: 'cosine',
     tex: String.raw`\cos(\Delta\theta, -\nabla L)`,
     value: (v) => v.latest?.metrics.cosine ?? NaN,
+    title: VOCABULARY.cosine.definition,
+    muted: (v) => cosineAtNoise(v),
   },
 ];
 
@@ -187,6 +249,7 @@ export function drawEquations(
     config.method,
     config.learnQ,
     config.lambdaKP,
+    config.readout,
     classification,
   ].join('|');
   const retypeset = container.dataset.eqKey !== key;
@@ -202,6 +265,7 @@ export function drawEquations(
     for (const live of LIVE) {
       const item = div(values, 'eq-live', 'span');
       item.dataset.symbol = live.key;
+      item.title = live.title;
       typeset(div(item, 'eq-sym', 'span'), live.tex, false);
       item.append(' = ');
       const v = div(item, 'eq-value', 'span');
@@ -246,8 +310,12 @@ export function drawEquations(
       `.eq-live[data-symbol="${live.key}"] .eq-value`,
     );
     if (!el) continue;
-    const text = fmt(live.value(view, config));
+    const muted = live.muted?.(view) ?? false;
+    const value = live.value(view, config);
+    const text = muted && Number.isFinite(value) ? `${fmt(value)} (not meaningful)` : fmt(value);
     if (el.textContent !== text) el.textContent = text;
+    const opacity = muted ? '0.55' : '';
+    if (el.style.opacity !== opacity) el.style.opacity = opacity;
   }
   // The controller's equations fade while control is off (titles stay: they must stay legible,
   // and 0.62 keeps the faded math above a 4.5:1 contrast).
@@ -269,13 +337,14 @@ export function EquationsView() {
   const kp = useApp((s) => s.config.kp);
   const learnQ = useApp((s) => s.config.learnQ);
   const lambdaKP = useApp((s) => s.config.lambdaKP);
+  const readout = useApp((s) => s.config.readout);
   const draw = useCallback(
     (el: HTMLDivElement, view: SimView, size: Size) =>
       drawEquations(el, view, {
         ...size,
-        config: { controller, method, alpha, ki, kp, learnQ, lambdaKP },
+        config: { controller, method, alpha, ki, kp, learnQ, lambdaKP, readout },
       }),
-    [controller, method, alpha, ki, kp, learnQ, lambdaKP],
+    [controller, method, alpha, ki, kp, learnQ, lambdaKP, readout],
   );
   // Live values as text: ten updates a second are readable and keep KaTeX's layout cheap.
   useLiveDraw(host, draw, 100);

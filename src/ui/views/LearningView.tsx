@@ -6,6 +6,7 @@
 import { useCallback, useRef } from 'react';
 import { line, max, min, scaleLinear, scaleLog, select, type ScaleContinuousNumeric } from 'd3';
 import type { SimView } from '../../state/simView';
+import { useApp } from '../../state/store';
 import type { LearningPoint } from '../../worker/protocol';
 import { OKABE_ITO, ROLE, strokeScale } from '../theme';
 import {
@@ -22,41 +23,69 @@ import {
   paddedExtent,
   sectionStyle,
   sizeSvg,
+  textWidth,
+  updateAtNoise,
   useLiveDraw,
+  VOCABULARY,
   type Size,
 } from './common';
 
-export type LearningOptions = Size;
+export interface LearningOptions extends Size {
+  /** Samples per update (the batch the curves average over); default 1. */
+  batch?: number;
+}
 
 type PanelKey = 'loss' | 'control' | 'accuracy' | 'cosine';
 
 interface Panel {
   key: PanelKey;
+  /** What the panel's title names (VOCABULARY's symbols). */
   label: string;
+  /** Its definition and what it averages (the title's tooltip). */
+  definition: (batch: number) => string;
   color: string;
   value: (p: LearningPoint) => number;
   test?: (p: LearningPoint) => number;
 }
 
 const num = (v: number | null | undefined): number => (v === null || v === undefined ? NaN : v);
+const over = (batch: number) =>
+  batch > 1 ? `mean over the update’s ${batch} samples` : 'of the update’s sample';
 
 const ALL: Panel[] = [
   {
     key: 'loss',
-    label: 'L (free)',
+    label: VOCABULARY.loss.symbol,
+    definition: (b) =>
+      `${VOCABULARY.loss.symbol}, ${over(b)}: ${VOCABULARY.loss.definition} ○ mean over the test set.`,
     color: OKABE_ITO.blue,
     value: (p) => p.loss,
     test: (p) => num(p.testLoss),
   },
-  { key: 'control', label: '½‖ψ*‖² + ½‖u*‖²', color: ROLE.psi, value: (p) => p.control },
+  {
+    key: 'control',
+    label: `${VOCABULARY.psi.symbol} + ${VOCABULARY.u.symbol}`,
+    definition: (b) =>
+      `${VOCABULARY.psi.symbol} + ${VOCABULARY.u.symbol}, ${over(b)}: the least control at the controlled equilibrium (${VOCABULARY.psi.definition} ${VOCABULARY.u.definition})`,
+    color: ROLE.psi,
+    value: (p) => p.control,
+  },
   {
     key: 'accuracy',
     label: 'accuracy',
+    definition: (b) =>
+      `Accuracy of the free network's prediction, ${over(b)}; ○ over the test set.`,
     color: OKABE_ITO.green,
     value: (p) => num(p.accuracy),
     test: (p) => num(p.testAccuracy),
   },
-  { key: 'cosine', label: 'cos(Δθ, −∇L)', color: ROLE.gradient, value: (p) => p.cosine },
+  {
+    key: 'cosine',
+    label: VOCABULARY.cosine.symbol,
+    definition: () => VOCABULARY.cosine.definition,
+    color: ROLE.gradient,
+    value: (p) => p.cosine,
+  },
 ];
 
 /** Which panels the points call for: loss and control always, accuracy and cosine if measured. */
@@ -67,12 +96,12 @@ export function learningPanels(points: LearningPoint[]): PanelKey[] {
   ).map((p) => p.key);
 }
 
-/** The panel title with the latest value when it fits (≈ 0.6 em per character), and its size. */
+/** The panel title with the latest value when it fits, and its size. */
 function titleText(name: string, value: string, room: number, fs: number): [string, number] {
   const full = `${name}  ${value}`;
-  const space = room - fs * 3;
-  if (full.length * 0.6 * fs <= space) return [full, fs];
-  return [name, Math.max(fs * 0.7, Math.min(fs, space / (0.6 * name.length)))];
+  const space = room - fs;
+  if (textWidth(full.length, fs) * 0.9 <= space) return [full, fs];
+  return [name, Math.max(fs * 0.75, Math.min(fs, space / (0.6 * name.length)))];
 }
 
 /** Keep at most ~`max` points (every stride-th, always the last). */
@@ -84,38 +113,59 @@ function thin(points: LearningPoint[], max: number): LearningPoint[] {
   return out;
 }
 
-const powersOfTen = (lo: number, hi: number): number[] => {
-  const out: number[] = [];
-  for (let e = Math.ceil(Math.log10(lo)); e <= Math.floor(Math.log10(hi)); e++) out.push(10 ** e);
-  return out;
-};
+/**
+ * Points whose update was at float noise: their cosine with −∇L is not meaningful. The engine
+ * says so (cosineReliable: false); for a point without that flag the weights snapshot's last
+ * update decides (‖Δθ‖ ≤ UPDATE_NOISE ‖θ‖) when the point is the newest one.
+ */
+const noiseOf = new WeakMap<LearningPoint, boolean>();
 
-const drawn = new WeakMap<SVGSVGElement, { learning: LearningPoint[]; key: string }>();
+/** Note whether the newest point's update was float noise (from the weights snapshot). */
+export function recordUpdateNoise(view: SimView): void {
+  const last = view.learning[view.learning.length - 1];
+  if (!last || last.cosineReliable !== undefined || noiseOf.has(last) || !view.weights?.lastUpdate)
+    return;
+  noiseOf.set(last, updateAtNoise(view.weights));
+}
+
+/** Was this point's update float noise (false when unknown)? */
+export const pointAtNoise = (p: LearningPoint): boolean =>
+  p.cosineReliable === false || noiseOf.get(p) === true;
+
+const drawn = new WeakMap<
+  SVGSVGElement,
+  { learning: LearningPoint[]; key: string; noise: boolean }
+>();
 
 /** Draw the learning curves of `view` into `svg`. */
 export function drawLearning(svg: SVGSVGElement, view: SimView, options: LearningOptions): void {
   const { width, height } = options;
+  const batch = options.batch ?? 1;
   const fs = fontSize();
   const sw = strokeScale();
   const all = view.learning;
+  recordUpdateNoise(view);
+  const lastNoise = all.length > 0 && pointAtNoise(all[all.length - 1]);
   // The curves change only with new points (the bus keeps the array otherwise), a resize or
   // lecture mode: skip the other snapshots.
-  const key = `${width}x${height}|${fs}|${sw}`;
+  const key = `${width}x${height}|${fs}|${sw}|${batch}`;
   const prev = drawn.get(svg);
-  if (prev && prev.learning === all && prev.key === key) return;
-  drawn.set(svg, { learning: all, key });
+  if (prev && prev.learning === all && prev.key === key && prev.noise === lastNoise) return;
+  drawn.set(svg, { learning: all, key, noise: lastNoise });
   sizeSvg(svg, options);
   if (emptyMessage(svg, all.length ? '' : 'No updates yet: press Learn or Train.', options)) return;
 
   const keys = learningPanels(all);
   const list = ALL.filter((p) => keys.includes(p.key));
-  const cols = list.length > 1 && width >= 340 ? 2 : 1;
+  const cols = list.length > 1 && width >= 22 * fs + 120 ? 2 : 1;
   const rows = Math.ceil(list.length / cols);
   const cellW = width / cols;
-  const cellH = height / rows;
-  const margin = { left: Math.round(fs * 3.8), right: 8, top: Math.round(fs * 1.5), bottom: 0 };
+  // The last line holds the shared x label and the key of the markers.
+  const footer = Math.round(fs * 1.4);
+  const cellH = (height - footer) / rows;
   const u0 = all[0].update;
   const u1 = all[all.length - 1].update;
+  const hasTests = all.some((p) => Number.isFinite(num(p.testLoss)));
 
   for (const g of Array.from(svg.querySelectorAll(':scope > g.panel'))) {
     if (!keys.some((k) => g.classList.contains(`panel-${k}`))) g.remove();
@@ -123,77 +173,81 @@ export function drawLearning(svg: SVGSVGElement, view: SimView, options: Learnin
   list.forEach((panel, idx) => {
     const row = Math.floor(idx / cols);
     const col = idx % cols;
-    const lastRow = row === rows - 1 || idx + cols >= list.length;
-    const bottom = Math.round(fs * (lastRow ? 2.9 : 1.7));
     const g = layer(svg, 'g', `panel panel-${panel.key}`);
     g.setAttribute('transform', `translate(${col * cellW},${row * cellH})`);
+    const values = all.map(panel.value).filter(Number.isFinite);
+    const tests = panel.test ? all.map(panel.test).filter(Number.isFinite) : [];
+    const positive = values.length > 0 && values.every((v) => v > 0);
+    const logScale = panel.key === 'control' && positive;
+    // Room for the widest tick label on the left.
+    const margin = {
+      left: Math.round(fs * (logScale ? 4 : 3.2)),
+      right: Math.round(fs * 0.8),
+      top: Math.round(fs * 1.5),
+      bottom: Math.round(fs * 1.6),
+    };
     const plotW = Math.max(10, cellW - margin.left - margin.right);
-    const plotH = Math.max(10, cellH - margin.top - bottom);
+    const plotH = Math.max(10, cellH - margin.top - margin.bottom);
     const points = thin(all, Math.max(50, Math.floor(plotW * 2)));
     const x = scaleLinear()
       .domain(u1 > u0 ? [u0, u1] : [u0 - 1, u0 + 1])
       .range([margin.left, margin.left + plotW]);
 
-    const finite = all.map(panel.value).filter(Number.isFinite);
-    const tests = panel.test ? all.map(panel.test).filter(Number.isFinite) : [];
     let y: ScaleContinuousNumeric<number, number>;
-    let tickValues: number[] | undefined;
-    const positive = finite.length > 0 && finite.every((v) => v > 0);
-    if (panel.key === 'control' && positive) {
-      let lo = min(finite) ?? 1;
-      let hi = max(finite) ?? 1;
+    if (logScale) {
+      let lo = min(values) ?? 1;
+      let hi = max(values) ?? 1;
       if (hi / lo < 1.5) [lo, hi] = [lo / 1.5, hi * 1.5];
       else [lo, hi] = [lo / 1.15, hi * 1.15];
       y = scaleLog()
         .domain([lo, hi])
         .range([margin.top + plotH, margin.top]);
-      const powers = powersOfTen(lo, hi);
-      if (powers.length >= 2) tickValues = powers.filter((_, i, a) => a.length <= 4 || i % 2 === 0);
-      else {
-        // Less than two decades: a few of d3's 1–9 × 10ᵏ ticks, evenly thinned.
-        const all = y.ticks(4);
-        const stride = Math.ceil(all.length / 3);
-        tickValues = all.filter((_, i) => i % stride === 0);
-      }
     } else if (panel.key === 'accuracy') {
       y = scaleLinear()
         .domain([0, 1])
         .range([margin.top + plotH, margin.top]);
     } else if (panel.key === 'cosine') {
-      const lo = Math.min(0, min(finite) ?? 0);
+      const lo = Math.min(0, min(values) ?? 0);
       y = scaleLinear()
         .domain([lo, 1])
         .range([margin.top + plotH, margin.top]);
     } else {
-      const [, hi] = paddedExtent([0, max(finite) ?? 0, max(tests) ?? 0], 0.05);
+      const [, hi] = paddedExtent([0, max(values) ?? 0, max(tests) ?? 0], 0.05);
       y = scaleLinear()
         .domain([0, hi])
         .range([margin.top + plotH, margin.top]);
     }
-    g.setAttribute('data-scale', panel.key === 'control' && positive ? 'log' : 'linear');
+    g.setAttribute('data-scale', logScale ? 'log' : 'linear');
 
     const yAxis = layer(g, 'g', 'axis-y');
     yAxis.setAttribute('transform', `translate(${margin.left},0)`);
-    drawLeftAxis(yAxis, y, plotH > 80 ? 4 : 2, tickValues);
+    drawLeftAxis(yAxis, y, {
+      bounds: [margin.top - fs * 0.6, margin.top + plotH + fs * 0.6],
+      room: margin.left - 6,
+    });
     const xAxis = layer(g, 'g', 'axis-x');
     xAxis.setAttribute('transform', `translate(0,${margin.top + plotH})`);
-    drawBottomAxis(xAxis, x, Math.max(3, Math.floor(plotW / 70)));
+    // Update counts are whole numbers.
+    const whole = x.ticks(Math.max(2, Math.floor(plotW / (3 * fs)))).filter(Number.isInteger);
+    drawBottomAxis(xAxis, x, {
+      values: whole.length ? whole : [u0],
+      bounds: [2, cellW - 2],
+    });
 
     const last = [...all].reverse().find((p) => Number.isFinite(panel.value(p)));
-    const [text, size] = titleText(panel.label, last ? fmt(panel.value(last)) : '—', plotW, fs);
+    const noisy = panel.key === 'cosine' && !!last && pointAtNoise(last);
+    const value = !last ? '—' : noisy ? 'not meaningful' : fmt(panel.value(last));
+    const [text, size] = titleText(panel.label, value, plotW, fs);
     const title = label(g, 'panel-label', text, margin.left + 4, fs, {
       'font-weight': 600,
       'font-size': size,
       fill: panel.color,
     });
-    if (lastRow) {
-      label(g, 'axis-label', 'update', margin.left + plotW, cellH - 4, {
-        'text-anchor': 'end',
-        fill: INK,
-      });
-    } else layer(g, 'text', 'axis-label').textContent = '';
+    const tip = layer(title, 'title', 'definition');
+    tip.textContent = panel.definition(batch);
 
-    const defined = (p: LearningPoint) => Number.isFinite(panel.value(p));
+    const defined = (p: LearningPoint) =>
+      Number.isFinite(panel.value(p)) && !(panel.key === 'cosine' && pointAtNoise(p));
     const shown = points.filter(defined);
     const curve = layer(g, 'path', 'curve');
     curve.setAttribute('fill', 'none');
@@ -202,8 +256,9 @@ export function drawLearning(svg: SVGSVGElement, view: SimView, options: Learnin
     curve.setAttribute(
       'd',
       line<LearningPoint>()
+        .defined(defined)
         .x((p) => x(p.update))
-        .y((p) => y(panel.value(p)))(shown) ?? '',
+        .y((p) => y(panel.value(p)))(points) ?? '',
     );
     select(layer(g, 'g', 'dots'))
       .selectAll('circle.dot')
@@ -214,6 +269,27 @@ export function drawLearning(svg: SVGSVGElement, view: SimView, options: Learnin
       .attr('fill', panel.color)
       .attr('cx', (p) => x(p.update))
       .attr('cy', (p) => y(panel.value(p)));
+    // Cosines of updates at float noise: grey, hollow, apart from the curve.
+    const noise =
+      panel.key === 'cosine'
+        ? points.filter((p) => Number.isFinite(p.cosine) && pointAtNoise(p))
+        : [];
+    select(layer(g, 'g', 'noise'))
+      .selectAll('circle.noise-point')
+      .data(noise)
+      .join((enter) => enter.append('circle').call((c) => c.append('title')))
+      .attr('class', 'noise-point')
+      .attr('r', 2.2 * sw)
+      .attr('fill', 'none')
+      .attr('stroke', '#999')
+      .attr('stroke-width', sw)
+      .attr('cx', (p) => x(p.update))
+      .attr('cy', (p) => y(Math.max(y.domain()[0], Math.min(1, p.cosine))))
+      .select('title')
+      .text(
+        (p) => `update ${p.update}: cos = ${fmt(p.cosine)}, not meaningful (‖Δθ‖ at float noise)`,
+      );
+    g.setAttribute('data-noise', String(noise.length));
     const test = panel.test;
     const testPoints = test ? all.filter((p) => Number.isFinite(test(p))) : [];
     select(layer(g, 'g', 'tests'))
@@ -227,19 +303,33 @@ export function drawLearning(svg: SVGSVGElement, view: SimView, options: Learnin
       .attr('stroke-width', sw)
       .attr('cx', (p) => x(p.update))
       .attr('cy', (p) => (test ? y(test(p)) : 0));
-    const key = layer(title, 'tspan', 'legend');
-    key.setAttribute('font-weight', 'normal');
-    key.setAttribute('fill', INK);
-    key.textContent = testPoints.length ? '  ○ test' : '';
+  });
+
+  // One footer line: the x label and what the points are.
+  const parts = [
+    `update · ● ${batch > 1 ? `mean over the batch (${batch})` : 'the update’s sample'}`,
+  ];
+  if (hasTests) parts.push('○ test set');
+  if (list.some((p) => p.key === 'cosine') && all.some(pointAtNoise))
+    parts.push('grey ○ cos at float noise');
+  let footerText = parts.join('   ');
+  if (textWidth(footerText.length, fs) * 0.85 > width) footerText = parts.slice(0, 2).join('   ');
+  label(svg, 'axis-label', footerText, width - 4, height - 4, {
+    'text-anchor': 'end',
+    fill: INK,
   });
 }
 
 /** The learning-curves view, redrawn from the snapshot bus. */
 export function LearningView() {
   const host = useRef<HTMLDivElement>(null);
-  const draw = useCallback((el: HTMLDivElement, view: SimView, size: Size) => {
-    drawLearning(hostSvg(el), view, size);
-  }, []);
+  const batch = useApp((s) => s.config.batch);
+  const draw = useCallback(
+    (el: HTMLDivElement, view: SimView, size: Size) => {
+      drawLearning(hostSvg(el), view, { ...size, batch });
+    },
+    [batch],
+  );
   // Curves of thousands of points: ten redraws a second are plenty while training.
   useLiveDraw(host, draw, 100);
   return (

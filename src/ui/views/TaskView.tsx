@@ -12,8 +12,9 @@ import { engine } from '../../state/engine';
 import { simView, type SimView } from '../../state/simView';
 import type { DecisionMap, TaskData } from '../../worker/protocol';
 import { CATEGORICAL, diverging, OKABE_ITO, ROLE, strokeScale } from '../theme';
-import { contourLines, keyedRequests, TRAINING_REFRESH_MS } from './PhaseView';
-import { layer, squareAxes } from './common';
+import { contourLines, TRAINING_REFRESH_MS } from './phaseModel';
+import { keyedRequests } from './requests';
+import { fmt, fontSize, layer, squareAxes, textWidth, VOCABULARY } from './common';
 
 /** Minimum time between two decision-map requests (ms): each relaxes the free network on the
  *  whole grid (48² inputs) and the test samples, work that competes with training. */
@@ -43,7 +44,6 @@ export interface TaskModel {
 }
 
 const f1 = (v: number) => (Math.round(v * 10) / 10).toString();
-const fontSize = () => (strokeScale() > 1 ? 14 : 10);
 
 /** What was last drawn into an SVG (so that unchanged layers are not rebuilt every frame). */
 interface Drawn {
@@ -82,7 +82,7 @@ export function drawTask(
     .attr('height', height)
     .attr('viewBox', `0 0 ${width} ${height}`)
     .attr('font-size', fs)
-    .attr('font-family', 'system-ui, sans-serif');
+    .attr('font-family', null);
   const layout = `${width}x${height}:${fs}:${strokeScale()}`;
   const prev = drawnState.get(svg);
   const sameTask = !!prev && prev.mode === mode && prev.task === task && prev.layout === layout;
@@ -107,11 +107,17 @@ export function drawTask(
   if (why || !task) return;
   const g = layer(svg, 'g', `mode-${mode}`);
   if (mode === 'plane') drawPlane(g, task, model, width, height, sameTask, sameMap);
-  else if (mode === 'fit') drawFit(g, task, model, width, height, sameMap);
+  else if (mode === 'fit') drawFit(g, task, model, width, height);
   else drawDigits(g, task, model, width, height, sameMap);
 }
 
-const M = { top: 14, right: 8, bottom: 28, left: 34 };
+/** Margins of the square plots at type size fs (tick labels and axis names). */
+const margins = (fs: number) => ({
+  top: Math.round(1.5 * fs),
+  right: Math.round(0.8 * fs),
+  bottom: Math.round(2.7 * fs),
+  left: Math.round(3.4 * fs),
+});
 
 function drawPlane(
   g: SVGGElement,
@@ -123,7 +129,9 @@ function drawPlane(
   sameMap: boolean,
 ): void {
   const sw = strokeScale();
-  const legendW = 64;
+  const fs = fontSize();
+  const M = margins(fs);
+  const legendW = Math.round(textWidth(10, fs)) + 12;
   const side = Math.max(
     20,
     Math.min(width - M.left - M.right - legendW, height - M.top - M.bottom),
@@ -194,20 +202,20 @@ function drawPlane(
       .attr('fill', (q) => CATEGORICAL[task.trainY[q] % CATEGORICAL.length])
       .attr('stroke', 'white')
       .attr('stroke-width', 0.5);
-    const ticks = Math.max(2, Math.min(5, Math.floor(side / 50)));
     squareAxes(g, x, y, {
       left: M.left,
       top: M.top,
       side,
-      ticks,
+      fs,
       xLabel: 'x₀',
       yLabel: 'x₁',
-      yLabelY: M.top + 8,
+      yLabelY: M.top - Math.round(fs * 0.35),
     });
   }
 
   // Legend: classes, the colour bar of p(class 1), the test accuracy of the free network.
-  const lx = M.left + side + 12;
+  const lx = M.left + side + Math.round(fs);
+  const rowH = Math.round(fs * 1.3);
   const legend = select(layer(g, 'g', 'legend')).attr('transform', `translate(${lx},${M.top})`);
   const lEl = legend.node() as SVGGElement;
   const classes = [0, 1];
@@ -216,17 +224,20 @@ function drawPlane(
     .data(classes)
     .join((enter) => {
       const e = enter.append('g').attr('class', 'class');
-      e.append('circle').attr('cx', 4).attr('cy', -3).attr('r', 4);
+      e.append('circle').attr('cx', 4).attr('r', 4);
       e.append('text').attr('x', 12).attr('fill', 'currentColor');
       return e;
     })
-    .attr('transform', (c) => `translate(0,${8 + c * 14})`)
+    .attr('transform', (c) => `translate(0,${Math.round(fs * 0.6) + c * rowH})`)
+    .call((e) => e.select('circle').attr('cy', -fs * 0.35))
     .call((e) => e.select('circle').attr('fill', (c) => CATEGORICAL[c]))
     .call((e) => e.select('text').text((c) => `class ${c}`));
-  const barH = Math.max(30, Math.min(90, side - 90));
+  // The colour bar of p(class 1) under the classes, its title above it.
+  const barTop = 2 * rowH + Math.round(fs * 1.6);
+  const barH = Math.max(2.5 * fs, Math.min(side - barTop - 2 * rowH, 6 * fs));
   const steps = 12;
   select(layer(lEl, 'g', 'bar'))
-    .attr('transform', 'translate(0,40)')
+    .attr('transform', `translate(0,${barTop})`)
     .selectAll<SVGRectElement, number>('rect')
     .data(Array.from({ length: steps }, (_, q) => q))
     .join('rect')
@@ -241,23 +252,32 @@ function drawPlane(
     { v: 0.5, text: '0.5' },
     { v: 0, text: '0' },
   ];
+  // Colour-bar labels are ticks too: only those that fit (0 and 1 always).
+  const shownLabels = barH >= 3.2 * fs ? barLabels : barLabels.filter((d) => d.v !== 0.5);
   select(layer(lEl, 'g', 'bar-labels'))
-    .attr('transform', 'translate(12,40)')
+    .attr('transform', `translate(12,${barTop})`)
     .selectAll<SVGTextElement, (typeof barLabels)[number]>('text')
-    .data(barLabels)
+    .data(shownLabels)
     .join('text')
-    .attr('y', (d) => f1((1 - d.v) * barH + 3))
+    .attr('class', 'tick-label')
+    .attr('y', (d) => f1((1 - d.v) * barH + fs * 0.35))
     .attr('fill', 'currentColor')
     .text((d) => d.text);
   select(layer(lEl, 'text', 'bar-title'))
-    .attr('y', 34)
+    .attr('y', barTop - Math.round(fs * 0.6))
     .attr('fill', 'currentColor')
     .text('p(class 1)');
   const acc = testAccuracy(task, model.map);
   select(layer(lEl, 'text', 'accuracy'))
-    .attr('y', 40 + barH + 16)
+    .attr('y', barTop + barH + rowH + Math.round(fs * 0.3))
     .attr('fill', 'currentColor')
-    .text(acc === null ? '' : `test ${(acc * 100).toFixed(1)}%`);
+    .text(acc === null ? '' : `test ${(acc * 100).toFixed(1)}%`)
+    .selectAll('title')
+    .data(acc === null ? [] : [0])
+    .join('title')
+    .text(
+      `Accuracy of the free network over the ${Math.min(task.testY.length, model.map?.testPredictions.length ?? 0)} test samples (class 1 where p(class 1) > 0.5).`,
+    );
 
   // The current sample.
   const s = model.sim.latest;
@@ -286,26 +306,97 @@ function drawPlane(
   } else cur.attr('display', 'none');
 }
 
-function drawFit(
-  g: SVGGElement,
-  task: TaskData,
-  model: TaskModel,
-  width: number,
-  height: number,
-  sameMap: boolean,
-) {
+/**
+ * The test targets as they are now. TaskData is sent on reset only; the pattern task's test set
+ * is its one training sample, whose target the user can drag or type, so that target is read
+ * from the latest snapshot (the worker's copy in TaskData goes stale).
+ */
+export function liveTestTargets(task: TaskData, latest: SimView['latest']): Float32Array {
+  if (task.task !== 'pattern' || !latest || latest.target.length !== task.k) return task.testY;
+  const out = task.testY.slice();
+  out.set(latest.target.subarray(0, Math.min(task.k, out.length)));
+  return out;
+}
+
+/** Mean over the test samples of the loss of output 0, ½(y₀ − t₀)² (L(y⁰) itself for one
+ *  output), and R² of y₀ against t₀. */
+export function fitStats(pts: [number, number][]): { loss: number; r2: number } {
+  const count = pts.length;
+  if (!count) return { loss: NaN, r2: NaN };
+  let se = 0;
+  let mean = 0;
+  for (const [t] of pts) mean += t / count;
+  let vt = 0;
+  for (const [t, p] of pts) {
+    se += (p - t) ** 2;
+    vt += (t - mean) ** 2;
+  }
+  return { loss: (0.5 * se) / count, r2: vt > 0 ? 1 - se / vt : NaN };
+}
+
+function drawFit(g: SVGGElement, task: TaskData, model: TaskModel, width: number, height: number) {
+  const fs = fontSize();
+  const M = margins(fs);
   const k = Math.max(1, task.k);
   const map = model.map;
-  const count = map ? Math.min(Math.floor(task.testY.length / k), map.testPredictions.length) : 0;
+  const s = model.sim.latest;
+  const targets = liveTestTargets(task, s);
+  const count = map ? Math.min(Math.floor(targets.length / k), map.testPredictions.length) : 0;
   const pts: [number, number][] = [];
-  for (let q = 0; q < count; q++) pts.push([task.testY[q * k], map ? map.testPredictions[q] : NaN]);
+  for (let q = 0; q < count; q++) pts.push([targets[q * k], map ? map.testPredictions[q] : NaN]);
   const finite = pts.flat().filter(Number.isFinite);
   let lo = finite.length ? Math.min(...finite) : -1;
   let hi = finite.length ? Math.max(...finite) : 1;
   const pad = Math.max(0.1, 0.08 * (hi - lo));
   lo -= pad;
   hi += pad;
-  const side = Math.max(20, Math.min(width - M.left - M.right - 90, height - M.top - M.bottom));
+  // Named as everywhere: L(y⁰) at the free equilibrium, and what each number averages.
+  const { loss, r2 } = fitStats(pts);
+  const lossName = k === 1 ? VOCABULARY.loss.symbol : '½(y₀ − t₀)²';
+  const lossTitle =
+    k === 1
+      ? `Mean over the ${count} test sample${count === 1 ? '' : 's'} of ${VOCABULARY.loss.symbol}, ${VOCABULARY.loss.definition}`
+      : `Mean over the ${count} test samples of ½(y₀ − t₀)², the loss of output 0 only (the other outputs are not plotted).`;
+  const here = s?.metrics.loss ?? NaN;
+  const full: { text: string; title?: string }[] = [
+    { text: 'free output y₀' },
+    { text: 'against target t₀' },
+  ];
+  if (!count) full.push({ text: 'waiting for predictions…' });
+  else {
+    full.push({ text: `mean ${lossName} over`, title: lossTitle });
+    full.push({
+      text: `${count} test sample${count > 1 ? 's' : ''}: ${fmt(loss)}`,
+      title: lossTitle,
+    });
+    if (Number.isFinite(r2))
+      full.push({ text: `R² ${r2.toFixed(3)}`, title: 'R² of y₀ against t₀ on the test samples.' });
+  }
+  if (Number.isFinite(here))
+    full.push({
+      text: `this sample: ${VOCABULARY.loss.symbol} ${fmt(here)}`,
+      title: `${VOCABULARY.loss.symbol} of the current sample: ${VOCABULARY.loss.definition}`,
+    });
+  full.push({ text: '┆ current t₀' }, { text: '- - y = t' });
+  // The info column is as wide as its longest line; where that would squeeze the plot to less
+  // than half of what the height allows, the numbers alone (their names in the tooltips).
+  const widthOf = (lines: { text: string }[]) =>
+    Math.round(textWidth(Math.max(...lines.map((l) => l.text.length)), fs) * 0.85) + fs;
+  const tall = height - M.top - M.bottom;
+  const compact: { text: string; title?: string }[] = [
+    ...(count ? [{ text: `mean ${lossName} ${fmt(loss)}`, title: lossTitle }] : []),
+    ...(Number.isFinite(here)
+      ? [
+          {
+            text: `this sample ${fmt(here)}`,
+            title: `${VOCABULARY.loss.symbol} of the current sample: ${VOCABULARY.loss.definition}`,
+          },
+        ]
+      : []),
+  ];
+  const info = width - M.left - M.right - widthOf(full) >= 0.5 * tall ? full : compact;
+  const infoW = info.length ? widthOf(info) : 0;
+  const side = Math.max(20, Math.min(width - M.left - M.right - infoW, tall));
   const x = scaleLinear()
     .domain([lo, hi])
     .range([M.left, M.left + side])
@@ -314,8 +405,7 @@ function drawFit(
     .domain(x.domain())
     .range([M.top + side, M.top]);
   const [d0, d1] = x.domain();
-  // The current sample's target (a dashed vertical line), every call.
-  const s = model.sim.latest;
+  // The current sample's target (a dashed vertical line).
   const t0 = s ? s.target[0] : NaN;
   select(layer(g, 'path', 'current-target'))
     .attr(
@@ -323,10 +413,9 @@ function drawFit(
       Number.isFinite(t0) && t0 >= d0 && t0 <= d1 ? `M${f1(x(t0))},${M.top}V${M.top + side}` : '',
     )
     .attr('stroke', 'currentColor')
-    .attr('stroke-width', 1)
+    .attr('stroke-width', strokeScale())
     .attr('stroke-dasharray', '2 2')
     .attr('fill', 'none');
-  if (sameMap) return;
   select(layer(g, 'rect', 'frame'))
     .attr('x', M.left)
     .attr('y', M.top)
@@ -345,51 +434,38 @@ function drawFit(
     .join('circle')
     .attr('cx', (p) => f1(x(p[0])))
     .attr('cy', (p) => f1(y(p[1])))
-    .attr('r', pts.length > 300 ? 2 : 3)
+    .attr('r', (pts.length > 300 ? 2 : 3) * Math.sqrt(strokeScale()))
     .attr('fill', ROLE.y)
     .attr('fill-opacity', 0.55)
     .attr('stroke', ROLE.y);
-  const ticks = Math.max(2, Math.min(5, Math.floor(side / 50)));
   squareAxes(g, x, y, {
     left: M.left,
     top: M.top,
     side,
-    ticks,
+    fs,
     xLabel: 'target t₀',
     yLabel: 'y₀',
-    yLabelY: M.top + 2,
+    yLabelY: M.top - Math.round(fs * 0.35),
   });
-  let mse = NaN;
-  let r2 = NaN;
-  if (count) {
-    let se = 0;
-    let mean = 0;
-    for (const [t] of pts) mean += t / count;
-    let vt = 0;
-    for (const [t, p] of pts) {
-      se += (p - t) ** 2;
-      vt += (t - mean) ** 2;
-    }
-    mse = se / count;
-    r2 = vt > 0 ? 1 - se / vt : NaN;
-  }
-  const info = [
-    'free output y₀',
-    'against target t₀',
-    count ? `${count} test sample${count > 1 ? 's' : ''}` : 'waiting for predictions…',
-    Number.isFinite(mse) ? `MSE ${mse.toPrecision(3)}` : '',
-    Number.isFinite(r2) ? `R² ${r2.toFixed(3)}` : '',
-    '┆ current t₀',
-    '- - y = t',
-  ].filter(Boolean);
+  const rowH = Math.round(fs * 1.3);
   select(layer(g, 'g', 'info'))
-    .attr('transform', `translate(${M.left + side + 10},${M.top + 10})`)
-    .selectAll<SVGTextElement, string>('text')
+    .attr('transform', `translate(${M.left + side + Math.round(fs)},${M.top + fs})`)
+    .selectAll<SVGTextElement, (typeof info)[number]>('text')
     .data(info)
     .join('text')
-    .attr('y', (_, q) => q * 14)
+    .attr('y', (_, q) => q * rowH)
     .attr('fill', 'currentColor')
-    .text((d) => d);
+    .each(function (d) {
+      const first = this.firstChild;
+      if (first && first.nodeType === Node.TEXT_NODE) first.textContent = d.text;
+      else this.insertBefore(this.ownerDocument.createTextNode(d.text), first);
+      // A tooltip only where there is a definition to give.
+      select(this)
+        .selectAll('title')
+        .data(d.title ? [d.title] : [])
+        .join('title')
+        .text((t) => t);
+    });
 }
 
 interface DigitCell {
@@ -443,8 +519,9 @@ function drawDigits(
       current: false,
     });
   }
-  const infoH = 14;
-  const labelH = 13;
+  const fs = fontSize();
+  const infoH = Math.round(fs * 1.5);
+  const labelH = Math.round(fs * 1.3);
   // Columns that make the biggest cells fit.
   let best = { cols: 1, cell: 0 };
   for (let cols = 1; cols <= cells.length; cols++) {
@@ -485,7 +562,12 @@ function drawDigits(
     .attr('text-anchor', 'middle')
     .attr('fill', (d) => (d.wrong ? OKABE_ITO.vermillion : 'currentColor'))
     .attr('font-weight', (d) => (d.wrong ? 700 : 400))
-    .text((d) => (d.label.length * 0.6 * fontSize() <= cell + 6 ? d.label : d.short));
+    .text((d) => (d.label.length * 0.6 * fs <= cell + 6 ? d.label : d.short))
+    // A label never wider than its cell (narrow cells in lecture type): smaller type instead.
+    .attr('font-size', (d) => {
+      const text = d.label.length * 0.6 * fs <= cell + 6 ? d.label : d.short;
+      return Math.max(6, Math.min(fs, Math.floor((cell + 4) / (0.62 * text.length))));
+    });
   // Ink as three filled contour levels of each image (vector, no canvas needed).
   joined.select<SVGGElement>('g.ink').each((d, q, nodes) => {
     const ink = nodes[q];
@@ -528,14 +610,18 @@ function drawDigits(
   const acc = testAccuracy(task, map);
   select(layer(g, 'text', 'info'))
     .attr('x', 2)
-    .attr('y', 10)
+    .attr('y', fs)
     .attr('fill', 'currentColor')
-    .text(
-      map
-        ? `free network on ${count} test digits: ${wrongCount} wrong` +
-            (acc !== null ? ` (${(acc * 100).toFixed(0)}% right)` : '')
-        : 'waiting for predictions…',
-    );
+    .text(() => {
+      if (!map) return 'waiting for predictions…';
+      const long =
+        `free network on ${count} test digits: ${wrongCount} wrong` +
+        (acc !== null ? ` (${(acc * 100).toFixed(0)}% right)` : '');
+      // Narrow views (lecture type) get the short form.
+      return textWidth(long.length, fs) * 0.85 <= width - 4
+        ? long
+        : `${wrongCount} of ${count} test digits wrong`;
+    });
 }
 
 /** The task view. */
@@ -612,6 +698,7 @@ export function TaskView() {
         (state.latest?.target !== prev.latest?.target &&
           !sameValues(state.latest?.target, prev.latest?.target)) ||
         state.task !== prev.task ||
+        !Object.is(state.latest?.metrics.loss, prev.latest?.metrics.loss) ||
         state.generation !== prev.generation;
       const weightsChanged = state.weights !== prev.weights;
       prev = state;

@@ -13,6 +13,7 @@ import {
   drawBottomAxis,
   drawLeftAxis,
   emptyMessage,
+  fmt,
   fontSize,
   halo,
   hostStyle,
@@ -24,6 +25,7 @@ import {
   sectionStyle,
   setAttr,
   sizeSvg,
+  textWidth,
   useLiveDraw,
   type Size,
 } from './common';
@@ -54,11 +56,14 @@ interface Panel {
   series: Series[];
 }
 
-const MARKER_STYLE: Record<MarkerKind, { color: string; dash: string | null; text: string }> = {
-  'control-on': { color: ROLE.psi, dash: null, text: 'ψ on' },
-  'control-off': { color: ROLE.psi, dash: '4 3', text: 'ψ off' },
-  update: { color: ROLE.gradient, dash: null, text: 'ΔW' },
-  sample: { color: INK, dash: '1 3', text: '' },
+const MARKER_STYLE: Record<
+  MarkerKind,
+  { color: string; dash: string | null; text: string; name: string }
+> = {
+  'control-on': { color: ROLE.psi, dash: null, text: 'ψ on', name: 'control switched on' },
+  'control-off': { color: ROLE.psi, dash: '4 3', text: 'ψ off', name: 'control switched off' },
+  update: { color: ROLE.gradient, dash: null, text: 'ΔW', name: 'update applied' },
+  sample: { color: INK, dash: '1 3', text: '', name: 'new sample' },
 };
 
 const SUB = '₀₁₂₃₄₅₆₇₈₉';
@@ -87,7 +92,7 @@ function panels(first: TracePoint, units: number): Panel[] {
       key: `target${i}`,
       color: outColor(i, INK),
       dash: '5 4',
-      name: `y_target${k > 1 ? sub(i) : ''}`,
+      name: `target t${k > 1 ? sub(i) : ''}`,
       field: 'target',
       i,
     });
@@ -111,7 +116,7 @@ function panels(first: TracePoint, units: number): Panel[] {
   return [
     { key: 'phi', label: 'φᵢ', series: hidden('phi', 'φ') },
     { key: 'psi', label: 'ψᵢ', series: hidden('psi', 'ψ') },
-    { key: 'y', label: 'y  (- - y_target)', series: ys },
+    { key: 'y', label: 'y  (- - target t)', series: ys },
     { key: 'u', label: 'u', series: us },
   ];
 }
@@ -186,7 +191,8 @@ export function drawTraces(svg: SVGSVGElement, view: SimView, options: TracesOpt
       .range([ph, 0]);
     const axis = layer(g, 'g', 'axis-y');
     axis.setAttribute('transform', `translate(${margin.left},0)`);
-    drawLeftAxis(axis, y, ph > 60 ? 4 : 2);
+    // Labels stay within the panel and half the gap around it: never on a neighbour's.
+    drawLeftAxis(axis, y, { bounds: [-gap / 2 + 1, ph + gap / 2 - 1], room: margin.left - 6 });
 
     const [dlo, dhi] = y.domain();
     const zero = layer(g, 'line', 'zero');
@@ -243,27 +249,36 @@ export function drawTraces(svg: SVGSVGElement, view: SimView, options: TracesOpt
   const bottom = margin.top + list.length * ph + (list.length - 1) * gap;
   const xAxis = layer(svg, 'g', 'axis-x');
   xAxis.setAttribute('transform', `translate(0,${bottom})`);
-  drawBottomAxis(xAxis, x, Math.max(3, Math.floor(width / 80)));
+  drawBottomAxis(xAxis, x);
   label(svg, 'axis-label', 't (τ)', width - margin.right, height - 6, {
     'text-anchor': 'end',
     fill: INK,
   });
 
-  // Markers: control switches, updates, new samples, within the window.
-  const markers = view.markers.filter((m) => m.t >= t0 && m.t <= Math.max(t1, t0));
-  const showText = markers.length <= 30;
+  // Markers: control switches, updates, new samples, within the window; nearby ones merged.
+  const inWindow = view.markers.filter((m) => m.t >= t0 && m.t <= Math.max(t1, t0));
+  const rows: Record<MarkerRow, number> = {
+    control: margin.top + ph - 3,
+    update: margin.top + (list.length > 1 ? 2 * ph + gap : ph) - 3,
+    sample: 0,
+  };
+  // Marker labels start after the panels' own labels (φᵢ, ψᵢ) at the top-left.
+  const labelFrom = margin.left + 4 + textWidth(2.5, fs);
+  const groups = markerGroups(inWindow, x, fs * 0.9, margin.left, width - margin.right, labelFrom);
   const mg = layer(svg, 'g', 'markers');
   select(mg)
-    .selectAll<SVGGElement, (typeof markers)[number]>('g.marker')
-    .data(markers)
+    .selectAll<SVGGElement, MarkerGroup>('g.marker')
+    .data(groups)
     .join((enter) => {
       const e = enter.append('g');
+      e.append('title');
       e.append('line');
-      e.append('text');
+      e.append('text').attr('class', 'marker-label');
       return e;
     })
     .attr('class', (m) => `marker marker-${m.kind}`)
-    .attr('transform', (m) => `translate(${x(m.t)},0)`)
+    .attr('data-count', (m) => m.count)
+    .attr('transform', (m) => `translate(${m.x},0)`)
     .each(function (m) {
       const style = MARKER_STYLE[m.kind];
       select(this)
@@ -274,16 +289,106 @@ export function drawTraces(svg: SVGSVGElement, view: SimView, options: TracesOpt
         .attr('stroke-width', sw)
         .attr('stroke-dasharray', style.dash)
         .attr('opacity', 0.8);
-      const nearEnd = x(m.t) > width - margin.right - fs * 3;
-      select(this)
-        .select('text')
-        .attr('x', nearEnd ? -2 : 2)
-        .attr('text-anchor', nearEnd ? 'end' : 'start')
-        .attr('y', margin.top + ph - 2)
+      const text = select(this)
+        .select<SVGTextElement>('text')
+        .attr('x', m.dx)
+        .attr('text-anchor', m.anchor)
+        .attr('y', rows[markerRow(m.kind)])
         .attr('font-size', fs * 0.9)
         .attr('fill', style.color)
-        .text(showText ? style.text : '');
+        .attr('display', m.label ? null : 'none');
+      text.text(m.label);
+      const node = text.node();
+      if (node) halo(node);
+      // A tooltip on the whole marker with every merged time.
+      select(this)
+        .select('title')
+        .text(
+          m.count > 1
+            ? `${m.mixed ? 'control switched' : style.name} at t = ${m.times.map((t) => fmt(t)).join(', ')}`
+            : `${style.name} at t = ${fmt(m.times[0])}`,
+        );
     });
+}
+
+type MarkerRow = 'control' | 'update' | 'sample';
+const markerRow = (kind: MarkerKind): MarkerRow =>
+  kind === 'update' ? 'update' : kind === 'sample' ? 'sample' : 'control';
+
+export interface MarkerGroup {
+  kind: MarkerKind;
+  /** Pixel position of the group's line (its first marker). */
+  x: number;
+  count: number;
+  times: number[];
+  label: string;
+  anchor: 'start' | 'end';
+  /** Offset of the label from the line (px; start-anchored labels clear the panel labels). */
+  dx: number;
+  /** Control switched both ways within the group. */
+  mixed?: boolean;
+}
+
+/**
+ * Markers of one kind closer than their labels are wide become one group ("ΔW ×4"): walking in
+ * time, a marker joins the open group of its label row when its own label would touch that
+ * group's. Labels near the right edge point left. Sample markers have no label and merge when
+ * closer than 2 px.
+ */
+export function markerGroups(
+  markers: { t: number; kind: MarkerKind }[],
+  x: (t: number) => number,
+  fs: number,
+  left: number,
+  right: number,
+  /** Labels start no further left than this (the panels' own labels sit before it). */
+  labelFrom = left,
+): MarkerGroup[] {
+  const out: MarkerGroup[] = [];
+  const open = new Map<MarkerRow, MarkerGroup>();
+  const sorted = [...markers].sort((a, b) => a.t - b.t);
+  // The widest label a group can grow to ("ψ off ×99").
+  const labelW = (kind: MarkerKind) =>
+    textWidth(markerRow(kind) === 'control' ? 11 : MARKER_STYLE[kind].text.length + 4, fs);
+  const extent = (g: MarkerGroup): [number, number] => {
+    const w = labelW(g.kind);
+    const x0 = Math.max(g.x, labelFrom);
+    return g.anchor === 'end' ? [g.x - w - 2, g.x] : [x0, x0 + w + 2];
+  };
+  for (const m of sorted) {
+    const px = Math.round(x(m.t) * 10) / 10;
+    if (!Number.isFinite(px) || px < left - 1 || px > right + 1) continue;
+    const row = markerRow(m.kind);
+    const cur = open.get(row);
+    const anchor: 'start' | 'end' = px + labelW(m.kind) + 2 > right ? 'end' : 'start';
+    if (cur) {
+      const [a, b] = extent(cur);
+      const mine: [number, number] =
+        row === 'sample'
+          ? [px - 1, px + 1]
+          : anchor === 'end'
+            ? [px - labelW(m.kind) - 2, px]
+            : [Math.max(px, labelFrom), Math.max(px, labelFrom) + labelW(m.kind) + 2];
+      const touches = row === 'sample' ? px - cur.x < 2 : mine[0] < b + fs * 0.4 && mine[1] > a;
+      if (touches && (cur.kind === m.kind || row === 'control')) {
+        cur.count++;
+        cur.times.push(m.t);
+        // A group of mixed switches (on, off, on …) ends in the last one's state.
+        if (cur.kind !== m.kind) cur.mixed = true;
+        cur.kind = m.kind;
+        continue;
+      }
+    }
+    const dx = anchor === 'end' ? -2 : Math.max(2, labelFrom - px);
+    const g: MarkerGroup = { kind: m.kind, x: px, count: 1, times: [m.t], label: '', anchor, dx };
+    out.push(g);
+    open.set(row, g);
+  }
+  for (const g of out) {
+    const text = g.mixed ? 'ψ on/off' : MARKER_STYLE[g.kind].text;
+    g.label = text && g.count > 1 ? `${text} ×${g.count}` : text;
+  }
+  return out;
 }
 
 /** The traces view: panels redrawn from the snapshot bus; the unit count is a React control. */

@@ -4,8 +4,9 @@
  */
 import { cancelDraw, requestDraw } from './frameBudget';
 import { useEffect, useRef, type CSSProperties, type RefObject } from 'react';
-import { axisBottom, axisLeft, select, type ScaleContinuousNumeric } from 'd3';
+import { axisBottom, axisLeft, axisRight, select, type ScaleContinuousNumeric } from 'd3';
 import { simView, type SimView } from '../../state/simView';
+import type { Matrix, WeightsSnapshot } from '../../worker/protocol';
 import { CATEGORICAL, OKABE_ITO, strokeScale } from '../theme';
 
 export interface Size {
@@ -48,8 +49,16 @@ export function useLiveDraw<E extends HTMLElement>(
     const rect = el.getBoundingClientRect();
     let size: Size = { width: Math.floor(rect.width), height: Math.floor(rect.height) };
     let frame: number | null = null;
+    const measure = () => {
+      const r = el.getBoundingClientRect();
+      return { width: Math.floor(r.width), height: Math.floor(r.height) };
+    };
     const run = () => {
       frame = null;
+      // Draw at the size the element has now: a resize notified while this draw waited in the
+      // frame queue (or one that arrived between two notifications) is never drawn stale.
+      const now = measure();
+      if (now.width > 0 && now.height > 0) size = now;
       if (size.width > 0 && size.height > 0) drawRef.current(el, simView.getState(), size);
     };
     const schedule = () => {
@@ -71,10 +80,13 @@ export function useLiveDraw<E extends HTMLElement>(
     resize?.observe(el);
     const lecture = typeof MutationObserver === 'function' ? new MutationObserver(schedule) : null;
     lecture?.observe(document.documentElement, { attributes: true, attributeFilter: ['class'] });
+    // The window's size too (the views' boxes follow it; a backstop for a missed notification).
+    window.addEventListener('resize', schedule);
     schedule();
     return () => {
       unsubscribe();
       onSnapshot.cancel();
+      window.removeEventListener('resize', schedule);
       resize?.disconnect();
       lecture?.disconnect();
       if (frame !== null) cancelFrame(frame);
@@ -189,32 +201,166 @@ export function paddedExtent(values: Iterable<number>, pad = 0.08): [number, num
 
 type Linear = ScaleContinuousNumeric<number, number>;
 
-/** A left axis with `ticks` ticks, compact labels, no outer tick, themed type. */
-export function drawLeftAxis(g: SVGGElement, scale: Linear, ticks = 3, values?: number[]): void {
-  const axis = axisLeft(scale)
-    .ticks(ticks)
-    .tickSizeOuter(0)
-    .tickSize(3)
-    .tickFormat((d) => fmt(Number(d), 2));
-  if (values) axis.tickValues(values);
-  select(g).call(axis).attr('font-size', fontSize()).attr('font-family', null);
-  select(g).select('.domain').attr('stroke-opacity', 0.5);
+/** Width of a label of `chars` characters at type size `fs` (px): digits and signs of the
+ *  sans-serif faces here are at most ~0.64 em wide. */
+export const textWidth = (chars: number, fs: number): number => chars * 0.64 * fs;
+
+/** Labels for tick values: the fewest significant digits (1–4) that tell them all apart. */
+export function tickLabels(values: number[]): string[] {
+  for (let d = 1; d <= 4; d++) {
+    const labels = values.map((v) => fmt(v, d));
+    if (new Set(labels).size === labels.length) return labels;
+  }
+  return values.map((v) => fmt(v, 4));
 }
 
-export function drawBottomAxis(g: SVGGElement, scale: Linear, ticks = 5): void {
-  const axis = axisBottom(scale)
-    .ticks(ticks)
+export type Orient = 'left' | 'right' | 'bottom';
+
+export interface TickOptions {
+  /** Ticks wanted at most (fewer when their labels would touch). */
+  max?: number;
+  /** Candidate values (otherwise the scale's own ticks). */
+  values?: number[];
+  /** Pixel interval along the axis that every label must lie in (stacked panels keep their
+   *  labels off their neighbours'); default the scale's range widened by half a label. */
+  bounds?: [number, number];
+  /** Room (px) for a label across the axis (left and right axes: beside it); wider label sets
+   *  are refused in favour of fewer, shorter ticks. */
+  room?: number;
+}
+
+/** Powers of ten in [lo, hi]. */
+export function powersOfTen(lo: number, hi: number): number[] {
+  const out: number[] = [];
+  for (let e = Math.ceil(Math.log10(lo) - 1e-9); e <= Math.floor(Math.log10(hi) + 1e-9); e++)
+    out.push(10 ** e);
+  return out;
+}
+
+/** Is `scale` logarithmic (d3's log scales have a base)? */
+const isLog = (scale: Linear): boolean => 'base' in scale;
+
+/**
+ * The ticks of `scale` whose labels fit along the axis at type size `fs` without touching (a
+ * third of an em apart at least, along the axis): the scale's ticks for decreasing counts, then
+ * every 2nd, 3rd, … of the fewest. Log scales start from the powers of ten (or, over less than
+ * two decades, from d3's 1–9 × 10ᵏ).
+ */
+export function fittingTicks(
+  scale: Linear,
+  orient: Orient,
+  fs: number,
+  options: TickOptions = {},
+): { values: number[]; labels: string[] } {
+  const [r0, r1] = scale.range();
+  const length = Math.abs(r1 - r0);
+  const along = (label: string) => (orient === 'bottom' ? textWidth(label.length, fs) : fs);
+  const gap = orient === 'bottom' ? 0.6 * fs : 0.3 * fs;
+  const lo = Math.min(r0, r1);
+  const hi = Math.max(r0, r1);
+  const bounds = options.bounds ?? [lo - fs, hi + fs];
+  const fits = (values: number[], labels: string[]): boolean => {
+    if (options.room !== undefined && labels.some((l) => textWidth(l.length, fs) > options.room!))
+      return false;
+    let prev = -Infinity;
+    let prevExt = 0;
+    const order = values.map((v, q) => ({ p: scale(v), ext: along(labels[q]) }));
+    order.sort((a, b) => a.p - b.p);
+    for (const { p, ext } of order) {
+      if (!Number.isFinite(p)) return false;
+      if (p - ext / 2 < bounds[0] - 0.5 || p + ext / 2 > bounds[1] + 0.5) return false;
+      if (p - prev < (ext + prevExt) / 2 + gap) return false;
+      prev = p;
+      prevExt = ext;
+    }
+    return true;
+  };
+  const inDomain = (values: number[]) => {
+    const [d0, d1] = scale.domain();
+    const [a, b] = [Math.min(d0, d1), Math.max(d0, d1)];
+    const eps = 1e-9 * Math.max(Math.abs(a), Math.abs(b), 1e-300);
+    // Values whose label would leave the bounds are dropped up front (not the whole set).
+    const within = (v: number) => {
+      const p = scale(v);
+      const ext = along(fmt(v, 3));
+      return p - ext / 2 >= bounds[0] - 0.5 && p + ext / 2 <= bounds[1] + 0.5;
+    };
+    return values.filter((v) => Number.isFinite(v) && v >= a - eps && v <= b + eps && within(v));
+  };
+  const tryThinning = (values: number[]) => {
+    for (let stride = 1; stride <= values.length; stride++) {
+      // Keep the ticks at multiples of the stride, anchored so that a round value (0 or a power
+      // of ten) stays when it is there.
+      const anchor = Math.max(
+        0,
+        values.findIndex((v) => v === 0 || (isLog(scale) && Math.log10(v) % 1 === 0)),
+      );
+      const kept = values.filter((_, q) => (q - anchor) % stride === 0);
+      const labels = tickLabels(kept);
+      if (kept.length && fits(kept, labels)) return { values: kept, labels };
+    }
+    return null;
+  };
+  if (options.values) {
+    const found = tryThinning(inDomain(options.values));
+    if (found) return found;
+  } else if (isLog(scale)) {
+    const [d0, d1] = scale.domain();
+    const powers = powersOfTen(Math.min(d0, d1), Math.max(d0, d1));
+    const found = tryThinning(powers.length >= 2 ? powers : inDomain(scale.ticks(10)));
+    if (found) return found;
+  } else {
+    const most = Math.max(1, options.max ?? Math.floor(length / (2 * fs)));
+    for (let count = most; count >= 1; count--) {
+      const values = inDomain(scale.ticks(count));
+      const labels = tickLabels(values);
+      if (values.length && fits(values, labels)) return { values, labels };
+    }
+    const found = tryThinning(inDomain(scale.ticks(1)));
+    if (found) return found;
+  }
+  return { values: [], labels: [] };
+}
+
+const AXES = { left: axisLeft, right: axisRight, bottom: axisBottom } as const;
+
+/**
+ * Draw an axis of `scale` into `g` with the ticks that fit (fittingTicks), compact labels at
+ * the view's type size and no outer tick.
+ */
+export function drawAxis(
+  g: SVGGElement,
+  scale: Linear,
+  orient: Orient,
+  options: TickOptions & { fs?: number } = {},
+): void {
+  const fs = options.fs ?? fontSize();
+  const { values, labels } = fittingTicks(scale, orient, fs, options);
+  const text = new Map(values.map((v, q) => [v, labels[q]]));
+  const axis = AXES[orient](scale)
+    .tickValues(values)
     .tickSizeOuter(0)
     .tickSize(3)
-    .tickFormat((d) => fmt(Number(d), 3));
-  select(g).call(axis).attr('font-size', fontSize()).attr('font-family', null);
+    .tickFormat((d) => text.get(Number(d)) ?? fmt(Number(d)));
+  select(g).call(axis).attr('font-size', fs).attr('font-family', null);
   select(g).select('.domain').attr('stroke-opacity', 0.5);
+  const sw = strokeScale();
+  select(g).selectAll('.tick line').attr('stroke-width', sw);
+}
+
+/** A left axis whose labels fit (see drawAxis). */
+export function drawLeftAxis(g: SVGGElement, scale: Linear, options: TickOptions = {}): void {
+  drawAxis(g, scale, 'left', options);
+}
+
+export function drawBottomAxis(g: SVGGElement, scale: Linear, options: TickOptions = {}): void {
+  drawAxis(g, scale, 'bottom', options);
 }
 
 /**
  * Axes and axis labels of a square plot whose top-left corner is (left, top): a bottom and a
- * left axis without outer ticks, the x label under the bottom-right corner, the y label at the
- * top-left (baseline at `yLabelY`). Type follows the surrounding SVG's font.
+ * left axis whose labels fit, the x label under the bottom-right corner, the y label at the
+ * top-left (baseline at `yLabelY`), in the view's type size.
  */
 export function squareAxes(
   g: SVGGElement,
@@ -224,33 +370,96 @@ export function squareAxes(
     left: number;
     top: number;
     side: number;
-    ticks: number;
     xLabel: string;
     yLabel: string;
     yLabelY: number;
+    fs?: number;
   },
 ): void {
-  select(layer(g, 'g', 'axis-x'))
-    .attr('transform', `translate(0,${o.top + o.side})`)
-    .call(axisBottom(x).ticks(o.ticks).tickSizeOuter(0))
-    .attr('font-size', null)
-    .attr('font-family', null);
-  select(layer(g, 'g', 'axis-y'))
-    .attr('transform', `translate(${o.left},0)`)
-    .call(axisLeft(y).ticks(o.ticks).tickSizeOuter(0))
-    .attr('font-size', null)
-    .attr('font-family', null);
+  const fs = o.fs ?? fontSize();
+  const ax = layer(g, 'g', 'axis-x');
+  ax.setAttribute('transform', `translate(0,${o.top + o.side})`);
+  drawAxis(ax, x, 'bottom', { fs });
+  const ay = layer(g, 'g', 'axis-y');
+  ay.setAttribute('transform', `translate(${o.left},0)`);
+  // Left labels stay above the bottom edge: the corner belongs to the bottom axis's first label.
+  drawAxis(ay, y, 'left', { fs, bounds: [o.top - fs, o.top + o.side - 1], room: o.left - 6 });
   select(layer(g, 'text', 'label-x'))
     .attr('x', o.left + o.side)
-    .attr('y', o.top + o.side + 26)
+    .attr('y', o.top + o.side + 2.2 * fs + 4)
     .attr('text-anchor', 'end')
     .attr('fill', 'currentColor')
+    .attr('font-size', fs)
     .text(o.xLabel);
   select(layer(g, 'text', 'label-y'))
     .attr('x', 4)
     .attr('y', o.yLabelY)
     .attr('fill', 'currentColor')
+    .attr('font-size', fs)
     .text(o.yLabel);
+}
+
+/**
+ * The names of the quantities every view shows, each defined once (tooltips quote these).
+ * The error of one sample is L(y⁰), at the free equilibrium; at the controlled one the views
+ * show the least control ½‖ψ*‖² and ½‖u*‖².
+ */
+export const VOCABULARY = {
+  loss: {
+    symbol: 'L(y⁰)',
+    definition:
+      'the loss at the free equilibrium y⁰ — ½‖y⁰ − t‖² for mse (summed over the outputs), the softmax cross-entropy of y⁰ with the class for classification.',
+  },
+  psi: {
+    symbol: '½‖ψ*‖²',
+    definition:
+      '½‖ψ*‖²: half the squared norm of the least control ψ* on the hidden units at the controlled equilibrium.',
+  },
+  u: {
+    symbol: '½‖u*‖²',
+    definition:
+      '½‖u*‖²: half the squared norm of the output control u* at the controlled equilibrium.',
+  },
+  cosine: {
+    symbol: 'cos(Δθ, −∇L)',
+    definition:
+      'cos(Δθ, −∇L): cosine between the update Δθ (all parameters, before the optimiser) and the descent direction −∇θ L(y⁰) on the update’s batch. Greyed and “not meaningful” when the update is at the float32 noise of its solve (RMS of ψ* below 10⁻⁵): its direction is rounding error.',
+  },
+} as const;
+
+/** ‖Δθ‖ / ‖θ‖ at or below which an update is float noise (a few float32 ulps of the weights:
+ *  applying it changes nothing, and its direction is rounding error). */
+export const UPDATE_NOISE = 1e-6;
+
+/** ‖Δθ‖ and ‖θ‖ over the parameters of the weights snapshot's last update. */
+export function updateNorms(w: WeightsSnapshot | null): { update: number; params: number } | null {
+  const up = w?.lastUpdate;
+  if (!w || !up) return null;
+  let uu = 0;
+  let pp = 0;
+  for (const [name, m] of Object.entries(up) as [keyof typeof up, Matrix | undefined][]) {
+    if (!m) continue;
+    for (let q = 0; q < m.data.length; q++) uu += m.data[q] * m.data[q];
+    const p = w.params[name];
+    if (p) for (let q = 0; q < p.data.length; q++) pp += p.data[q] * p.data[q];
+  }
+  return { update: Math.sqrt(uu), params: Math.sqrt(pp) };
+}
+
+/** Is the weights snapshot's last update at float noise (so its cosine is not meaningful)? */
+export function updateAtNoise(w: WeightsSnapshot | null): boolean {
+  const n = updateNorms(w);
+  return !!n && n.update <= UPDATE_NOISE * Math.max(n.params, 1e-30);
+}
+
+/**
+ * Is the last cosine with −∇L not meaningful? The engine's flag on the newest learning point
+ * (cosineReliable) when there is one, else the weights snapshot's last update.
+ */
+export function cosineAtNoise(view: SimView): boolean {
+  const last = view.learning[view.learning.length - 1];
+  if (last && last.cosineReliable !== undefined) return !last.cosineReliable;
+  return updateAtNoise(view.weights);
 }
 
 /** Outline text in the page's background colour (readable over lines). */
