@@ -12,7 +12,9 @@
  *    'auto' (the app's own choice).
  * 3. The torch peer again (the faster of the two runs counts: the machine is shared).
  * 4. An MNIST epoch (8,004 digits, RNN 256) of RBP and of LCP-DI through the CLI, in Node.
- * 5. The app under training load (long tasks, frames/s).
+ * 5. The app under training load: every chapter trains `--app-seconds` (default 10) while the page
+ *    counts long tasks and frames, beside a blank page's ceiling (scripts/benchApp.ts); Stop's
+ *    latency; the FF MNIST chapters' cost per update against the CLI's (scripts/updateCost.ts).
  * Prints one JSON line per figure, then the tables.
  *
  * Options:
@@ -29,9 +31,11 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium } from 'playwright-core';
 import { peerProblem, runTorch, sgemmPeak, stepFlops, type Peak, type TorchFigure } from './peer';
+import { ceilingFps, chapterUnderLoad, type ChapterLoad } from './benchApp';
 import { serveDirectory } from './serveStatic';
+import { PRESETS } from '../src/engine/presets';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
@@ -209,7 +213,8 @@ async function main(): Promise<void> {
   const server = await serveDirectory(dist);
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   const figures: Figure[] = [];
-  let appFigure: AppFigure | undefined;
+  const loads: ChapterLoad[] = [];
+  let ceiling = NaN;
   try {
     const page = await browser.newPage();
     page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
@@ -256,14 +261,28 @@ async function main(): Promise<void> {
       );
     }
     if (appSeconds > 0) {
-      appFigure = await appTraining(browser, server.url, appSeconds);
-      console.log(JSON.stringify(appFigure));
+      const before = await ceilingFps(browser, 5);
+      for (const chapter of Object.keys(PRESETS)) {
+        const load = await chapterUnderLoad(browser, server.url, chapter, appSeconds);
+        console.log(JSON.stringify({ app: load }));
+        loads.push(load);
+      }
+      const after = await ceilingFps(browser, 5);
+      ceiling = Math.max(before, after);
+      console.log(JSON.stringify({ ceiling_fps: { before, after } }));
     }
   } finally {
     await browser.close();
     await server.close();
   }
   peers();
+  const updateCosts = new Map<string, number>();
+  if (appSeconds > 0)
+    for (const preset of UPDATE_COST_PRESETS) {
+      const cost = cliUpdateCost(preset);
+      console.log(JSON.stringify({ cli_update: cost }));
+      updateCosts.set(preset, cost.msPerUpdate);
+    }
   const epochs: EpochFigure[] = [];
   if (!flag('no-mnist'))
     for (const preset of Object.keys(PAPER_SECONDS)) {
@@ -290,73 +309,62 @@ async function main(): Promise<void> {
           `the paper's code here: ${PAPER_SECONDS[e.preset]} s (${(PAPER_SECONDS[e.preset] / e.seconds).toFixed(2)}×)`,
       );
   }
-  if (appFigure) {
+  if (loads.length) {
     console.log('');
     console.log(
-      `app: ${appSeconds} s of training circle-lcp-di (${appFigure.updates} updates on ${appFigure.backend}): ` +
-        `${appFigure.longTasks} main-thread long tasks (> 50 ms), ${appFigure.fps} frames/s`,
+      `The app under training load (1280×720; ceiling: a page repainting a full-screen canvas, ${ceiling} frames/s):`,
     );
+    console.log(appTable(loads, ceiling, updateCosts));
   }
-}
-
-interface AppFigure {
-  longTasks: number;
-  fps: number;
-  updates: number;
-  backend: string;
 }
 
 const appSeconds = Number(option('app-seconds', '10'));
 
-/**
- * The app under load: open it, load the circle-lcp-di chapter, train for `seconds` while the
- * page counts long tasks (> 50 ms, PerformanceObserver) and animation frames on the main thread.
- */
-async function appTraining(browser: Browser, base: string, seconds: number): Promise<AppFigure> {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
-  // A string, not a function: tsx's name-keeping helper (__name) does not exist in the page.
-  await page.addInitScript(`
-    window.benchLongTasks = 0;
-    window.benchFrames = 0;
-    new PerformanceObserver((list) => { window.benchLongTasks += list.getEntries().length; }).observe({ type: 'longtask' });
-    (function tick() { window.benchFrames++; requestAnimationFrame(tick); })();
-  `);
-  await page.goto(base);
-  const backend = page.getByTestId('status-backend');
-  await page.waitForFunction(
-    () => document.querySelector('[data-testid="status-backend"]')?.textContent !== '…',
+/** The FF MNIST chapters, whose per-update cost in the app is compared with the CLI's. */
+const UPDATE_COST_PRESETS = ['mnist-ff-lcp-lf', 'mnist-ff-lcp-kp'];
+
+function cliUpdateCost(preset: string): { preset: string; backend: string; msPerUpdate: number } {
+  const text = execFileSync(
+    process.execPath,
+    ['--import', 'tsx', 'scripts/updateCost.ts', preset, '4'],
+    { encoding: 'utf8', cwd: resolve(import.meta.dirname, '..') },
   );
-  await page.getByTestId('preset').selectOption('circle-lcp-di');
-  await page.waitForFunction(() =>
-    Number.isFinite(Number(document.querySelector('[data-testid="status-loss"]')?.textContent)),
-  );
-  await page.waitForTimeout(1000);
-  const read = () =>
-    page.evaluate(() => {
-      const w = window as unknown as { benchLongTasks: number; benchFrames: number };
-      return { longTasks: w.benchLongTasks, frames: w.benchFrames, t: performance.now() };
-    });
-  const start = await read();
-  await page.evaluate(() =>
-    (window as unknown as { lcp: { send(c: { type: 'train'; updates: number }): void } }).lcp.send({
-      type: 'train',
-      updates: 1_000_000,
-    }),
-  );
-  await page.waitForTimeout(seconds * 1000);
-  const end = await read();
-  const updates = Number(await page.getByTestId('status-updates').textContent());
-  await page.evaluate(() =>
-    (window as unknown as { lcp: { send(c: { type: 'stop' }): void } }).lcp.send({ type: 'stop' }),
-  );
-  const figure: AppFigure = {
-    longTasks: end.longTasks - start.longTasks,
-    fps: Math.round(((end.frames - start.frames) / (end.t - start.t)) * 1000 * 10) / 10,
-    updates,
-    backend: (await backend.textContent()) ?? '',
+  return JSON.parse(text.trim().split('\n').pop()!) as {
+    preset: string;
+    backend: string;
+    msPerUpdate: number;
   };
-  await page.close();
-  return figure;
+}
+
+function appTable(loads: ChapterLoad[], ceiling: number, cli: Map<string, number>): string {
+  const head = [
+    'chapter',
+    'backend',
+    'ms/update',
+    'vs CLI',
+    'long tasks',
+    'longest',
+    'frames/s',
+    'of ceiling',
+    'Stop',
+  ];
+  const rows = loads.map((l) => {
+    const c = cli.get(l.chapter);
+    return [
+      l.chapter,
+      l.backend,
+      String(l.msPerUpdate),
+      c ? `${(l.msPerUpdate / c).toFixed(2)}× (${c} ms)` : '',
+      String(l.longTasks),
+      `${l.longestTaskMs} ms`,
+      String(l.fps),
+      `${Math.round((100 * l.fps) / ceiling)} %`,
+      `${l.stopMs} ms`,
+    ];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => '| ' + r.map((v, i) => v.padEnd(widths[i])).join(' | ') + ' |';
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
 main().catch((e: unknown) => {

@@ -132,8 +132,7 @@ export async function runTrain(args: string[], io: TrainIo): Promise<void> {
   if (!source)
     throw InputError.single('arguments', `expected a preset (${PRESET_LIST}) or a config file`);
   const config = await loadTrainConfig(source, overrides);
-  if (config.backend === 'wasm') await wasmBackend();
-  else if (config.backend === 'auto') await autoNodeBackend(config);
+  await prepareBackend(config);
   const streams = seededStreams(config.seed);
   const mnist = config.task === 'mnist' ? await loadMnist() : undefined;
   const data = createDataset(config, streams.stream('data'), mnist);
@@ -160,6 +159,12 @@ export async function runTrain(args: string[], io: TrainIo): Promise<void> {
   } finally {
     trainer.dispose();
   }
+}
+
+/** The backend `train` computes on in Node: wasm when asked, or when auto finds it faster. */
+export async function prepareBackend(config: TrainConfig): Promise<void> {
+  if (config.backend === 'wasm') await wasmBackend();
+  else if (config.backend === 'auto') await autoNodeBackend(config);
 }
 
 async function wasmBackend(): Promise<void> {
