@@ -98,7 +98,7 @@ export function createEngineClient(worker: Worker): EngineClient {
           useApp.setState({ busy: msg.busy });
         break;
       case 'task':
-        clearSimView();
+        if (msg.fresh) clearSimView();
         receiveTask(msg.data);
         break;
       case 'ready':

@@ -22,7 +22,11 @@ if (query.rejected.length)
 // end-to-end tests (read-only views of what the page shows).
 Object.assign(window, {
   lcp: engine(),
-  lcpDebug: { latest: () => simView.getState().latest, app: () => useApp.getState() },
+  lcpDebug: {
+    latest: () => simView.getState().latest,
+    view: () => simView.getState(),
+    app: () => useApp.getState(),
+  },
 });
 loadChapter('figure-1', { backend: query.backend });
 startAutosave();

@@ -74,6 +74,19 @@ export function webglProblem(): string | null {
   return null;
 }
 
+/**
+ * The WebGL renderer's name when it is a software rasteriser (SwiftShader, llvmpipe): it runs on
+ * the same CPU cores as WASM, one op at a time, and has never come near it here (3,624 against
+ * 159,606 steps/s at 2 units; 0.1–0.3× at every size of the benchmark). null for a real GPU.
+ */
+function softwareRenderer(): string | null {
+  const gl = webglContext;
+  if (!gl) return null;
+  const info = gl.getExtension('WEBGL_debug_renderer_info');
+  const name = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER) ?? '');
+  return /swiftshader|llvmpipe|softpipe|software/i.test(name) ? name : null;
+}
+
 async function ensureWebGL(): Promise<void> {
   webglReady ??= (async () => {
     const problem = webglProblem();
@@ -260,6 +273,8 @@ async function choose(
   // next fastest if it fails: checks cost shader compiles that a loser need not pay.
   const measured: Partial<Record<BackendName, number>> = {};
   const available: BackendName[] = [];
+  /** Candidates left out on purpose (not failures: the decision may be cached). */
+  const skipped: string[] = [];
   const timings: Record<string, number> = {};
   let mark = performance.now();
   const lap = (key: string) => {
@@ -271,6 +286,16 @@ async function choose(
     onStage(`starting ${LABEL[name]}`, index, 3);
     await yieldToMessages();
     try {
+      if (name === 'webgl') {
+        // Measuring a software rasteriser costs seconds of shader compiles for a sure loss.
+        await ensureWebGL();
+        const software = softwareRenderer();
+        if (software) {
+          skipped.push(`WebGL not measured: a software renderer (${software.slice(0, 40)})`);
+          lap(`start ${name}`);
+          continue;
+        }
+      }
       await activate(name);
       lap(`start ${name}`);
       available.push(name);
@@ -321,7 +346,7 @@ async function choose(
   const reason =
     `auto: ${label}, ${fmt(measured[backend] ?? 0)} steps/s at n=${sizeHint.n}×batch ${sizeHint.batch}` +
     (others ? ` (${others})` : '') +
-    (notes.length ? `; ${notes.join('; ')}` : '');
+    ([...skipped, ...notes].length ? `; ${[...skipped, ...notes].join('; ')}` : '');
   const result: BackendResult = { backend, reason, measured, timings };
   if (!notes.length) decided.set(key, result);
   return result;

@@ -314,7 +314,11 @@ function* jobWork(s: Simulation, spec: JobSpec): Sliced<unknown> {
     case 'edit': {
       const c = spec.cmd;
       if (c.target === 'param') s.editParam(c.name, c.row, c.col, c.value);
-      else s.editSample(c.target, c.index, c.value);
+      else {
+        s.editSample(c.target, c.index, c.value);
+        // The task view draws the data: it must see the edited sample (tasks may share it).
+        sendTask(false);
+      }
       return yield* s.refreshSliced();
     }
     case 'learn':
@@ -861,7 +865,8 @@ onContextLost(() => schedule());
 
 // ---------------------------------------------------------------------------------------------
 
-function sendTask(): void {
+/** The task data for the views; `fresh` for a new network (their histories start over). */
+function sendTask(fresh = true): void {
   if (!sim) return;
   const d = sim.data;
   const trainCount = d.task === 'mnist' ? 0 : Math.min(d.train.count, 2000);
@@ -882,7 +887,7 @@ function sendTask(): void {
     testX: rowsOf(d.test.x, d.m, shown),
     testY: labelsOrTargets(d.test, shown),
   };
-  post({ type: 'task', data: task }, [
+  post({ type: 'task', data: task, fresh }, [
     task.trainX.buffer,
     task.trainY.buffer,
     task.testX.buffer,

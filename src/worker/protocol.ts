@@ -187,7 +187,8 @@ export interface Notice {
 export type WorkerMessage =
   | { type: 'ready'; backend: string; reason: string }
   | { type: 'snapshot'; snapshot: Snapshot }
-  | { type: 'task'; data: TaskData }
+  /** `fresh`: a new network (views start over); else the same run's data changed (an edit). */
+  | { type: 'task'; data: TaskData; fresh: boolean }
   | { type: 'flowField'; id: number; field: FlowField }
   | { type: 'decisionMap'; id: number; map: DecisionMap }
   | { type: 'notice'; notice: Notice }

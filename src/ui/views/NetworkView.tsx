@@ -6,7 +6,9 @@
  */
 import { useCallback, useRef } from 'react';
 import { quickselect, select } from 'd3';
+import type { Readout } from '../../engine/kinds';
 import type { SimView } from '../../state/simView';
+import { useApp } from '../../state/store';
 import type { Matrix, ParamKey, Snapshot, WeightsSnapshot } from '../../worker/protocol';
 import { reducedMotion as prefersReducedMotion, ROLE, signedColor, strokeScale } from '../theme';
 import {
@@ -32,6 +34,11 @@ export interface NetworkOptions extends Size {
   canvasThreshold?: number;
   /** Draw at most this many edges (the strongest, relative to their matrix). Default 6000. */
   maxEdges?: number;
+  /**
+   * `units`: the outputs are the last k hidden units (y ≡ φ_y, no D): each y is drawn as a dashed
+   * copy of its unit instead of a readout. Default `separate`.
+   */
+  readout?: Readout;
 }
 
 export const CANVAS_THRESHOLD = 3000;
@@ -787,6 +794,29 @@ export function drawNetwork(root: HTMLElement, view: SimView, options: NetworkOp
         .attr('visibility', Number.isFinite(tv) ? 'visible' : 'hidden');
     });
 
+  // Readout `units`: y is the last k units themselves, joined to its copy by a dashed line.
+  const copies =
+    options.readout === 'units'
+      ? outputs.flatMap((y) => {
+          const hidden = layout.nodes.filter((u) => u.kind === 'h');
+          const unit = hidden.find((h) => h.index === hidden.length - outputs.length + y.index);
+          return unit ? [{ unit, y }] : [];
+        })
+      : [];
+  select(layer(svg, 'g', 'copies'))
+    .selectAll('line')
+    .data(copies)
+    .join('line')
+    .attr('x1', (c) => c.unit.x)
+    .attr('y1', (c) => c.unit.y)
+    .attr('x2', (c) => c.y.x)
+    .attr('y2', (c) => c.y.y)
+    .attr('stroke', ROLE.y)
+    .attr('stroke-width', 1.5 * sw)
+    .attr('stroke-dasharray', '4 3')
+    .append('title')
+    .text('y ≡ φ_y: this output is the unit itself (readout "units"), no readout weights D');
+
   // Column labels and the caption.
   select(layer(svg, 'g', 'columns'))
     .selectAll('text')
@@ -798,7 +828,7 @@ export function drawNetwork(root: HTMLElement, view: SimView, options: NetworkOp
     .attr('font-size', fs)
     .attr('font-weight', 600)
     .attr('fill', INK)
-    .text((c) => c.label);
+    .text((c) => (c.label === 'y' && options.readout === 'units' ? 'y ≡ φ_y' : c.label));
   const { shown, total } = st.edgeCount;
   const caption = layer(svg, 'text', 'caption');
   caption.setAttribute('x', '4');
@@ -813,7 +843,8 @@ export function drawNetwork(root: HTMLElement, view: SimView, options: NetworkOp
 export function NetworkView() {
   const host = useRef<HTMLDivElement>(null);
   const draw = useCallback(
-    (el: HTMLDivElement, view: SimView, size: Size) => drawNetwork(el, view, size),
+    (el: HTMLDivElement, view: SimView, size: Size) =>
+      drawNetwork(el, view, { ...size, readout: useApp.getState().config.readout }),
     [],
   );
   useLiveDraw(host, draw, 33);
