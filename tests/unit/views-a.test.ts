@@ -117,6 +117,25 @@ describe('network view', () => {
     expect(normalise(s.outerHTML)).toMatchSnapshot();
   });
 
+  it('readout "units": each output is a dashed copy of one of the last k units', () => {
+    const view = fixtureSimView({ n: 6, freeSteps: 20, controlSteps: 30 });
+    const root = host();
+    drawNetwork(root, view, { ...SIZE, now: 0, readout: 'units' });
+    const s = root.querySelector('svg')!;
+    const copies = Array.from(s.querySelectorAll('g.copies line'));
+    expect(copies).toHaveLength(2);
+    const units = Array.from(s.querySelectorAll('g.node-h')).map((g) =>
+      g
+        .getAttribute('transform')!
+        .match(/translate\(([^,]+),([^)]+)\)/)!
+        .slice(1, 3),
+    );
+    // From the last two hidden units, in order.
+    expect(copies.map((l) => [l.getAttribute('x1'), l.getAttribute('y1')])).toEqual(units.slice(4));
+    const labels = Array.from(s.querySelectorAll('g.columns text')).map((t) => t.textContent);
+    expect(labels[labels.length - 1]).toBe('y ≡ φ_y');
+  });
+
   it('lays a layered net out in columns x | h₁ | h₂ | y with masked edges only', () => {
     const view = fixtureSimView({ layers: [4, 3], freeSteps: 20, controlSteps: 30 });
     const root = host();
