@@ -1,7 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { latest, launch, openPage, outputError, statusNumber } from './browser';
+import { latest, launch, openPage, outputError, statusNumber, waitForStatus } from './browser';
 
 const VIEWS = ['network', 'traces', 'phase', 'learning', 'weights', 'task', 'equations'];
 const ARTIFACTS = 'test-results/screenshots';
@@ -10,19 +10,8 @@ let browser: Browser;
 let page: Page;
 let problems: string[];
 
-async function waitForNumber(
-  id: string,
-  predicate: (v: number) => boolean,
-  timeout = 30_000,
-): Promise<number> {
-  const start = Date.now();
-  for (;;) {
-    const v = await statusNumber(page, id);
-    if (predicate(v)) return v;
-    if (Date.now() - start > timeout)
-      throw new Error(`${id} = ${v} did not satisfy the condition within ${timeout} ms`);
-    await page.waitForTimeout(100);
-  }
+function waitForNumber(id: string, predicate: (v: number) => boolean, timeout = 30_000) {
+  return waitForStatus(page, id, predicate, timeout);
 }
 
 beforeAll(async () => {
@@ -183,19 +172,9 @@ describe('the simulator in Chromium', () => {
       .poll(async () => (await latest(page))?.busy ?? null, { timeout: 60_000 })
       .toBe(null);
     await page.waitForTimeout(500);
-    const seq = await page.evaluate(
-      () =>
-        (window as unknown as { lcpDebug: { latest: () => { seq: number } } }).lcpDebug.latest()
-          .seq,
-    );
+    const seq = (await latest(page))?.seq;
     await page.waitForTimeout(5000);
-    expect(
-      await page.evaluate(
-        () =>
-          (window as unknown as { lcpDebug: { latest: () => { seq: number } } }).lcpDebug.latest()
-            .seq,
-      ),
-    ).toBe(seq);
+    expect((await latest(page))?.seq).toBe(seq);
   });
 
   it('the page loads only what it draws: no TensorFlow.js on the main thread, no source maps', () => {

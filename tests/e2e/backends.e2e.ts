@@ -1,6 +1,6 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { launch, openPage, statusNumber } from './browser';
+import { chapterReady, launch, openPage, statusNumber } from './browser';
 
 let browser: Browser;
 
@@ -18,15 +18,6 @@ async function backendOf(page: Page): Promise<string> {
   return (await el.textContent()) ?? '';
 }
 
-/** The chapter is built and shown (Space before that finds nothing to play). */
-async function chapterShown(page: Page): Promise<void> {
-  await expect
-    .poll(async () => Number.isFinite(await statusNumber(page, 'status-loss')), {
-      timeout: 60_000,
-    })
-    .toBe(true);
-}
-
 async function stepsAdvance(page: Page): Promise<void> {
   const before = await statusNumber(page, 'status-step');
   await expect
@@ -38,7 +29,7 @@ describe('backends in Chromium', () => {
   it('runs on WebGL when forced (SwiftShader) and survives a lost context', async () => {
     const { page, problems } = await openPage(browser, `${inject('baseUrl')}?backend=webgl`);
     expect(await backendOf(page)).toBe('webgl');
-    await chapterShown(page);
+    await chapterReady(page);
     await page.keyboard.press('Space');
     await stepsAdvance(page);
     await page.evaluate(() =>
@@ -68,7 +59,7 @@ describe('backends in Chromium', () => {
       await expect
         .poll(() => page.getByTestId('notice').allTextContents(), { timeout: 30_000 })
         .toContainEqual(expect.stringMatching(/webgl is not available/i));
-      await chapterShown(page);
+      await chapterReady(page);
       await page.keyboard.press('Space');
       await stepsAdvance(page);
     } finally {
@@ -113,7 +104,7 @@ describe('backends in Chromium', () => {
       expect(await page.evaluate(() => window.crossOriginIsolated)).toBe(true);
       const title = await page.getByTestId('status-backend').locator('..').getAttribute('title');
       expect(title).toMatch(/WASM, \d+ threads/);
-      await chapterShown(page);
+      await chapterReady(page);
       await page.keyboard.press('Space');
       await stepsAdvance(page);
       // The first load and one reload under the service worker; no loop.
@@ -134,7 +125,7 @@ describe('backends in Chromium', () => {
       expect(await page.evaluate(() => window.crossOriginIsolated)).toBe(false);
       const title = await page.getByTestId('status-backend').locator('..').getAttribute('title');
       expect(title).toMatch(/WASM, one thread \(.*cross-origin isolated/);
-      await chapterShown(page);
+      await chapterReady(page);
       await page.keyboard.press('Space');
       await stepsAdvance(page);
       await page.waitForTimeout(1500);

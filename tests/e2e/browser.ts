@@ -51,6 +51,7 @@ export async function statusNumber(page: Page, id: string): Promise<number> {
 
 /** What the page last drew (the debug hook of src/ui/main.tsx), or null before the first snapshot. */
 export interface PageSnapshot {
+  seq: number;
   step: number;
   updates: number;
   phase: string;
@@ -64,42 +65,31 @@ export interface PageSnapshot {
   busy: { kind: string; done: number; total: number } | null;
 }
 
+/** The page's debug hook, as tests see it. */
+interface Debug {
+  lcpDebug: {
+    latest: () =>
+      | (Omit<PageSnapshot, 'y' | 'target' | 'phi'> & {
+          y: Float32Array;
+          target: Float32Array;
+          phi: Float32Array;
+        })
+      | null;
+    app: () => { config: Record<string, unknown>; busy: unknown };
+  };
+}
+
 export async function latest(page: Page): Promise<PageSnapshot | null> {
   return page.evaluate(() => {
-    const s = (
-      window as unknown as {
-        lcpDebug: {
-          latest: () => {
-            step: number;
-            updates: number;
-            phase: string;
-            playing: boolean;
-            control: boolean;
-            n: number;
-            y: Float32Array;
-            target: Float32Array;
-            phi: Float32Array;
-            metrics: Record<string, number | string | boolean>;
-            busy: { kind: string; done: number; total: number } | null;
-          } | null;
-        };
-      }
-    ).lcpDebug.latest();
+    const s = (window as unknown as Debug).lcpDebug.latest();
     if (!s) return null;
-    return {
-      step: s.step,
-      updates: s.updates,
-      phase: s.phase,
-      playing: s.playing,
-      control: s.control,
-      n: s.n,
-      y: Array.from(s.y),
-      target: Array.from(s.target),
-      phi: Array.from(s.phi),
-      metrics: s.metrics,
-      busy: s.busy,
-    };
+    return { ...s, y: Array.from(s.y), target: Array.from(s.target), phi: Array.from(s.phi) };
   });
+}
+
+/** A field of the configuration the page holds (what its controls show). */
+export async function appConfig(page: Page, key: string): Promise<unknown> {
+  return page.evaluate((k) => (window as unknown as Debug).lcpDebug.app().config[k], key);
 }
 
 /** ‖y − t‖ of the state the page shows (NaN before the first snapshot). */
@@ -115,4 +105,26 @@ export async function send(page: Page, cmd: Record<string, unknown>): Promise<vo
     (c) => (window as unknown as { lcp: { send(c: unknown): void } }).lcp.send(c),
     cmd,
   );
+}
+
+/** The chapter is built and shown: its L(y⁰) is a number (keys before that wait in the queue). */
+export async function chapterReady(page: Page, timeout = 60_000): Promise<void> {
+  await waitForStatus(page, 'status-loss', Number.isFinite, timeout);
+}
+
+/** Wait until the status field `id` holds a number that satisfies `predicate`; returns it. */
+export async function waitForStatus(
+  page: Page,
+  id: string,
+  predicate: (v: number) => boolean,
+  timeout = 30_000,
+): Promise<number> {
+  const start = Date.now();
+  for (;;) {
+    const v = await statusNumber(page, id);
+    if (predicate(v)) return v;
+    if (Date.now() - start > timeout)
+      throw new Error(`${id} = ${v} did not satisfy the condition within ${timeout} ms`);
+    await page.waitForTimeout(100);
+  }
 }

@@ -5,7 +5,7 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { latest, launch, openPage, statusNumber } from './browser';
+import { appConfig, chapterReady, latest, launch, openPage, statusNumber } from './browser';
 
 let browser: Browser;
 
@@ -16,14 +16,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
 });
-
-async function ready(page: Page): Promise<void> {
-  await expect
-    .poll(async () => Number.isFinite(await statusNumber(page, 'status-loss')), {
-      timeout: 60_000,
-    })
-    .toBe(true);
-}
 
 async function plays(page: Page): Promise<void> {
   const before = await statusNumber(page, 'status-step');
@@ -42,7 +34,7 @@ describe('the keyboard', () => {
     await page.getByTestId('status-step').waitFor();
     expect(await page.getByTestId('status-backend').textContent()).toBe('…');
     await page.keyboard.press('c');
-    await ready(page);
+    await chapterReady(page);
     await expect.poll(async () => (await latest(page))?.control, { timeout: 30_000 }).toBe(true);
     expect(await page.getByTestId('control').getAttribute('aria-pressed')).toBe('true');
     expect(problems).toEqual([]);
@@ -51,7 +43,7 @@ describe('the keyboard', () => {
 
   it('choosing a chapter with the mouse, then Space plays and C controls', async () => {
     const { page, problems } = await openPage(browser, inject('baseUrl'));
-    await ready(page);
+    await chapterReady(page);
     const select = page.getByTestId('preset');
     await select.click();
     await select.selectOption('circle-lcp-di');
@@ -66,21 +58,12 @@ describe('the keyboard', () => {
 
   it('Enter commits a parameter field and gives the keyboard back: Space plays, not types', async () => {
     const { page, problems } = await openPage(browser, inject('baseUrl'));
-    await ready(page);
+    await chapterReady(page);
     const alpha = page.locator('[data-field-key="alpha"] input');
     await alpha.click();
     await alpha.fill('0.02');
     await alpha.press('Enter');
-    await expect
-      .poll(() =>
-        page.evaluate(
-          () =>
-            (
-              window as unknown as { lcpDebug: { app: () => { config: { alpha: number } } } }
-            ).lcpDebug.app().config.alpha,
-        ),
-      )
-      .toBe(0.02);
+    await expect.poll(() => appConfig(page, 'alpha')).toBe(0.02);
     await plays(page);
     expect(await alpha.inputValue()).toBe('0.02');
     expect(problems).toEqual([]);
@@ -89,7 +72,7 @@ describe('the keyboard', () => {
 
   it('Space on a focused button presses that button (and does not toggle play)', async () => {
     const { page, problems } = await openPage(browser, inject('baseUrl'));
-    await ready(page);
+    await chapterReady(page);
     const before = await statusNumber(page, 'status-updates');
     await page.getByTestId('learn').focus();
     await page.keyboard.press('Space');

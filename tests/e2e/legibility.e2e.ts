@@ -10,7 +10,7 @@
 import { mkdirSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
-import { latest, launch, openPage, statusNumber } from './browser';
+import { latest, launch, openPage, statusNumber, waitForStatus } from './browser';
 
 const ARTIFACTS = 'test-results/screenshots';
 const SIZES = [
@@ -28,22 +28,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
 });
-
-async function waitFor(
-  page: Page,
-  id: string,
-  predicate: (v: number) => boolean,
-  timeout: number,
-): Promise<number> {
-  const start = Date.now();
-  for (;;) {
-    const v = await statusNumber(page, id);
-    if (predicate(v)) return v;
-    if (Date.now() - start > timeout)
-      throw new Error(`${id} = ${v} did not satisfy the condition within ${timeout} ms`);
-    await page.waitForTimeout(100);
-  }
-}
 
 /** Is any job of the worker running (the app's own view of it, refreshes included)? */
 function appBusy(page: Page): Promise<boolean> {
@@ -73,7 +57,7 @@ async function learn(page: Page, count: number, timeout: number): Promise<void> 
     await idle(page, timeout);
     const before = await statusNumber(page, 'status-updates');
     await page.keyboard.press('l');
-    await waitFor(page, 'status-updates', (v) => v >= before + 1, timeout);
+    await waitForStatus(page, 'status-updates', (v) => v >= before + 1, timeout);
   }
   await idle(page, timeout);
 }
@@ -235,7 +219,7 @@ describe('legibility', () => {
     await learn(page, 3, 120_000);
     // A short Train: five updates, then Escape stops it (Figure 1 solves to tight tolerances).
     await page.keyboard.press('t');
-    await waitFor(page, 'status-updates', (v) => v >= 8, 180_000);
+    await waitForStatus(page, 'status-updates', (v) => v >= 8, 180_000);
     await page.keyboard.press('Escape');
     await learn(page, 1, 120_000);
     await checkAllCombinations(page, 'figure-1');

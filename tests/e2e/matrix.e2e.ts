@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CONTROLLER_KINDS } from '../../src/engine/kinds';
 import { PRESETS } from '../../src/engine/presets';
 import { mkdirSync } from 'node:fs';
-import { latest, launch, openPage, statusNumber } from './browser';
+import { appConfig, latest, launch, openPage, statusNumber } from './browser';
 
 const ARTIFACTS = 'test-results/screenshots';
 
@@ -49,16 +49,7 @@ async function updates(): Promise<number> {
 
 async function chooseController(kind: string): Promise<void> {
   await page.locator('[data-field-key="controller"] select').selectOption(kind);
-  await expect
-    .poll(() =>
-      page.evaluate(
-        () =>
-          (
-            window as unknown as { lcpDebug: { app: () => { config: { controller: string } } } }
-          ).lcpDebug.app().config.controller,
-      ),
-    )
-    .toBe(kind);
+  await expect.poll(() => appConfig(page, 'controller')).toBe(kind);
 }
 
 describe('every chapter × every controller', () => {
@@ -76,7 +67,8 @@ describe('every chapter × every controller', () => {
         );
         throw e;
       }
-    });
+      // Six controllers on an MNIST chapter: the LF controllers' Q learning costs seconds per update.
+    }, 600_000);
   }
 });
 

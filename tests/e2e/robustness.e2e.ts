@@ -5,7 +5,7 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { latest, launch, openPage, send, statusNumber } from './browser';
+import { appConfig, chapterReady, latest, launch, openPage, send, statusNumber } from './browser';
 
 let browser: Browser;
 
@@ -16,14 +16,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
 });
-
-async function ready(page: Page): Promise<void> {
-  await expect
-    .poll(async () => Number.isFinite(await statusNumber(page, 'status-loss')), {
-      timeout: 60_000,
-    })
-    .toBe(true);
-}
 
 async function notices(page: Page): Promise<string[]> {
   return page.getByTestId('notice').allTextContents();
@@ -56,7 +48,7 @@ describe('hostile addresses', () => {
   for (const query of ['?utm=100%', '?q=%zz', '?tfjsflags=WEBGL_VERSION:99', '?backend=%E0%A4%A']) {
     it(`${query} shows the app, not a blank page`, async () => {
       const { page, problems } = await openPage(browser, `${inject('baseUrl')}${query}`);
-      await ready(page);
+      await chapterReady(page);
       expect(await page.getByTestId('view-network').count()).toBe(1);
       expect(await page.getByTestId('crash').count()).toBe(0);
       if (query.startsWith('?backend')) await noticeMatching(page, /Ignored in the address/);
@@ -69,7 +61,7 @@ describe('hostile addresses', () => {
 describe('a lost WebGL context in the middle of work continues on another backend', () => {
   it('during Train: training goes on from its last checkpoint, and Stop still works', async () => {
     const { page, problems } = await openPage(browser, `${inject('baseUrl')}?backend=webgl`);
-    await ready(page);
+    await chapterReady(page);
     await page.getByTestId('train-updates').selectOption('1000');
     await page.keyboard.press('t');
     await expect
@@ -92,7 +84,7 @@ describe('a lost WebGL context in the middle of work continues on another backen
 
   it('during Learn: the update is made on the next backend', async () => {
     const { page, problems } = await openPage(browser, `${inject('baseUrl')}?backend=webgl`);
-    await ready(page);
+    await chapterReady(page);
     const before = await statusNumber(page, 'status-updates');
     await page.keyboard.press('l');
     await loseContext(page);
@@ -106,7 +98,7 @@ describe('a lost WebGL context in the middle of work continues on another backen
 
   it('during a run to equilibrium: the run settles on the next backend', async () => {
     const { page, problems } = await openPage(browser, `${inject('baseUrl')}?backend=webgl`);
-    await ready(page);
+    await chapterReady(page);
     await page.keyboard.press('c');
     await page.keyboard.press('e');
     await loseContext(page);
@@ -120,7 +112,7 @@ describe('a lost WebGL context in the middle of work continues on another backen
 
   it('during a decision-map request: the map still arrives', async () => {
     const { page, problems } = await openPage(browser, `${inject('baseUrl')}?backend=webgl`);
-    await ready(page);
+    await chapterReady(page);
     await page.getByTestId('preset').selectOption('circle-lcp-di');
     await expect.poll(async () => (await latest(page))?.n, { timeout: 60_000 }).toBe(16);
     const size = await page.evaluate(async () => {
@@ -147,7 +139,7 @@ describe('a lost WebGL context in the middle of work continues on another backen
 describe('sizes that are allowed but slow', () => {
   it('4096 hidden units: a busy indicator with progress, a Cancel that acts, then back to work', async () => {
     const { page, problems } = await openPage(browser, inject('baseUrl'));
-    await ready(page);
+    await chapterReady(page);
     await setField(page, 'hidden', '4096');
     // Progress shows within a second or two (drawing 16.8 M weights takes a while).
     await page
@@ -180,7 +172,7 @@ describe('sizes that are allowed but slow', () => {
 
   it('a size beyond what the machine holds is refused in the control, with the bound', async () => {
     const { page, problems } = await openPage(browser, inject('baseUrl'));
-    await ready(page);
+    await chapterReady(page);
     await page.getByTestId('preset').selectOption('mnist-ff-lcp-kp');
     await expect.poll(async () => (await latest(page))?.n, { timeout: 60_000 }).toBe(512);
     await setField(page, 'layers', '4096,4096,4096,4096,4096,4096,4096,4096');
@@ -194,7 +186,7 @@ describe('sizes that are allowed but slow', () => {
 describe('divergence and a dead engine', () => {
   it('a learning rate that blows up: the weights are restored, a smaller rate works', async () => {
     const { page, problems } = await openPage(browser, inject('baseUrl'));
-    await ready(page);
+    await chapterReady(page);
     await setField(page, 'lr', '10');
     await page.getByTestId('train-updates').selectOption('50');
     await page.keyboard.press('t');
@@ -205,16 +197,7 @@ describe('divergence and a dead engine', () => {
     expect((await notices(page)).filter((t) => /Diverged/.test(t))).toHaveLength(1);
     const fix = page.getByTestId('notice-action').filter({ hasText: /Lower η|Halve dt/ });
     await fix.click();
-    await expect
-      .poll(() =>
-        page.evaluate(
-          () =>
-            (
-              window as unknown as { lcpDebug: { app: () => { config: { lr: number } } } }
-            ).lcpDebug.app().config.lr,
-        ),
-      )
-      .toBeLessThan(10);
+    await expect.poll(() => appConfig(page, 'lr')).toBeLessThan(10);
     await setField(page, 'lr', '0.05');
     const before = await statusNumber(page, 'status-updates');
     await page.getByTestId('train-updates').selectOption('5');
@@ -231,7 +214,7 @@ describe('divergence and a dead engine', () => {
 
   it('a terminated engine is reported within seconds and restarts with the weights', async () => {
     const { page, problems } = await openPage(browser, inject('baseUrl'));
-    await ready(page);
+    await chapterReady(page);
     for (let i = 0; i < 3; i++) {
       const u = await statusNumber(page, 'status-updates');
       await page.keyboard.press('l');
@@ -246,7 +229,7 @@ describe('divergence and a dead engine', () => {
     await noticeMatching(page, /not responding/, 10_000);
     expect(Date.now() - t0).toBeLessThan(5_000);
     await page.getByTestId('notice-action').filter({ hasText: 'Restart engine' }).click();
-    await ready(page);
+    await chapterReady(page);
     expect(await statusNumber(page, 'status-updates')).toBe(3);
     const before = await statusNumber(page, 'status-step');
     await page.keyboard.press('Space');
@@ -261,7 +244,7 @@ describe('divergence and a dead engine', () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
     const page = await context.newPage();
     await page.goto(inject('baseUrl'));
-    await ready(page);
+    await chapterReady(page);
     await page.getByTestId('preset').selectOption('circle-lcp-di');
     await expect.poll(async () => (await latest(page))?.n, { timeout: 60_000 }).toBe(16);
     await page.getByTestId('train-updates').selectOption('1000');
