@@ -16,6 +16,9 @@
  * over). Every element of C is the same chain of multiply-adds in the same order whatever tile or
  * thread computes it, so results do not depend on the thread count.
  *
+ * Readout `units` (ctx.units = 1) drops the products with D (Dρ(φ), and Dᵀu or F u): updateN
+ * adds u to the output units' ψ drive after the slope and copies their φ′ into y′.
+ *
  * Threads split the batch by rows (ctx.split = 0) or, for small batches, the 16-column panels
  * (split = 1); one barrier per step. Three state sets are used in turn so that a thread may start
  * the next step while another still reads the previous one for the sums.
