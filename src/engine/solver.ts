@@ -53,19 +53,14 @@ export function setFusedSolver(enabled: boolean): void {
 }
 
 /**
- * Does relax use a fused kernel on the current backend with these settings (and this network:
- * the kernels integrate the separate readout only)?
+ * Does relax use a fused kernel on the current backend with these settings? The kernels
+ * integrate both readouts (`_net` is kept for callers that name the network they step).
  */
 export function usesFusedPath(
   solver: Pick<SolverSettings, 'fused'>,
-  net?: Pick<Network, 'readout'>,
+  _net?: Pick<Network, 'readout'>,
 ): boolean {
-  return (
-    fusedEnabled &&
-    solver.fused !== false &&
-    (net?.readout ?? 'separate') === 'separate' &&
-    hasFusedKernel(tf.getBackend())
-  );
+  return fusedEnabled && solver.fused !== false && hasFusedKernel(tf.getBackend());
 }
 
 export interface RelaxResult {

@@ -2,7 +2,8 @@
  * The fused kernels in headless Chromium (bench.html's worker): WebGL forced and the automatic
  * choice. In the browser, fused equals unfused within relative 1e-5 after one step and 1e-3 after
  * 100 steps; and the equilibria (free and controlled, by relax on the fused path) equal those
- * computed here in Node on the CPU backend with the unfused reference, within relative 1e-3.
+ * computed here in Node on the CPU backend with the unfused reference, within relative 1e-3 —
+ * for both readouts (a separate output population, and the outputs as the last k units).
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -30,23 +31,33 @@ function scenario(
   n: number,
   k: number,
   batch: number,
+  readout: 'separate' | 'units' = 'separate',
 ): CheckScenario {
   const rng = new Rng(seed, 'kernels-e2e');
   const m = 3;
   const gain = 0.7 / Math.sqrt(n);
+  const model: CheckScenario['model'] = {
+    activation,
+    readout,
+    W: matrix(rng, n, n, gain),
+    U: matrix(rng, n, m, 1),
+    b: matrix(rng, 1, n, 0.3)[0],
+    // Readout `units` ignores D and d; d's length still tells networkFromArrays k.
+    D: matrix(rng, k, n, 1 / Math.sqrt(n)),
+    d: matrix(rng, 1, k, 0.3)[0],
+    Q: matrix(rng, n, k, 1 / Math.sqrt(k)),
+    B: matrix(rng, n, n, gain),
+    F: matrix(rng, n, k, 1 / Math.sqrt(n * k)),
+  };
+  // Linear feedback on output units starts from Q = Pᵀ, as the app does (a random Q can push the
+  // outputs away from the target).
+  if (readout === 'units')
+    model.Q = Array.from({ length: n }, (_, i) =>
+      Array.from({ length: k }, (_, c) => (i === n - k + c ? 1 : 0)),
+    );
   return {
     name,
-    model: {
-      activation,
-      W: matrix(rng, n, n, gain),
-      U: matrix(rng, n, m, 1),
-      b: matrix(rng, 1, n, 0.3)[0],
-      D: matrix(rng, k, n, 1 / Math.sqrt(n)),
-      d: matrix(rng, 1, k, 0.3)[0],
-      Q: matrix(rng, n, k, 1 / Math.sqrt(k)),
-      B: matrix(rng, n, n, gain),
-      F: matrix(rng, n, k, 1 / Math.sqrt(n * k)),
-    },
+    model,
     x: matrix(rng, batch, m, 1),
     target:
       loss === 'mse'
@@ -62,7 +73,9 @@ function scenario(
       kp: kind === 'linear-feedback' ? 0.2 : 0,
       tauPhi: 1,
       tauY: 1,
-      tauU: 1,
+      // Output units: the integral loop slower than the units, as the Figure 1 chapter has it
+      // (with τ_u = 1 it can ring for thousands of steps).
+      tauU: readout === 'units' ? 10 : 1,
       tauPsi: 1,
       lr: 0.01,
     },
@@ -95,6 +108,77 @@ const SCENARIOS: CheckScenario[] = [
     5,
     1,
   ),
+  // WebGL's two-pass step (B·n² ≥ 4096) with feedback inputs.
+  scenario('KP, mse, tanh, n=48, batch 2', 6, 'dynamic-inversion-kp', 'mse', 'tanh', 48, 3, 2),
+  scenario('LF, mse, sigmoid, n=64', 7, 'linear-feedback', 'mse', 'sigmoid', 64, 4, 1),
+  // Readout `units`: the outputs are the last k units (Figure 1's size first).
+  scenario('units: DI, mse, tanh, n=2', 21, 'dynamic-inversion', 'mse', 'tanh', 2, 1, 1, 'units'),
+  scenario(
+    'units: KP, cross-entropy, sigmoid, n=20',
+    12,
+    'dynamic-inversion-kp',
+    'cross-entropy',
+    'sigmoid',
+    20,
+    4,
+    2,
+    'units',
+  ),
+  scenario(
+    'units: LF, mse, softplus, n=9',
+    13,
+    'linear-feedback',
+    'mse',
+    'softplus',
+    9,
+    2,
+    4,
+    'units',
+  ),
+  scenario(
+    'units: DI, mse, tanh, n=70, batch 7',
+    14,
+    'dynamic-inversion',
+    'mse',
+    'tanh',
+    70,
+    10,
+    7,
+    'units',
+  ),
+  scenario(
+    'units: DI, cross-entropy, linear, n=33',
+    15,
+    'dynamic-inversion',
+    'cross-entropy',
+    'linear',
+    33,
+    5,
+    1,
+    'units',
+  ),
+  scenario(
+    'units: KP, mse, tanh, n=48, batch 2',
+    16,
+    'dynamic-inversion-kp',
+    'mse',
+    'tanh',
+    48,
+    3,
+    2,
+    'units',
+  ),
+  scenario(
+    'units: LF, mse, sigmoid, n=64',
+    17,
+    'linear-feedback',
+    'mse',
+    'sigmoid',
+    64,
+    4,
+    1,
+    'units',
+  ),
 ];
 
 /** Equilibria in Node, CPU backend, unfused reference path. */
@@ -110,7 +194,7 @@ async function nodeEquilibria(): Promise<Map<string, { free: number[]; controlle
     const batch = sc.x.length;
     const flat = (controlled: boolean) => {
       const r = relax(net, sc.controller, solver, p, zeroState(batch, net.n, net.k), controlled);
-      expect(r.converged).toBe(true);
+      expect(r.converged, `${sc.name}: ${controlled ? 'controlled' : 'free'} in Node`).toBe(true);
       const t = packState(r.state);
       const v = Array.from(t.dataSync());
       t.dispose();
@@ -236,6 +320,19 @@ describe('fused kernels in headless Chromium', () => {
           relDiff(r.controlled.state, ref.controlled),
           `${r.name}: controlled equilibrium`,
         ).toBeLessThan(1e-3);
+        const sc = SCENARIOS.find((c) => c.name === r.name)!;
+        if (sc.model.readout === 'units') {
+          // y ≡ φ_y: the y block is a copy of the last k units, bit for bit.
+          const n = sc.model.W.length;
+          const k = sc.model.d!.length;
+          for (const state of [r.free.state, r.controlled.state])
+            for (let b = 0; b < sc.x.length; b++) {
+              const row = state.slice(b * (2 * n + 2 * k), (b + 1) * (2 * n + 2 * k));
+              expect(row.slice(2 * n, 2 * n + k), `${r.name}: y ≡ φ_y`).toEqual(
+                row.slice(n - k, n),
+              );
+            }
+        }
       }
     });
   }

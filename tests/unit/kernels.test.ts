@@ -2,8 +2,9 @@
  * The fused Euler-step kernels (src/engine/kernels) against the unfused reference eulerStep, on
  * the CPU and WASM backends (the WebGL kernel is checked in Chromium: tests/e2e/kernels.e2e.ts):
  * one step within relative 1e-5, 100 steps (one dispatch) within 1e-3, for every controller
- * kind, loss and activation; relax on the fused path against the reference path; divergence;
- * and no tensor leaks over 10,000 steps.
+ * kind, loss and activation, with both readouts (a separate output population, and the outputs
+ * as the network's last k units); relax on the fused path against the reference path;
+ * divergence; and no tensor leaks over 10,000 steps.
  */
 import '@tensorflow/tfjs-backend-wasm';
 import v8 from 'node:v8';
@@ -32,15 +33,20 @@ import {
   wasmKernelFlavour,
   wasmKernelThreads,
 } from '../../src/engine/kernels/wasm/kernel';
+import type { Readout } from '../../src/engine/kinds';
 import { LOSSES, type LossKind } from '../../src/engine/losses';
 import { disposeNetwork, networkFromArrays, type Network } from '../../src/engine/model';
 import { Rng } from '../../src/engine/rng';
 import {
   relax,
   RelaxDivergence,
+  setFusedSolver,
   usesFusedPath,
   type SolverSettings,
 } from '../../src/engine/solver';
+import { parseConfig } from '../../src/engine/config';
+import { PRESETS } from '../../src/engine/presets';
+import { Simulation } from '../../src/engine/simulation';
 import { selectBackend, tf, type Tensor } from '../../src/engine/tf';
 
 const KINDS = ['dynamic-inversion', 'dynamic-inversion-kp', 'linear-feedback', 'free'] as const;
@@ -61,28 +67,37 @@ interface Case {
   owned: Tensor[];
 }
 
-/** A random network, presentation and (non-zero) starting state of the given kind. */
+/**
+ * A random network, presentation and (non-zero) starting state of the given kind. Readout
+ * `units`: the same draws, D and d dropped, and the start's y is φ's last k entries (as every
+ * state of such a network has it).
+ */
 function makeCase(
   seed: number,
   kind: Kind,
   loss: LossKind,
   activation: Activation,
   dims = { n: 20, m: 3, k: 6, batch: 5 },
+  readout: Readout = 'separate',
 ): Case {
   const rng = new Rng(seed);
   const { n, m, k, batch } = dims;
   const gain = 0.8 / Math.sqrt(n);
-  const net = networkFromArrays({
-    activation,
-    W: matrix(rng, n, n, gain),
-    U: matrix(rng, n, m, 1),
-    b: matrix(rng, 1, n, 0.5)[0],
-    D: matrix(rng, k, n, 1 / Math.sqrt(n)),
-    d: matrix(rng, 1, k, 0.5)[0],
-    Q: matrix(rng, n, k, 1 / Math.sqrt(k)),
-    B: matrix(rng, n, n, gain),
-    F: matrix(rng, n, k, 1 / Math.sqrt(k * n)),
-  });
+  const net = networkFromArrays(
+    {
+      activation,
+      readout,
+      W: matrix(rng, n, n, gain),
+      U: matrix(rng, n, m, 1),
+      b: matrix(rng, 1, n, 0.5)[0],
+      D: matrix(rng, k, n, 1 / Math.sqrt(n)),
+      d: matrix(rng, 1, k, 0.5)[0],
+      Q: matrix(rng, n, k, 1 / Math.sqrt(k)),
+      B: matrix(rng, n, n, gain),
+      F: matrix(rng, n, k, 1 / Math.sqrt(k * n)),
+    },
+    k,
+  );
   const ctrl: ControllerSettings = {
     kind: kind === 'free' ? 'dynamic-inversion' : kind,
     alpha: 0.5,
@@ -117,7 +132,20 @@ function makeCase(
     y: tf.tensor2d(matrix(rng, batch, k, 0.7)),
     uI: tf.tensor2d(matrix(rng, batch, k, 0.2)),
   };
+  if (readout === 'units') {
+    start.y.dispose();
+    start.y = tf.slice(start.phi, [0, n - k], [batch, k]);
+  }
   return { net, ctrl, p, start, controlled: kind !== 'free', owned: [x, target, p.drive] };
+}
+
+/** Readout `units`: every sample's y block (packed) equals the last k entries of its φ, bit for bit. */
+function expectOutputsAreUnits(packed: Float32Array, n: number, k: number): void {
+  const width = 2 * n + 2 * k;
+  for (let b = 0; b * width < packed.length; b++) {
+    const row = packed.subarray(b * width, (b + 1) * width);
+    expect(Array.from(row.subarray(2 * n, 2 * n + k))).toEqual(Array.from(row.subarray(n - k, n)));
+  }
 }
 
 function disposeCase(c: Case): void {
@@ -180,6 +208,9 @@ describe.each(BACKENDS)('fused Euler step on %s', (backend) => {
     expect(hasFusedKernel(backend)).toBe(true);
     expect(usesFusedPath({})).toBe(true);
     expect(usesFusedPath({ fused: false })).toBe(false);
+    // Both readouts run on the kernel.
+    expect(usesFusedPath({}, { readout: 'separate' })).toBe(true);
+    expect(usesFusedPath({}, { readout: 'units' })).toBe(true);
     if (backend === 'wasm') expect(wasmKernelFlavour(tf.backend())).toMatch(/^simd/);
   });
 
@@ -194,6 +225,54 @@ describe.each(BACKENDS)('fused Euler step on %s', (backend) => {
       expect(relDiff(fused(c, dt, 100), reference(c, dt, 100))).toBeLessThan(1e-3);
     } finally {
       disposeCase(c);
+    }
+  });
+
+  it.each(combos)(
+    'readout units: %s, %s, %s: 1 step within 1e-5, 100 steps within 1e-3, y ≡ φ_y',
+    (kind, loss, act) => {
+      const c = makeCase(12, kind, loss, act, { n: 20, m: 3, k: 6, batch: 5 }, 'units');
+      try {
+        const dt = 0.2;
+        const one = fused(c, dt, 1);
+        expect(relDiff(one, reference(c, dt, 1))).toBeLessThan(1e-5);
+        const many = fused(c, dt, 100);
+        expect(relDiff(many, reference(c, dt, 100))).toBeLessThan(1e-3);
+        expectOutputsAreUnits(one, 20, 6);
+        expectOutputsAreUnits(many, 20, 6);
+      } finally {
+        disposeCase(c);
+      }
+    },
+  );
+
+  it('readout units: Figure 1’s size, every unit an output, outputs across a SIMD tile, energy', () => {
+    for (const dims of [
+      { n: 2, m: 1, k: 1, batch: 1 },
+      { n: 5, m: 1, k: 5, batch: 7 },
+      { n: 33, m: 2, k: 2, batch: 3 },
+      { n: 37, m: 2, k: 3, batch: 1 },
+      { n: 64, m: 4, k: 10, batch: 9 },
+    ]) {
+      for (const kind of KINDS) {
+        for (const kp of [0, 0.3]) {
+          const c = makeCase(6, kind, 'mse', 'tanh', dims, 'units');
+          c.ctrl.kp = kp;
+          try {
+            const what = `${kind}, k_p = ${kp}, n=${dims.n}, k=${dims.k}, batch ${dims.batch}`;
+            const many = fused(c, 0.1, 100);
+            expect(relDiff(fused(c, 0.1, 1), reference(c, 0.1, 1)), what).toBeLessThan(1e-5);
+            expect(relDiff(many, reference(c, 0.1, 100)), what).toBeLessThan(1e-3);
+            expectOutputsAreUnits(many, dims.n, dims.k);
+            if (kind === 'dynamic-inversion') {
+              c.ctrl.kind = 'energy';
+              expect(relDiff(fused(c, 0.1, 3), reference(c, 0.1, 3)), what).toBeLessThan(1e-5);
+            }
+          } finally {
+            disposeCase(c);
+          }
+        }
+      }
     }
   });
 
@@ -264,6 +343,69 @@ describe.each(BACKENDS)('fused Euler step on %s', (backend) => {
     },
   );
 
+  it.each(['dynamic-inversion', 'dynamic-inversion-kp', 'linear-feedback', 'free'] as const)(
+    'readout units, relax (%s): same steps and equilibrium as the reference path',
+    (kind) => {
+      const c = makeCase(22, kind, 'mse', 'tanh', { n: 24, m: 3, k: 4, batch: 6 }, 'units');
+      const solver: SolverSettings = { dt: 0.2, tol: 1e-5, maxSteps: 5000 };
+      if (kind === 'linear-feedback') {
+        // Q = Pᵀ, as the app starts it on output units (a random Q can push the outputs away
+        // from the target, and the controlled run diverges on either path).
+        c.net.params.Q!.dispose();
+        c.net.params.Q = tf.tidy(() =>
+          tf.pad(tf.eye(4), [
+            [20, 0],
+            [0, 0],
+          ]),
+        );
+      }
+      try {
+        const ref = relax(
+          c.net,
+          c.ctrl,
+          { ...solver, fused: false },
+          c.p,
+          zeroState(6, 24, 4),
+          c.controlled,
+        );
+        const fus = relax(c.net, c.ctrl, solver, c.p, zeroState(6, 24, 4), c.controlled);
+        expect(ref.converged).toBe(true);
+        expect(fus.converged).toBe(true);
+        expect(Math.abs(fus.steps - ref.steps)).toBeLessThanOrEqual(1);
+        const state = flat(fus.state);
+        expect(relDiff(state, flat(ref.state))).toBeLessThan(1e-4);
+        expectOutputsAreUnits(state, 24, 4);
+        expect(fus.residual).toBeLessThanOrEqual(solver.tol);
+        disposeState(ref.state);
+        disposeState(fus.state);
+      } finally {
+        disposeCase(c);
+      }
+    },
+  );
+
+  it('Simulation.advance steps the Figure 1 chapter on the kernel as the reference does', () => {
+    const config = parseConfig(PRESETS['figure-1'].config);
+    const states = [true, false].map((fusedPath) => {
+      setFusedSolver(fusedPath);
+      const sim = new Simulation(config);
+      try {
+        expect(usesFusedPath({}, { readout: 'units' })).toBe(fusedPath);
+        sim.setControl(true);
+        sim.advance(150);
+        const s = sim.read();
+        return { phi: Array.from(s.phi), y: Array.from(s.y), settled: sim.metrics.settled };
+      } finally {
+        sim.dispose();
+        setFusedSolver(true);
+      }
+    });
+    const [fus, ref] = states;
+    expect(relDiff(fus.phi, ref.phi)).toBeLessThan(1e-5);
+    expect(fus.y[0]).toBe(fus.phi[1]);
+    expect(fus.settled).toBe(ref.settled);
+  });
+
   it('stops on divergence with the last good state, like the reference path', () => {
     const c = makeCase(8, 'free', 'mse', 'linear', { n: 8, m: 2, k: 2, batch: 2 });
     // W = 3 I: φ grows like e^{2t}.
@@ -313,46 +455,56 @@ describe.each(BACKENDS)('fused Euler step on %s', (backend) => {
     }
   });
 
-  it('leaks no tensors: tf.memory().numTensors is the same after 10,000 steps as after 100', () => {
-    const c = makeCase(9, 'dynamic-inversion', 'mse', 'tanh', { n: 16, m: 2, k: 3, batch: 2 });
-    const solver: SolverSettings = { dt: 0.1, tol: 0, maxSteps: 0 };
-    try {
-      // The solver's path (tol = 0: never settles, so it runs all maxSteps) …
-      const runRelax = (steps: number) => {
-        const r = relax(
-          c.net,
-          c.ctrl,
-          { ...solver, maxSteps: steps },
-          c.p,
-          zeroState(2, 16, 3),
-          true,
-        );
-        disposeState(r.state);
-      };
-      // … and stepping frame by frame, one dispatch per step.
-      const runFrames = (steps: number) => {
-        let s = zeroState(2, 16, 3);
-        for (let i = 0; i < steps; i++) {
-          const next = fusedEulerStep(c.net, c.ctrl, 0.1, c.p, s, true);
+  it.each(['separate', 'units'] as const)(
+    'leaks no tensors (readout %s): tf.memory().numTensors is the same after 10,000 steps as after 100',
+    (readout) => {
+      const c = makeCase(
+        9,
+        'dynamic-inversion',
+        'mse',
+        'tanh',
+        { n: 16, m: 2, k: 3, batch: 2 },
+        readout,
+      );
+      const solver: SolverSettings = { dt: 0.1, tol: 0, maxSteps: 0 };
+      try {
+        // The solver's path (tol = 0: never settles, so it runs all maxSteps) …
+        const runRelax = (steps: number) => {
+          const r = relax(
+            c.net,
+            c.ctrl,
+            { ...solver, maxSteps: steps },
+            c.p,
+            zeroState(2, 16, 3),
+            true,
+          );
+          disposeState(r.state);
+        };
+        // … and stepping frame by frame, one dispatch per step.
+        const runFrames = (steps: number) => {
+          let s = zeroState(2, 16, 3);
+          for (let i = 0; i < steps; i++) {
+            const next = fusedEulerStep(c.net, c.ctrl, 0.1, c.p, s, true);
+            disposeState(s);
+            s = next;
+          }
           disposeState(s);
-          s = next;
-        }
-        disposeState(s);
-      };
-      // The backend's own count also sees data that is not a tensor (kernel intermediates).
-      const buffers = () => (tf.backend() as unknown as { numDataIds(): number }).numDataIds();
-      runRelax(100);
-      runFrames(100);
-      const after100 = tf.memory().numTensors;
-      const buffers100 = buffers();
-      runRelax(10_000);
-      runFrames(10_000);
-      expect(tf.memory().numTensors).toBe(after100);
-      expect(buffers()).toBe(buffers100);
-    } finally {
-      disposeCase(c);
-    }
-  });
+        };
+        // The backend's own count also sees data that is not a tensor (kernel intermediates).
+        const buffers = () => (tf.backend() as unknown as { numDataIds(): number }).numDataIds();
+        runRelax(100);
+        runFrames(100);
+        const after100 = tf.memory().numTensors;
+        const buffers100 = buffers();
+        runRelax(10_000);
+        runFrames(10_000);
+        expect(tf.memory().numTensors).toBe(after100);
+        expect(buffers()).toBe(buffers100);
+      } finally {
+        disposeCase(c);
+      }
+    },
+  );
 });
 
 describe('WASM kernel without SIMD (plain loops on the WASM heap)', () => {
@@ -365,9 +517,9 @@ describe('WASM kernel without SIMD (plain loops on the WASM heap)', () => {
     await selectBackend('cpu');
   });
 
-  it('matches the reference', () => {
+  it.each(['separate', 'units'] as const)('matches the reference (readout %s)', (readout) => {
     expect(wasmKernelFlavour(tf.backend())).toBe('js');
-    const c = makeCase(13, 'dynamic-inversion-kp', 'cross-entropy', 'softplus');
+    const c = makeCase(13, 'dynamic-inversion-kp', 'cross-entropy', 'softplus', undefined, readout);
     try {
       expect(relDiff(fused(c, 0.2, 1), reference(c, 0.2, 1))).toBeLessThan(1e-5);
       expect(relDiff(fused(c, 0.2, 100), reference(c, 0.2, 100))).toBeLessThan(1e-3);
@@ -404,23 +556,33 @@ describe('WASM step module: blocked products, threads, relaxed SIMD', () => {
     { n: 40, m: 2, k: 17, batch: 5 },
   ];
   it.each(shapes)('equals the reference at n=$n, k=$k, batch $batch', (dims) => {
-    for (const kind of ['dynamic-inversion', 'dynamic-inversion-kp', 'linear-feedback'] as const) {
-      const c = makeCase(31, kind, 'mse', 'tanh', dims);
-      try {
-        expect(relDiff(fused(c, 0.2, 1), reference(c, 0.2, 1))).toBeLessThan(1e-5);
-        expect(relDiff(fused(c, 0.2, 20), reference(c, 0.2, 20))).toBeLessThan(1e-4);
-      } finally {
-        disposeCase(c);
+    for (const readout of ['separate', 'units'] as const) {
+      for (const kind of [
+        'dynamic-inversion',
+        'dynamic-inversion-kp',
+        'linear-feedback',
+      ] as const) {
+        const c = makeCase(31, kind, 'mse', 'tanh', dims, readout);
+        try {
+          expect(relDiff(fused(c, 0.2, 1), reference(c, 0.2, 1)), readout).toBeLessThan(1e-5);
+          expect(relDiff(fused(c, 0.2, 20), reference(c, 0.2, 20)), readout).toBeLessThan(1e-4);
+        } finally {
+          disposeCase(c);
+        }
       }
     }
   });
 
   it('gives the same bits on 1 and 2 threads (rows split and panel split)', async () => {
-    for (const dims of [
-      { n: 256, m: 3, k: 10, batch: 16 },
-      { n: 256, m: 3, k: 10, batch: 1 },
-    ]) {
-      const c = makeCase(41, 'dynamic-inversion', 'cross-entropy', 'tanh', dims);
+    // Readout units with k = 130: the output units' columns 126 … 255 lie in both threads'
+    // panels when the panels are split, and each thread writes its part of y.
+    for (const [dims, readout] of [
+      [{ n: 256, m: 3, k: 10, batch: 16 }, 'separate'],
+      [{ n: 256, m: 3, k: 10, batch: 1 }, 'separate'],
+      [{ n: 256, m: 3, k: 10, batch: 16 }, 'units'],
+      [{ n: 256, m: 3, k: 130, batch: 1 }, 'units'],
+    ] as const) {
+      const c = makeCase(41, 'dynamic-inversion', 'cross-entropy', 'tanh', dims, readout);
       try {
         setWasmKernelOptions({ threads: 1 });
         expect(wasmKernelThreads(dims.batch, dims.n, dims.k)).toBe(1);
@@ -436,6 +598,7 @@ describe('WASM step module: blocked products, threads, relaxed SIMD', () => {
         expect(two.stats).toEqual(one.stats);
         // And both equal the reference.
         expect(relDiff(two.state, reference(c, 0.1, 30))).toBeLessThan(1e-4);
+        if (readout === 'units') expectOutputsAreUnits(two.state, dims.n, dims.k);
       } finally {
         disposeCase(c);
       }
@@ -473,12 +636,16 @@ describe('WASM step module: blocked products, threads, relaxed SIMD', () => {
     for (const fma of [true, false]) {
       setWasmKernelOptions({ fma, threads: 1 });
       expect(wasmKernelFlavour()).toBe(fma ? 'simd+fma' : 'simd');
-      for (const [kind, loss, act] of [
-        ['dynamic-inversion', 'mse', 'tanh'],
-        ['linear-feedback', 'cross-entropy', 'softplus'],
-        ['dynamic-inversion-kp', 'mse', 'sigmoid'],
+      for (const [kind, loss, act, readout] of [
+        ['dynamic-inversion', 'mse', 'tanh', 'separate'],
+        ['linear-feedback', 'cross-entropy', 'softplus', 'separate'],
+        ['dynamic-inversion-kp', 'mse', 'sigmoid', 'separate'],
+        ['dynamic-inversion', 'cross-entropy', 'tanh', 'units'],
+        ['linear-feedback', 'mse', 'linear', 'units'],
+        ['dynamic-inversion-kp', 'mse', 'softplus', 'units'],
+        ['free', 'mse', 'sigmoid', 'units'],
       ] as const) {
-        const c = makeCase(47, kind, loss, act, { n: 70, m: 2, k: 5, batch: 7 });
+        const c = makeCase(47, kind, loss, act, { n: 70, m: 2, k: 5, batch: 7 }, readout);
         try {
           expect(relDiff(fused(c, 0.2, 1), reference(c, 0.2, 1))).toBeLessThan(1e-5);
           expect(relDiff(fused(c, 0.2, 100), reference(c, 0.2, 100))).toBeLessThan(1e-3);

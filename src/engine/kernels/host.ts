@@ -11,6 +11,8 @@
  *   KP: Bt [n, np] (Bᵀ), Ft [k, np] (Fᵀ); LF: Qt [k, np] (Qᵀ); drive [B, np].
  * so that every product is C = X·Y with Y's rows contiguous:
  *   A = ρ(φ)·Wt = ρ(φ)Wᵀ,   yd = ρ(φ)·Dt,   P = ψ·Wp + u·Dp = (Wᵀψ + Dᵀu)ᵀ,   q = u·Qt = (Qu)ᵀ.
+ * Readout `units` skips yd and the u·Dp (u·Fp) term: u is added to the last k units' ψ drive
+ * after the slope, and y′ is copied from the new φ's last k entries.
  */
 import type { Activation } from '../activations';
 import { pad16, residualOf, STAT, STATUS, StopRule, type FusedStepAttrs } from './spec';
@@ -415,6 +417,8 @@ export class HostStepper {
     const { n, k, np, kq, batch, prims: P, buf, w } = this;
     const count = batch * np;
     const controlled = at.kind !== 'free';
+    // Readout `units`: no output population (no Dρ(φ) + d, no Dᵀu or Fu); y′ = φ′_y.
+    const units = at.readout === 'units';
     // r = ρ(φ), s = ρ′(φ)
     let r = buf.r;
     let s = buf.s;
@@ -423,18 +427,20 @@ export class HostStepper {
       s = buf.ones;
     } else P.act(at.activation, a.phi, r, s, count);
     P.gemm(r, np, w.Wt, np, w.Wp, np, buf.A, np, batch, n, np, n, false);
-    P.gemm(r, np, w.Dt, kq, w.Dp, np, buf.yd, kq, batch, n, kq, k, false);
+    if (!units) P.gemm(r, np, w.Dt, kq, w.Dp, np, buf.yd, kq, batch, n, kq, k, false);
     const H = this.arena.heap();
     const T = target.heap;
     if (!controlled) {
       P.eulerPhi(a.phi, buf.A, buf.drive, buf.zero, b.phi, count, at.cPhi);
-      for (let row = 0; row < batch; row++) {
-        const yo = row * kq;
-        for (let c = 0; c < k; c++) {
-          const yv = H[a.y + yo + c];
-          H[b.y + yo + c] = yv + at.cY * (H[buf.yd + yo + c] + H[w.d + c] - yv);
+      if (units) this.outputsFromUnits(b);
+      else
+        for (let row = 0; row < batch; row++) {
+          const yo = row * kq;
+          for (let c = 0; c < k; c++) {
+            const yv = H[a.y + yo + c];
+            H[b.y + yo + c] = yv + at.cY * (H[buf.yd + yo + c] + H[w.d + c] - yv);
+          }
         }
-      }
       // ψ and u_I do not move (run() put them in both sets).
       return;
     }
@@ -467,24 +473,51 @@ export class HostStepper {
       const kpKind = at.kind === 'dynamic-inversion-kp';
       if (kpKind) {
         P.gemm(a.psi, np, w.Bt, np, w.Bp, np, buf.P, np, batch, n, np, n, false);
-        P.gemm(buf.u, kq, w.Ft, np, w.Fp, kq, buf.P, np, batch, k, np, n, true);
+        if (!units) P.gemm(buf.u, kq, w.Ft, np, w.Fp, kq, buf.P, np, batch, k, np, n, true);
       } else {
         P.gemm(a.psi, np, w.Wp, np, w.Wt, np, buf.P, np, batch, n, np, n, false);
-        P.gemm(buf.u, kq, w.Dp, np, w.Dt, kq, buf.P, np, batch, k, np, n, true);
+        if (!units) P.gemm(buf.u, kq, w.Dp, np, w.Dt, kq, buf.P, np, batch, k, np, n, true);
       }
       P.eulerPsi(a.psi, s, buf.P, b.psi, count, at.cPsi);
+      if (units) {
+        // The output units' ψ: u joins the drive after the slope (Pᵀu, not ρ′ ⊙ Pᵀu).
+        const Hp = this.arena.heap();
+        const first = n - k;
+        for (let row = 0; row < batch; row++) {
+          const o = row * np + first;
+          const uo = buf.u + row * kq;
+          for (let c = 0; c < k; c++) {
+            const xv = Hp[a.psi + o + c];
+            Hp[b.psi + o + c] =
+              xv + at.cPsi * (Hp[s + o + c] * Hp[buf.P + o + c] + Hp[uo + c] - xv);
+          }
+        }
+      }
     }
     P.eulerPhi(a.phi, buf.A, buf.drive, psiUsed, b.phi, count, at.cPhi);
+    if (units) this.outputsFromUnits(b);
     const Hn = this.arena.heap();
     for (let row = 0; row < batch; row++) {
       const yo = row * kq;
       for (let c = 0; c < k; c++) {
         const i = yo + c;
-        const yv = Hn[a.y + i];
-        Hn[b.y + i] = yv + at.cY * (Hn[buf.yd + i] + Hn[w.d + c] + Hn[buf.u + i] - yv);
+        if (!units) {
+          const yv = Hn[a.y + i];
+          Hn[b.y + i] = yv + at.cY * (Hn[buf.yd + i] + Hn[w.d + c] + Hn[buf.u + i] - yv);
+        }
         const uv = Hn[a.uI + i];
         Hn[b.uI + i] = uv + at.cU * -(Hn[buf.g + i] + at.alpha * uv);
       }
+    }
+  }
+
+  /** Readout `units`: y ≡ φ_y, the last k entries of each row of the new φ. */
+  private outputsFromUnits(set: StateSet): void {
+    const { n, k, np, kq, batch } = this;
+    const H = this.arena.heap();
+    for (let row = 0; row < batch; row++) {
+      const from = set.phi + row * np + n - k;
+      H.copyWithin(set.y + row * kq, from, from + k);
     }
   }
 

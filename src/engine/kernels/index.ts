@@ -114,6 +114,7 @@ export function fusedSteps(
     kind,
     loss: p.loss,
     activation: net.activation,
+    readout: net.readout,
     cPhi: dt / ctrl.tauPhi,
     cY: dt / ctrl.tauY,
     cU: dt / ctrl.tauU,

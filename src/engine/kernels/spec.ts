@@ -10,12 +10,19 @@
  * Attributes: FusedStepAttrs. Outputs: [state′ [B, 2n + 2k], stats [16]] — see STAT.
  *
  * The math is eulerStep's (dynamics.ts), repeated `steps` times with the state kept on the device.
+ * With `readout: 'units'` the outputs are the last k units (y ≡ φ_y): D, d and KP's F are not
+ * used; u reaches the network only through ψ (dynamic inversion: Pᵀu added to ψ's drive after
+ * the slope, no Dᵀ or F term; linear feedback: ψ = Q u as before); and y′ is the last k entries
+ * of the new φ, so the y block of the packed state always equals them. ∂L/∂y is taken of the y
+ * block the step starts from, as eulerStep does; the stopping rule treats the y block like any
+ * other.
  * Host kernels (cpu, wasm) also evaluate the solver's stopping rule after every step and stop at
  * the first step that settles or diverges, so a relaxation ends on exactly the step the unfused
  * loop with checkEvery = 1 ends on; the WebGL kernel runs all `steps` and reports the residual
  * sums of the last one.
  */
 import type { Activation } from '../activations';
+import type { Readout } from '../kinds';
 import type { LossKind } from '../losses';
 
 export const FUSED_STEP = 'LcpFusedEulerStep';
@@ -44,6 +51,8 @@ export interface FusedStepAttrs {
   kind: FusedKind;
   loss: LossKind;
   activation: Activation;
+  /** Where the outputs live (model.ts): a separate population, or the network's last k units. */
+  readout: Readout;
   /** dt/τ of each block. */
   cPhi: number;
   cY: number;

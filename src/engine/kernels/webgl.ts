@@ -81,17 +81,26 @@ function ratesProgram(at: FusedStepAttrs, batch: number): Program {
 /**
  * One Euler step. `rates`: read ρ(φ) and ρ′(φ) from a first pass (input R) instead of computing
  * ρ inside every product's loop — fewer transcendentals for large n·B, one more dispatch.
+ * Inputs in the order of stepInputs: S, Drv, Tgt, Wm, then Dm, Dv (separate readout), FA (and
+ * FB) for the controller's feedback, and R last.
+ *
+ * Readout `units` (y ≡ φ_y, the last K units): no Dρ(φ) + d; DI's ψ of an output unit takes u
+ * after the slope (ρ′ ⊙ Wᵀψ + Pᵀu, and no F u for KP); a y texel computes φ′ of its unit (the
+ * same code as the φ texel, so the same value) instead of integrating y.
  */
 function stepProgram(at: FusedStepAttrs, batch: number, rates: boolean): Program {
   const { n: N, k: K, kind } = at;
+  const units = at.readout === 'units';
+  const first = N - K;
   const controlled = kind !== 'free';
-  const variableNames = ['S', 'Drv', 'Tgt', 'Wm', 'Dm', 'Dv'];
+  const variableNames = ['S', 'Drv', 'Tgt', 'Wm'];
+  if (!units) variableNames.push('Dm', 'Dv');
+  if (kind === 'dynamic-inversion-kp') variableNames.push(...(units ? ['FA'] : ['FA', 'FB']));
+  if (kind === 'linear-feedback') variableNames.push('FA');
   if (rates) variableNames.push('R');
   const rho = (b: string, j: string) => (rates ? `getR(${b}, ${j})` : `act(getS(${b}, ${j}))`);
   const slopeAt = (b: string, i: string) =>
     rates ? `getR(${b}, ${N} + ${i})` : `actSlope(getS(${b}, ${i}), act(getS(${b}, ${i})))`;
-  if (kind === 'dynamic-inversion-kp') variableNames.push('FA', 'FB');
-  if (kind === 'linear-feedback') variableNames.push('FA');
   const ce = at.loss === 'cross-entropy';
   // g = ∂L/∂y and u = k_i u_I − k_p g of sample b, for every output.
   const controls = `
@@ -124,10 +133,19 @@ function stepProgram(at: FusedStepAttrs, batch: number, rates: boolean): Program
     psiBranch = `float g[${K}]; float u[${K}]; controls(b, g, u); res = qu(i, u);`;
   else {
     const kp = kind === 'dynamic-inversion-kp';
-    psiBranch = `
-      float g[${K}]; float u[${K}]; controls(b, g, u);
+    const recurrent = `
       float acc = 0.0;
-      for (int j = 0; j < ${N}; j++) acc += ${kp ? 'getFA(i, j)' : 'getWm(j, i)'} * getS(b, ${N} + j);
+      for (int j = 0; j < ${N}; j++) acc += ${kp ? 'getFA(i, j)' : 'getWm(j, i)'} * getS(b, ${N} + j);`;
+    psiBranch = units
+      ? `
+      float g[${K}]; float u[${K}]; controls(b, g, u);
+      ${recurrent}
+      float drive = ${slopeAt('b', 'i')} * acc;
+      if (i >= ${first}) drive += u[i - ${first}];
+      res = x + cPsi * (drive - x);`
+      : `
+      float g[${K}]; float u[${K}]; controls(b, g, u);
+      ${recurrent}
       float fb = 0.0;
       for (int c = 0; c < ${K}; c++) fb += ${kp ? 'getFB(i, c)' : 'getDm(c, i)'} * u[c];
       acc += fb;
@@ -138,27 +156,19 @@ function stepProgram(at: FusedStepAttrs, batch: number, rates: boolean): Program
     : kind === 'linear-feedback'
       ? `float g[${K}]; float u[${K}]; controls(b, g, u); float psiUsed = qu(col, u);`
       : `float psiUsed = getS(b, ${N} + col);`;
-  const userCode = `
-    ${ACT[at.activation]}
-    ${controlled ? controls : ''}
-    ${feedbackOfControl}
-    void main() {
-      ivec2 rc = getOutputCoords();
-      int b = rc.x;
-      int col = rc.y;
+  // φ′ of unit `col` of sample b (the φ texels, and for `units` the y texels too).
+  const phiNext = `
+    float phiNext(int b, int col) {
       float x = getS(b, col);
-      float res;
-      if (col < ${N}) {
-        float acc = 0.0;
-        for (int j = 0; j < ${N}; j++) acc += getWm(col, j) * ${rho('b', 'j')};
-        float phiDrive = acc + getDrv(b, col);
-        ${psiUsed}
-        res = x + cPhi * (phiDrive + psiUsed - x);
-      } else if (col < ${2 * N}) {
-        int i = col - ${N};
-        ${psiBranch}
-      } else if (col < ${2 * N + K}) {
-        int c = col - ${2 * N};
+      float acc = 0.0;
+      for (int j = 0; j < ${N}; j++) acc += getWm(col, j) * ${rho('b', 'j')};
+      float phiDrive = acc + getDrv(b, col);
+      ${psiUsed}
+      return x + cPhi * (phiDrive + psiUsed - x);
+    }`;
+  const yBranch = units
+    ? `res = phiNext(b, ${first} + c);`
+    : `
         float acc = 0.0;
         for (int j = 0; j < ${N}; j++) acc += getDm(c, j) * ${rho('b', 'j')};
         float yDrive = acc + getDv(c);
@@ -166,7 +176,26 @@ function stepProgram(at: FusedStepAttrs, batch: number, rates: boolean): Program
           controlled
             ? `float g[${K}]; float u[${K}]; controls(b, g, u); res = x + cY * (yDrive + u[c] - x);`
             : 'res = x + cY * (yDrive - x);'
-        }
+        }`;
+  const userCode = `
+    ${ACT[at.activation]}
+    ${controlled ? controls : ''}
+    ${feedbackOfControl}
+    ${phiNext}
+    void main() {
+      ivec2 rc = getOutputCoords();
+      int b = rc.x;
+      int col = rc.y;
+      float x = getS(b, col);
+      float res;
+      if (col < ${N}) {
+        res = phiNext(b, col);
+      } else if (col < ${2 * N}) {
+        int i = col - ${N};
+        ${psiBranch}
+      } else if (col < ${2 * N + K}) {
+        int c = col - ${2 * N};
+        ${yBranch}
       } else {
         int c = col - ${2 * N + K};
         ${
@@ -183,6 +212,16 @@ function stepProgram(at: FusedStepAttrs, batch: number, rates: boolean): Program
     userCode,
     customUniforms: UNIFORMS.map((name) => ({ name, type: 'float' as const })),
   };
+}
+
+/** The step program's inputs after the state, in its variableNames' order (R is added last). */
+function stepInputs(at: FusedStepAttrs, inputs: Record<string, TensorInfo | undefined>) {
+  const names = ['drive', 'target', 'W'];
+  if (at.readout !== 'units') names.push('D', 'd');
+  if (at.kind === 'dynamic-inversion-kp')
+    names.push(...(at.readout === 'units' ? ['fbA'] : ['fbA', 'fbB']));
+  if (at.kind === 'linear-feedback') names.push('fbA');
+  return names.map((name) => inputs[name] as TensorInfo);
 }
 
 /** Per sample and block: Σ(next − prev)² (even columns) and Σ next² (odd), blocks φ, y, u_I, ψ. */
@@ -262,7 +301,7 @@ export const webglFusedStepConfig: KernelConfig = {
     const at = attrs as unknown as FusedStepAttrs;
     const state = inputs.state as TensorInfo;
     const batch = state.shape[0];
-    const key = `${at.kind}|${at.loss}|${at.activation}|${batch}|${at.n}|${at.k}`;
+    const key = `${at.kind}|${at.readout}|${at.loss}|${at.activation}|${batch}|${at.n}|${at.k}`;
     const twoPass = twoPassFor(batch, at.n);
     const step = cached(`step|${twoPass}|${key}`, () => stepProgram(at, batch, twoPass));
     const ratesProg = twoPass
@@ -270,10 +309,7 @@ export const webglFusedStepConfig: KernelConfig = {
       : null;
     const rows = cached(`rows|${batch}|${at.n}|${at.k}`, () => rowSumsProgram(at.n, at.k, batch));
     const total = cached(`stats|${batch}`, () => statsProgram(batch));
-    const rest = ['drive', 'target', 'W', 'D', 'd'].map((name) => inputs[name] as TensorInfo);
-    if (at.kind === 'dynamic-inversion-kp')
-      rest.push(inputs.fbA as TensorInfo, inputs.fbB as TensorInfo);
-    if (at.kind === 'linear-feedback') rest.push(inputs.fbA as TensorInfo);
+    const rest = stepInputs(at, inputs as Record<string, TensorInfo | undefined>);
     const uniforms = UNIFORMS.map((u) => [at[u]]);
     let prev: TensorInfo = state;
     let cur: TensorInfo = state;

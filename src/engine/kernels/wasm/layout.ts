@@ -42,6 +42,8 @@ export const I = {
   rowSums: 33,
   /** Per thread: r, s, g, u, private row sums — at thread + 5·tid + j. */
   thread: 35,
+  /** 1: readout `units` (y ≡ φ_y, no D, d; u enters ψ unscaled on the last k units); 0: separate. */
+  units: 75,
   /** Outputs (and growing, carried in and out). */
   done: 80,
   status: 81,

@@ -16,6 +16,9 @@
  * over). Every element of C is the same chain of multiply-adds in the same order whatever tile or
  * thread computes it, so results do not depend on the thread count.
  *
+ * Readout `units` (ctx.units = 1) drops the products with D (Dρ(φ), and Dᵀu or F u): updateN
+ * adds u to the output units' ψ drive after the slope and copies their φ′ into y′.
+ *
  * Threads split the batch by rows (ctx.split = 0) or, for small batches, the 16-column panels
  * (split = 1); one barrier per step. Three state sets are used in turn so that a thread may start
  * the next step while another still reads the previous one for the sums.
@@ -492,13 +495,18 @@ function rowSums(f: Fn): void {
  * The φ and ψ updates over rows [r0, r1) × columns [c0, c1) (floats):
  *   φ′ = φ + c_φ((A + drive + ψ_used) − φ)
  *   dynamic inversion: ψ′ = ψ + c_ψ(s·P − ψ);  linear feedback: ψ′ = P (= Q u), ψ_used = P
- * params: aPhi, aPsi, bPhi, bPsi, A, drive, P, s, r0, r1, c0, c1, np, kind, cPhi, cPsi
+ * Readout `units` (units ≠ 0), on the output units' columns n − k … n − 1 within the share:
+ *   dynamic inversion: ψ′ = ψ + c_ψ((s·P + u) − ψ) (Pᵀu joins after the slope), and y′ = φ′_y —
+ *   written by whichever thread owns the column, so that the y block is complete at the barrier.
+ * params: aPhi, aPsi, bPhi, bPsi, A, drive, P, s, r0, r1, c0, c1, np, kind, bY, u, n, k, kq,
+ * units, cPhi, cPsi
  */
 function updateN(f: Fn): void {
-  const [aPhi, aPsi, bPhi, bPsi, A, drive, P, s, r0, r1, c0, c1, np, kind, cPhi, cPsi] = Array.from(
-    { length: 16 },
+  const [aPhi, aPsi, bPhi, bPsi, A, drive, P, s, r0, r1, c0, c1, np, kind] = Array.from(
+    { length: 14 },
     (_, i) => f.param(i),
   );
+  const [bY, u, n, k, kq, units, cPhi, cPsi] = Array.from({ length: 8 }, (_, i) => f.param(14 + i));
   const row = f.local(I32);
   const o = f.local(I32);
   const stop = f.local(I32);
@@ -569,6 +577,47 @@ function updateN(f: Fn): void {
               }),
           ),
     );
+  // Readout `units`: redo ψ′ of the output units with u, and copy φ′_y into y′ (one float at a
+  // time: k columns per row, next to the n² of the products).
+  f.get(units).if_(() => {
+    const first = f.local(I32);
+    const lo = f.local(I32);
+    const hi = f.local(I32);
+    const j = f.local(I32);
+    const ob = f.local(I32);
+    const xs = f.local(F32);
+    f.get(n).get(k).op(Op.i32Sub).set(first);
+    // [lo, hi) = [max(c0, n − k), min(c1, n))
+    f.get(c0).get(first).get(c0).get(first).op(Op.i32GtS).op(Op.select).set(lo);
+    f.get(c1).get(n).get(c1).get(n).op(Op.i32LtS).op(Op.select).set(hi);
+    f.get(r0).set(row);
+    f.whileLt(row, r1, 1, () => {
+      f.get(lo).set(j);
+      f.whileLt(j, hi, 1, () => {
+        // o = 4(row·np + j); ob = 4(row·kq + j − (n − k)), output j − (n − k) of the row
+        f.get(row).get(np).op(Op.i32Mul).get(j).op(Op.i32Add).i32(2).op(Op.i32Shl).set(o);
+        f.get(row).get(kq).op(Op.i32Mul).get(j).op(Op.i32Add).get(first).op(Op.i32Sub);
+        f.i32(2).op(Op.i32Shl).set(ob);
+        f.get(kind)
+          .i32(KIND.dynamic)
+          .op(Op.i32Eq)
+          .if_(() => {
+            at(aPsi).f32load().set(xs);
+            at(bPsi);
+            f.get(xs);
+            at(s).f32load();
+            at(P).f32load();
+            f.op(Op.f32Mul);
+            f.get(u).get(ob).op(Op.i32Add).f32load();
+            f.op(Op.f32Add).get(xs).op(Op.f32Sub).get(cPsi).op(Op.f32Mul).op(Op.f32Add);
+            f.f32store();
+          });
+        f.get(bY).get(ob).op(Op.i32Add);
+        at(bPhi).f32load();
+        f.f32store();
+      });
+    });
+  });
 }
 
 /**
@@ -668,13 +717,12 @@ function outputControl(f: Fn): void {
 /**
  * The output-side updates of rows [r0, r1):
  *   y′ = y + c_y((yd + d + u) − y)  (free: without u),  u_I′ = u_I + c_u(−(g + α u_I))
- * params: aY, aUI, bY, bUI, yd, d, g, u, r0, r1, k, kq, controlled, cY, cU, alpha
+ * Readout `units` (units ≠ 0) leaves y′ alone: updateN writes it (y′ = φ′_y).
+ * params: aY, aUI, bY, bUI, yd, d, g, u, r0, r1, k, kq, controlled, units, cY, cU, alpha
  */
 function updateK(f: Fn): void {
-  const [aY, aUI, bY, bUI, yd, d, g, u, r0, r1, k, kq, controlled, cY, cU, alpha] = Array.from(
-    { length: 16 },
-    (_, i) => f.param(i),
-  );
+  const [aY, aUI, bY, bUI, yd, d, g, u, r0, r1, k, kq, controlled, units, cY, cU, alpha] =
+    Array.from({ length: 17 }, (_, i) => f.param(i));
   const row = f.local(I32);
   const base = f.local(I32);
   const c = f.local(I32);
@@ -690,16 +738,20 @@ function updateK(f: Fn): void {
     f.i32(0).set(c);
     f.whileLt(c, end, 4, () => {
       const addr = (p: Local) => f.get(p).get(base).op(Op.i32Add).get(c).op(Op.i32Add);
-      addr(aY).f32load().set(yv);
-      addr(bY);
-      f.get(yv);
-      addr(yd).f32load();
-      f.get(d).get(c).op(Op.i32Add).f32load();
-      f.op(Op.f32Add);
-      // + u when controlled (select: the free path adds nothing, whatever the buffer holds)
-      addr(u).f32load();
-      f.f32(0).get(controlled).op(Op.select).op(Op.f32Add);
-      f.get(yv).op(Op.f32Sub).get(cY).op(Op.f32Mul).op(Op.f32Add).f32store();
+      f.get(units)
+        .op(Op.i32Eqz)
+        .if_(() => {
+          addr(aY).f32load().set(yv);
+          addr(bY);
+          f.get(yv);
+          addr(yd).f32load();
+          f.get(d).get(c).op(Op.i32Add).f32load();
+          f.op(Op.f32Add);
+          // + u when controlled (select: the free path adds nothing, whatever the buffer holds)
+          addr(u).f32load();
+          f.f32(0).get(controlled).op(Op.select).op(Op.f32Add);
+          f.get(yv).op(Op.f32Sub).get(cY).op(Op.f32Mul).op(Op.f32Add).f32store();
+        });
       f.get(controlled).if_(() => {
         addr(aUI).f32load().set(uv);
         addr(bUI);
@@ -773,7 +825,10 @@ function run(f: Fn, mod: ModuleBuilder): void {
   const L = () => f.local(I32);
   const [B, n, k, np, kq, kind, loss, act, steps, T, split] = Array.from({ length: 11 }, L);
   const [r0, r1, p0, p1, ownsK, rowB, rowK, rT, sT, gT, uT, priv] = Array.from({ length: 12 }, L);
-  const [cur, nxt, done, status, t, growing, sp, row, panels] = Array.from({ length: 9 }, L);
+  const [cur, nxt, done, status, t, growing, sp, row, panels, units] = Array.from(
+    { length: 10 },
+    L,
+  );
   const [aPhi, aPsi, aY, aUI, bPhi, bPsi, bY, bUI] = Array.from({ length: 8 }, L);
   const [cPhi, cY, cU, cPsi, alpha, ki, kp] = Array.from({ length: 7 }, () => f.local(F32));
   const fl = () => f.local(F64);
@@ -805,6 +860,7 @@ function run(f: Fn, mod: ModuleBuilder): void {
     [steps, I.steps],
     [split, I.split],
     [growing, I.growing],
+    [units, I.units],
   ] as const)
     ci(slot).set(local);
   for (const [local, slot] of [
@@ -932,15 +988,22 @@ function run(f: Fn, mod: ModuleBuilder): void {
       };
       const own = () => f.get(p0).get(p1);
       gemmCall(rT, rowB, I.Y0, I.A, rowB, own, n, 0);
-      f.get(ownsK).if_(() =>
-        gemmCall(rT, rowB, I.Yd, I.yd, rowK, () => f.i32(0).get(kq).i32(4).op(0x76), n, 0),
-      );
+      // Readout `units` has no Dρ(φ) and no Dᵀu (or F u): u enters ψ in updateN.
+      f.get(ownsK)
+        .get(units)
+        .op(Op.i32Eqz)
+        .op(Op.i32And)
+        .if_(() =>
+          gemmCall(rT, rowB, I.Yd, I.yd, rowK, () => f.i32(0).get(kq).i32(4).op(0x76), n, 0),
+        );
       f.get(kind)
         .i32(KIND.dynamic)
         .op(Op.i32Eq)
         .if_(() => {
           gemmCall(aPsi, rowB, I.Y1, I.P, rowB, own, n, 0);
-          gemmCall(uT, rowK, I.Y2, I.P, rowB, own, k, 1);
+          f.get(units)
+            .op(Op.i32Eqz)
+            .if_(() => gemmCall(uT, rowK, I.Y2, I.P, rowB, own, k, 1));
         });
       f.get(kind)
         .i32(KIND.linear)
@@ -953,7 +1016,9 @@ function run(f: Fn, mod: ModuleBuilder): void {
       f.get(ctx).i32load(4 * I.P);
       f.get(sT).get(r0).get(r1);
       f.get(p0).i32(4).op(Op.i32Shl).get(p1).i32(4).op(Op.i32Shl);
-      f.get(np).get(kind).get(cPhi).get(cPsi);
+      f.get(np).get(kind);
+      f.get(bY).get(uT).get(n).get(k).get(kq).get(units);
+      f.get(cPhi).get(cPsi);
       call('updateN');
       // y′, u_I′
       f.get(ownsK).if_(() => {
@@ -962,6 +1027,7 @@ function run(f: Fn, mod: ModuleBuilder): void {
         f.get(ctx).i32load(4 * I.d);
         f.get(gT).get(uT).get(r0).get(r1).get(k).get(kq);
         f.get(kind).i32(0).op(Op.i32Ne);
+        f.get(units);
         f.get(cY).get(cU).get(alpha);
         call('updateK');
       });
@@ -1160,9 +1226,9 @@ export function buildStepModule(o: StepModuleOptions): Uint8Array {
   mod.func('gemm', i32s(11), [], (f) => gemm(f, o));
   mod.func('act', i32s(5), [], activation);
   mod.func('rowSums', i32s(13), [], rowSums);
-  mod.func('updateN', [...i32s(14), F32, F32], [], updateN);
+  mod.func('updateN', [...i32s(20), F32, F32], [], updateN);
   mod.func('outputControl', [...i32s(10), F32, F32], [], outputControl);
-  mod.func('updateK', [...i32s(13), F32, F32, F32], [], updateK);
+  mod.func('updateK', [...i32s(14), F32, F32, F32], [], updateK);
   mod.func('barrier', i32s(2), [], (f) => barrier(f, o));
   mod.func('run', i32s(2), [], (f) => run(f, mod));
   mod.func('dispatch', i32s(1), [], (f) => {

@@ -475,6 +475,7 @@ export class WasmStepper {
     iw[I.steps] = at.steps;
     iw[I.threads] = plan.threads;
     iw[I.split] = plan.split;
+    iw[I.units] = at.readout === 'units' ? 1 : 0;
     this.sets.forEach((blocks, s) => blocks.forEach((p, b) => (iw[I.sets + 4 * s + b] = p)));
     for (const name of ['drive', 'target', 'd', 'Y0', 'Yd', 'Y1', 'Y2', 'A', 'P', 'yd'] as const)
       iw[I[name]] = this.at[name];
