@@ -14,6 +14,9 @@ export const VIEW_IDS = [
   'weights',
   'task',
   'equations',
+  // Analyses a chapter's scene asks for (hidden until then): the α limit and EP against LCP.
+  'sweep',
+  'ep',
 ] as const;
 export type ViewId = (typeof VIEW_IDS)[number];
 
@@ -55,8 +58,21 @@ export interface StoredNotice extends Notice {
   action?: { label: string; run: () => void };
 }
 
+/** A synapse W[post, pre] (row = post-synaptic unit), picked on the network diagram. */
+export interface Synapse {
+  post: number;
+  pre: number;
+}
+
+/** Overlays a view can draw on request (a chapter's scene, or the view's own toggle). */
+export type Overlay = 'least-control';
+
 export interface ViewSlice {
   hidden: ViewId[];
+  /** Overlays drawn now: 'least-control' = level curves of ½‖ψ(φ)‖² on the phase portrait. */
+  overlays: Overlay[];
+  /** The synapse whose local update the network diagram explains, or null. */
+  synapse: Synapse | null;
   enlarged: ViewId | null;
   lecture: boolean;
   helpOpen: boolean;
@@ -84,7 +100,9 @@ export const useApp = create<AppState>(() => ({
   preset: null,
   chapterConfig: defaultConfig(),
   ...initialRun,
-  hidden: [],
+  hidden: ['sweep', 'ep'],
+  overlays: [],
+  synapse: null,
   enlarged: null,
   lecture: false,
   helpOpen: false,

@@ -7,6 +7,8 @@ import { PhaseView } from '../views/PhaseView';
 import { TaskView } from '../views/TaskView';
 import { TracesView } from '../views/TracesView';
 import { WeightsView } from '../views/WeightsView';
+import { SweepView } from '../views/SweepView';
+import { EpView } from '../views/EpView';
 
 export const VIEWS: Record<ViewId, { title: string; Component: ComponentType }> = {
   network: { title: 'Network', Component: NetworkView },
@@ -16,6 +18,8 @@ export const VIEWS: Record<ViewId, { title: string; Component: ComponentType }> 
   weights: { title: 'Weights', Component: WeightsView },
   task: { title: 'Task', Component: TaskView },
   equations: { title: 'Equations', Component: EquationsView },
+  sweep: { title: 'The α limit', Component: SweepView },
+  ep: { title: 'One phase, not two', Component: EpView },
 };
 
 /** Which views take a row's spare columns first: time series and text read better wide; the
@@ -28,6 +32,8 @@ const WIDE_FIRST: ViewId[] = [
   'network',
   'task',
   'phase',
+  'sweep',
+  'ep',
 ];
 
 export interface StageLayout {
