@@ -1,5 +1,11 @@
 import { existsSync } from 'node:fs';
-import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
+import {
+  chromium,
+  type Browser,
+  type ConsoleMessage,
+  type Page,
+  type Request,
+} from 'playwright-core';
 
 /** Debian's Chromium; no browser download works here. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -37,9 +43,19 @@ export async function openPage(
   page.on('response', (r) => {
     if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`);
   });
-  page.on('requestfailed', (r) =>
-    problems.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`),
-  );
+  // A request that a later navigation cancelled (the isolation reload of src/boot.ts) is not a
+  // failure: count main-frame navigations and forgive aborts that one of them explains.
+  let navigations = 0;
+  const startedAt = new WeakMap<Request, number>();
+  page.on('request', (r) => {
+    if (r.isNavigationRequest() && r.frame() === page.mainFrame()) navigations++;
+    else startedAt.set(r, navigations);
+  });
+  page.on('requestfailed', (r) => {
+    const error = r.failure()?.errorText ?? '';
+    if (/ERR_ABORTED/.test(error) && navigations > (startedAt.get(r) ?? navigations)) return;
+    problems.push(`request failed: ${r.url()} ${error}`);
+  });
   await page.goto(url);
   return { page, problems };
 }
