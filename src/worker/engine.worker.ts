@@ -11,6 +11,7 @@ import { needsRebuild, parseConfig, type BackendChoice, type TrainConfig } from 
 import { diagnoseDivergence } from '../engine/diagnosis';
 import { DivergenceError, InputError } from '../engine/errors';
 import { hiddenSize } from '../engine/init';
+import { setWasmKernelOptions } from '../engine/kernels/wasm/kernel';
 import { Simulation, type Checkpoint } from '../engine/simulation';
 import { type SliceProgress, type Sliced } from '../engine/sliced';
 import { loadMnistUrl } from '../engine/tasks/loadMnist';
@@ -33,6 +34,10 @@ import type {
   TaskData,
   WorkerMessage,
 } from './protocol';
+
+// The page's frames need a core too (composited in software on small machines): the kernel's
+// threads leave one to it. The CLI and the kernel benchmark use every core.
+setWasmKernelOptions({ keepCores: 1 });
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 const post = (msg: WorkerMessage, transfer: Transferable[] = []) =>

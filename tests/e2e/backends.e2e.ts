@@ -94,7 +94,7 @@ describe('backends in Chromium', () => {
     return { page, problems, navigations: () => navigations };
   }
 
-  it('isolates itself on a plain static server: one reload, WASM on several threads, no error', async () => {
+  it('isolates itself on a plain static server: one reload, WASM threads possible, no error', async () => {
     // The test server sends no COOP/COEP: the service worker adds them (public/coi-sw.js).
     const context = await browser.newContext();
     const { page, problems, navigations } = await watchedPage(context);
@@ -103,7 +103,11 @@ describe('backends in Chromium', () => {
       expect(await backendOf(page)).toBe('wasm');
       expect(await page.evaluate(() => window.crossOriginIsolated)).toBe(true);
       const title = await page.getByTestId('status-backend').locator('..').getAttribute('title');
-      expect(title).toMatch(/WASM, \d+ threads/);
+      // Threads are possible; the app keeps one core for the page (one thread on two cores).
+      const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+      expect(title).toMatch(
+        cores > 2 ? /WASM, \d+ threads/ : /WASM, one thread \(one of \d+ cores kept for the page\)/,
+      );
       await chapterReady(page);
       await page.keyboard.press('Space');
       await stepsAdvance(page);

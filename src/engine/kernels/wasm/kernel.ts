@@ -38,6 +38,8 @@ export interface WasmKernelOptions {
   unroll?: number;
   /** Multiply-adds per step from which a dispatch uses threads (tests: 0). */
   threadFrom?: number;
+  /** With threads 'auto': cores left to others (the app keeps one for drawing the page). */
+  keepCores?: number;
 }
 
 const options: WasmKernelOptions = { fma: true, simd: true, threads: 'auto' };
@@ -71,6 +73,7 @@ function stepEngine(): StepEngine | null {
       tileRows: options.tileRows,
       unroll: options.unroll,
       threadFrom: options.threadFrom,
+      keepCores: options.keepCores,
     });
     // Helpers come up in the background; dispatches use them once they are ready.
     void engine.startHelpers();

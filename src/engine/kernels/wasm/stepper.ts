@@ -44,6 +44,11 @@ export interface EngineOptions {
   unroll?: number;
   /** Multiply-adds per step from which a dispatch uses the helper threads (default below). */
   threadFrom?: number;
+  /**
+   * With 'auto': cores left to others (the app keeps one for the page, whose frames on a small
+   * machine are composited in software and starve when every core computes).
+   */
+  keepCores?: number;
 }
 
 const PAGE = 65536;
@@ -237,8 +242,15 @@ export class StepEngine {
     this.starting ??= (async () => {
       try {
         const wanted = this.options.threads;
-        const helpers = (wanted === 'auto' ? await coreCount() : Math.min(wanted, MAX_THREADS)) - 1;
-        if (helpers < 1 && wanted === 'auto') this.threadNote = 'this machine reports one core';
+        const cores = await coreCount();
+        const keep = Math.max(0, Math.floor(this.options.keepCores ?? 0));
+        const helpers =
+          (wanted === 'auto' ? Math.max(1, cores - keep) : Math.min(wanted, MAX_THREADS)) - 1;
+        if (helpers < 1 && wanted === 'auto')
+          this.threadNote =
+            cores > 1
+              ? `${keep === 1 ? 'one' : keep} of ${cores} cores kept for the page`
+              : 'this machine reports one core';
         const started = await Promise.all(
           Array.from({ length: Math.max(0, helpers) }, (_, i) =>
             spawnHelper(this.bytes, this.memory, this.ctx, i + 1),
