@@ -2,9 +2,12 @@
  * Milliseconds per training update of a preset through the CLI's engine path (Node; the backend
  * the CLI picks — wasm for MNIST), for `npm run bench` to compare with the app's Train:
  * `tsx scripts/updateCost.ts PRESET [updates]` prints {"preset", "backend", "msPerUpdate"}.
- * One update first warms the kernels up; the seed, data and order are the preset's.
+ * One update first warms the kernels up; the seed, data and order are the preset's. The kernel
+ * keeps the app's thread policy (one core left for the page), so that app and CLI differ only in
+ * their engine path, not in their thread counts.
  */
 import { loadTrainConfig, prepareBackend } from '../src/cli/train';
+import { setWasmKernelOptions } from '../src/engine/kernels/wasm/kernel';
 import { seededStreams } from '../src/engine/rng';
 import { createDataset } from '../src/engine/tasks';
 import { loadMnistNode } from '../src/engine/tasks/loadMnistNode';
@@ -12,6 +15,7 @@ import { tf } from '../src/engine/tf';
 import { Trainer } from '../src/engine/trainer';
 
 const [preset, count = '4'] = process.argv.slice(2);
+setWasmKernelOptions({ keepCores: 1 });
 const config = await loadTrainConfig(preset, []);
 await prepareBackend(config);
 const streams = seededStreams(config.seed);
