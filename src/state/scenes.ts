@@ -180,7 +180,7 @@ export async function runAction(
       );
     case 'alphaSweep':
     case 'epCompare': {
-      const name = action.do === 'alphaSweep' ? 'the α sweep' : 'the EP comparison';
+      const name = action.do === 'alphaSweep' ? 'The α sweep' : 'The EP comparison';
       try {
         if (action.do === 'alphaSweep') host.requestAlphaSweep();
         else host.requestEpComparison();
@@ -321,9 +321,14 @@ export function showScene(chapterId: string, index: number): void {
 /**
  * Enter scene `index` of the open chapter: leave the current one, show the new one, apply the
  * configuration fields the chapter's scenes set (as they stand at this scene), then run its
- * actions. Resolves when the actions are done (or the scene was left).
+ * actions (`fresh`: the chapter's network was just built, so a leading reset is skipped).
+ * Resolves when the actions are done (or the scene was left).
  */
-export async function enterScene(index: number, host: SceneHost = appHost): Promise<void> {
+export async function enterScene(
+  index: number,
+  host: SceneHost = appHost,
+  fresh = false,
+): Promise<void> {
   const chapter = chapterById(useApp.getState().chapter);
   if (!chapter) return;
   leaveScene();
@@ -339,7 +344,9 @@ export async function enterScene(index: number, host: SceneHost = appHost): Prom
     ),
   ) as Partial<TrainConfig>;
   if (Object.keys(changes).length) setConfigFields(changes);
-  const actions = chapter.scenes[i].actions ?? [];
+  let actions = chapter.scenes[i].actions ?? [];
+  // A chapter just built is already reset: a second build would only cost time.
+  if (fresh && actions[0]?.do === 'reset') actions = actions.slice(1);
   useApp.setState({ sceneRunning: true });
   const ok = await runActions(host, actions, token);
   if (token.cancelled) return;
@@ -362,7 +369,7 @@ export function openChapter(id: string, scene = 0): Promise<void> {
     ...sceneFields(chapter, scene, baseConfig(chapter, backend)),
   });
   useApp.setState({ chapter: chapter.id, scene });
-  return enterScene(scene);
+  return enterScene(scene, appHost, true);
 }
 
 /** The next scene; past the last, the next chapter's first. */
