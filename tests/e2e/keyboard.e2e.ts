@@ -87,4 +87,40 @@ describe('the keyboard', () => {
     expect(problems).toEqual([]);
     await page.close();
   });
+
+  it('→ and PageDown change scene, ← and PageUp go back, . steps once, H hides the caption', async () => {
+    const { page, problems } = await openPage(browser, inject('baseUrl'));
+    await chapterReady(page);
+    const scene = () =>
+      page.evaluate(
+        () =>
+          (window as unknown as { lcpDebug: { app: () => { scene: number } } }).lcpDebug.app()
+            .scene,
+      );
+    expect(await scene()).toBe(0);
+    // . is Step now: one Euler step, the scene stays.
+    const s0 = await statusNumber(page, 'status-step');
+    await page.keyboard.press('.');
+    await expect.poll(() => statusNumber(page, 'status-step'), { timeout: 30_000 }).toBe(s0 + 1);
+    expect(await scene()).toBe(0);
+    await page.keyboard.press('ArrowRight');
+    await expect.poll(scene).toBe(1);
+    await page.keyboard.press('PageDown');
+    await expect.poll(scene).toBe(2);
+    await page.keyboard.press('ArrowLeft');
+    await expect.poll(scene).toBe(1);
+    await page.keyboard.press('PageUp');
+    await expect.poll(scene).toBe(0);
+    await page.keyboard.press('h');
+    await expect.poll(() => page.getByTestId('scene-caption').count()).toBe(0);
+    await page.keyboard.press('h');
+    await expect.poll(() => page.getByTestId('scene-caption').count()).toBe(1);
+    // In a text field the arrows are the field's own.
+    const alpha = page.locator('[data-field-key="alpha"] input');
+    await alpha.click();
+    await page.keyboard.press('ArrowRight');
+    expect(await scene()).toBe(0);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
 });
