@@ -4,10 +4,13 @@
  * back when the page opens again. Best effort: where IndexedDB is unavailable nothing is kept.
  */
 import { del, get, set } from 'idb-keyval';
+import { chapterById } from '../chapters';
 import { parseConfig, type TrainConfig } from '../engine/config';
+import { PRESETS } from '../engine/presets';
 import type { Checkpoint, Matrix } from '../worker/protocol';
-import { pageCheckpoint } from './engine';
-import { simView } from './simView';
+import { engine, pageCheckpoint } from './engine';
+import { leaveScene, showScene } from './scenes';
+import { clearSimView, simView } from './simView';
 import { useApp } from './store';
 
 const KEY = 'lcp-lab/session';
@@ -24,6 +27,9 @@ export interface SavedSession {
   version: number;
   savedAt: number;
   preset: string | null;
+  /** The chapter and scene shown (sessions saved before chapters had none: null, 0). */
+  chapter: string | null;
+  scene: number;
   config: TrainConfig;
   checkpoint: Checkpoint;
 }
@@ -68,7 +74,10 @@ export function validSession(raw: unknown): SavedSession | null {
   const counters = [cp.sample, cp.updates, cp.epoch, cp.step];
   if (!counters.every((v) => Number.isInteger(v) && v >= 0)) return null;
   const preset = typeof r.preset === 'string' ? r.preset : null;
-  return { version: VERSION, savedAt: r.savedAt, preset, config, checkpoint: cp };
+  const chapter = typeof r.chapter === 'string' && chapterById(r.chapter) ? r.chapter : null;
+  const scene =
+    chapter && Number.isInteger(r.scene) && (r.scene as number) >= 0 ? (r.scene as number) : 0;
+  return { version: VERSION, savedAt: r.savedAt, preset, chapter, scene, config, checkpoint: cp };
 }
 
 export async function forgetSession(): Promise<void> {
@@ -88,11 +97,13 @@ async function save(): Promise<void> {
   if (!checkpoint) return;
   const floats = Object.values(checkpoint.params).reduce((a, m) => a + (m?.data.length ?? 0), 0);
   if (floats > MAX_FLOATS) return;
-  const { config, preset } = useApp.getState();
+  const { config, preset, chapter, scene } = useApp.getState();
   const session: SavedSession = {
     version: VERSION,
     savedAt: Date.now(),
     preset,
+    chapter,
+    scene,
     config,
     checkpoint,
   };
@@ -113,7 +124,7 @@ export function startAutosave(): () => void {
     if (v.weights !== prev.weights) later();
   });
   const offApp = useApp.subscribe((s, prev) => {
-    if (s.config !== prev.config) later();
+    if (s.config !== prev.config || s.scene !== prev.scene || s.chapter !== prev.chapter) later();
   });
   const onHide = () => void save();
   window.addEventListener('pagehide', onHide);
@@ -123,4 +134,42 @@ export function startAutosave(): () => void {
     window.removeEventListener('pagehide', onHide);
     if (timer) clearTimeout(timer);
   };
+}
+
+/**
+ * Continue a saved session: its configuration, chapter, scene and weights. The scene is shown
+ * (views, caption) but its actions do not run: they would undo the restored work.
+ */
+export function restoreSession(session: SavedSession): void {
+  const preset =
+    session.preset && Object.prototype.hasOwnProperty.call(PRESETS, session.preset)
+      ? session.preset
+      : null;
+  const chapterConfig = preset
+    ? parseConfig({ ...PRESETS[preset].config, backend: session.config.backend })
+    : session.config;
+  leaveScene();
+  useApp.setState({
+    config: session.config,
+    preset,
+    chapterConfig,
+    chapter: null,
+    scene: 0,
+    sceneViews: null,
+    playing: false,
+    control: false,
+    busy: null,
+  });
+  if (session.chapter) showScene(session.chapter, session.scene);
+  clearSimView(true);
+  engine().send({ type: 'restore', config: session.config, checkpoint: session.checkpoint });
+}
+
+/** The title a user knows the saved session by. */
+export function sessionTitle(session: SavedSession): string {
+  const chapter = chapterById(session.chapter);
+  if (chapter) return `${chapter.title} (scene ${session.scene + 1})`;
+  if (session.preset && Object.prototype.hasOwnProperty.call(PRESETS, session.preset))
+    return PRESETS[session.preset].title;
+  return 'a custom setup';
 }

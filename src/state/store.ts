@@ -78,7 +78,21 @@ export interface ViewSlice {
   helpOpen: boolean;
 }
 
-export type AppState = ConfigSlice & RunSlice & ViewSlice;
+/** Where the lecture is: the chapter (an id of src/chapters), its scene, and how it is shown. */
+export interface SceneSlice {
+  /** The chapter open now, or null (a custom setup). */
+  chapter: string | null;
+  /** The scene shown (0-based). */
+  scene: number;
+  /** The scene's actions are running (the engine works for the scene). */
+  sceneRunning: boolean;
+  /** The caption is hidden (H): a lecturer who speaks it. */
+  captionHidden: boolean;
+  /** The views the scene names (lecture mode shows exactly these), or null. */
+  sceneViews: ViewId[] | null;
+}
+
+export type AppState = ConfigSlice & RunSlice & ViewSlice & SceneSlice;
 
 export const initialRun: RunSlice = {
   playing: false,
@@ -106,6 +120,11 @@ export const useApp = create<AppState>(() => ({
   enlarged: null,
   lecture: false,
   helpOpen: false,
+  chapter: null,
+  scene: 0,
+  sceneRunning: false,
+  captionHidden: false,
+  sceneViews: null,
 }));
 
 /**

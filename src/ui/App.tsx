@@ -1,4 +1,5 @@
 import { useEffect } from 'react';
+import { startChapters } from '../state/scenes';
 import { useApp } from '../state/store';
 import { actionForKey } from './actions';
 import { ControlPanel } from './components/ControlPanel';
@@ -8,6 +9,8 @@ import { Stage } from './components/Stage';
 import { StatusBar } from './components/StatusBar';
 
 export function App() {
+  useEffect(() => startChapters(), []);
+
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
       if (event.key === 'Escape' && useApp.getState().helpOpen) {

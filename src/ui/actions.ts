@@ -3,6 +3,7 @@
  * from it (as Excalidraw does), so they can never disagree.
  */
 import { engine } from '../state/engine';
+import { nextScene, previousScene } from '../state/scenes';
 import { clearSimView } from '../state/simView';
 import { useApp } from '../state/store';
 import { setConfigField } from './configEdits';
@@ -19,6 +20,9 @@ export type ActionId =
   | 'reset'
   | 'newSeed'
   | 'lecture'
+  | 'sceneNext'
+  | 'scenePrev'
+  | 'caption'
   | 'help';
 
 export interface Action {
@@ -69,8 +73,8 @@ export const ACTIONS: Action[] = [
   {
     id: 'step',
     label: 'Step',
-    keys: ['ArrowRight'],
-    keyLabel: '→',
+    keys: ['.'],
+    keyLabel: '.',
     description: 'Advance one Euler step dt',
     perform: () => {
       pause();
@@ -174,6 +178,31 @@ export const ACTIONS: Action[] = [
       else if (!lecture && document.fullscreenElement)
         document.exitFullscreen().catch(() => undefined);
     },
+  },
+  {
+    id: 'sceneNext',
+    label: 'Next scene',
+    keys: ['ArrowRight', 'PageDown'],
+    keyLabel: '→ / PgDn',
+    description:
+      'The next scene of the chapter (after the last, the next chapter); presenter clickers send PgDn',
+    perform: nextScene,
+  },
+  {
+    id: 'scenePrev',
+    label: 'Previous scene',
+    keys: ['ArrowLeft', 'PageUp'],
+    keyLabel: '← / PgUp',
+    description: 'The previous scene of the chapter',
+    perform: previousScene,
+  },
+  {
+    id: 'caption',
+    label: 'Caption',
+    keys: ['h'],
+    keyLabel: 'H',
+    description: "Hide or show the scene's caption (for a lecturer who speaks it)",
+    perform: () => useApp.setState((s) => ({ captionHidden: !s.captionHidden })),
   },
   {
     id: 'help',

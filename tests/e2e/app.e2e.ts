@@ -6,6 +6,21 @@ import { latest, launch, openPage, outputError, statusNumber, waitForStatus } fr
 const VIEWS = ['network', 'traces', 'phase', 'learning', 'weights', 'task', 'equations'];
 const ARTIFACTS = 'test-results/screenshots';
 
+/**
+ * The first chapter's first scene shows three views: reopen the other standard views (the
+ * analyses' views stay hidden) with the stage's own "show …" buttons, as a user would.
+ */
+async function showAllViews(page: Page): Promise<void> {
+  for (;;) {
+    const button = page
+      .locator('.hidden-views button')
+      .filter({ hasNotText: /α limit|One phase/ })
+      .first();
+    if ((await button.count()) === 0) return;
+    await button.click();
+  }
+}
+
 let browser: Browser;
 let page: Page;
 let problems: string[];
@@ -19,6 +34,7 @@ beforeAll(async () => {
   ({ page, problems } = await openPage(browser, inject('baseUrl')));
   await page.getByTestId('status-backend').filter({ hasNotText: '…' }).waitFor();
   await waitForNumber('status-loss', Number.isFinite);
+  await showAllViews(page);
   mkdirSync(ARTIFACTS, { recursive: true });
 });
 
@@ -108,18 +124,36 @@ describe('the simulator in Chromium', () => {
   });
 
   it('every keyboard shortcut does its job', async () => {
-    // → steps once (from a quiet engine).
+    // . steps once (from a quiet engine).
     await expect
       .poll(() => page.getByTestId('status-phase').textContent(), { timeout: 60_000 })
       .toBe('idle');
     const s0 = await statusNumber(page, 'status-step');
-    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('.');
     await waitForNumber('status-step', (v) => v === s0 + 1);
     // ? opens the help listing every shortcut; Escape closes it.
     await page.keyboard.press('?');
     const help = page.getByTestId('help');
     await help.waitFor();
-    for (const key of ['Space', '→', 'E', 'C', 'L', 'R', 'S', 'N', 'T', 'Esc', 'F', '?'])
+    for (const key of [
+      'Space',
+      '.',
+      'E',
+      'C',
+      'L',
+      'R',
+      'S',
+      'N',
+      'T',
+      'Esc',
+      'F',
+      '→',
+      'PgDn',
+      '←',
+      'PgUp',
+      'H',
+      '?',
+    ])
       expect(await help.textContent()).toContain(key);
     await page.keyboard.press('Escape');
     await help.waitFor({ state: 'detached' });

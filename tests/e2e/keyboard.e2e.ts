@@ -44,9 +44,10 @@ describe('the keyboard', () => {
   it('choosing a chapter with the mouse, then Space plays and C controls', async () => {
     const { page, problems } = await openPage(browser, inject('baseUrl'));
     await chapterReady(page);
-    const select = page.getByTestId('preset');
+    const select = page.getByTestId('chapter-menu');
     await select.click();
-    await select.selectOption('circle-lcp-di');
+    // Chapter 12 runs on the 16-unit circle net; its first scene leaves control off.
+    await select.selectOption('one-phase');
     await expect.poll(async () => (await latest(page))?.n, { timeout: 60_000 }).toBe(16);
     expect(await page.evaluate(() => document.activeElement?.tagName)).not.toBe('SELECT');
     await plays(page);
@@ -83,6 +84,42 @@ describe('the keyboard', () => {
     // Letters still act while a button has focus.
     await page.keyboard.press('c');
     await expect.poll(async () => (await latest(page))?.control, { timeout: 30_000 }).toBe(true);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('→ and PageDown change scene, ← and PageUp go back, . steps once, H hides the caption', async () => {
+    const { page, problems } = await openPage(browser, inject('baseUrl'));
+    await chapterReady(page);
+    const scene = () =>
+      page.evaluate(
+        () =>
+          (window as unknown as { lcpDebug: { app: () => { scene: number } } }).lcpDebug.app()
+            .scene,
+      );
+    expect(await scene()).toBe(0);
+    // . is Step now: one Euler step, the scene stays.
+    const s0 = await statusNumber(page, 'status-step');
+    await page.keyboard.press('.');
+    await expect.poll(() => statusNumber(page, 'status-step'), { timeout: 30_000 }).toBe(s0 + 1);
+    expect(await scene()).toBe(0);
+    await page.keyboard.press('ArrowRight');
+    await expect.poll(scene).toBe(1);
+    await page.keyboard.press('PageDown');
+    await expect.poll(scene).toBe(2);
+    await page.keyboard.press('ArrowLeft');
+    await expect.poll(scene).toBe(1);
+    await page.keyboard.press('PageUp');
+    await expect.poll(scene).toBe(0);
+    await page.keyboard.press('h');
+    await expect.poll(() => page.getByTestId('scene-caption').count()).toBe(0);
+    await page.keyboard.press('h');
+    await expect.poll(() => page.getByTestId('scene-caption').count()).toBe(1);
+    // In a text field the arrows are the field's own.
+    const alpha = page.locator('[data-field-key="alpha"] input');
+    await alpha.click();
+    await page.keyboard.press('ArrowRight');
+    expect(await scene()).toBe(0);
     expect(problems).toEqual([]);
     await page.close();
   });

@@ -208,6 +208,21 @@ async function checkAllCombinations(page: Page, chapter: string): Promise<void> 
   }
 }
 
+/**
+ * The first chapter's first scene shows three views: reopen the other standard views (the
+ * analyses' views stay hidden) with the stage's own "show …" buttons, as a user would.
+ */
+async function showAllViews(page: Page): Promise<void> {
+  for (;;) {
+    const button = page
+      .locator('.hidden-views button')
+      .filter({ hasNotText: /α limit|One phase/ })
+      .first();
+    if ((await button.count()) === 0) return;
+    await button.click();
+  }
+}
+
 describe('legibility', () => {
   it('the default chapter after Learn ×3 and a Train', async () => {
     const { page, problems } = await openPage(browser, inject('baseUrl'));
@@ -215,6 +230,7 @@ describe('legibility', () => {
     onTestFinished(() => page.close());
     await page.getByTestId('status-backend').filter({ hasNotText: '…' }).waitFor();
     await idle(page, 120_000);
+    await showAllViews(page);
     await page.keyboard.press('c');
     await learn(page, 3, 120_000);
     // A short Train: five updates, then Escape stops it (Figure 1 solves to tight tolerances).
@@ -235,7 +251,7 @@ describe('legibility', () => {
       const tried = await openPage(browser, inject('baseUrl'));
       await idle(tried.page, 120_000);
       await tried.page.waitForTimeout(15_000);
-      await tried.page.getByTestId('preset').selectOption('mnist-rnn-lcp-di');
+      await tried.page.getByTestId('chapter-menu').selectOption('recurrent-digits');
       try {
         await expect.poll(async () => (await latest(tried.page))?.n, { timeout: 90_000 }).toBe(256);
         opened = tried;
@@ -250,6 +266,7 @@ describe('legibility', () => {
     const { page, problems } = opened;
     onTestFinished(() => page.close());
     await idle(page, 240_000);
+    await showAllViews(page);
     await page.keyboard.press('c');
     await learn(page, 2, 240_000);
     await checkAllCombinations(page, 'mnist-rnn');

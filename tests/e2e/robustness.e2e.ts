@@ -113,7 +113,8 @@ describe('a lost WebGL context in the middle of work continues on another backen
   it('during a decision-map request: the map still arrives', async () => {
     const { page, problems } = await openPage(browser, `${inject('baseUrl')}?backend=webgl`);
     await chapterReady(page);
-    await page.getByTestId('preset').selectOption('circle-lcp-di');
+    // Chapter 12: the 16-unit circle net.
+    await page.getByTestId('chapter-menu').selectOption('one-phase');
     await expect.poll(async () => (await latest(page))?.n, { timeout: 60_000 }).toBe(16);
     const size = await page.evaluate(async () => {
       const lcp = (
@@ -173,11 +174,12 @@ describe('sizes that are allowed but slow', () => {
   it('a size beyond what the machine holds is refused in the control, with the bound', async () => {
     const { page, problems } = await openPage(browser, inject('baseUrl'));
     await chapterReady(page);
-    await page.getByTestId('preset').selectOption('mnist-ff-lcp-kp');
-    await expect.poll(async () => (await latest(page))?.n, { timeout: 60_000 }).toBe(512);
+    // Chapter 10: a layered 16-16-16 net.
+    await page.getByTestId('chapter-menu').selectOption('deep-feed-forward');
+    await expect.poll(async () => (await latest(page))?.n, { timeout: 60_000 }).toBe(48);
     await setField(page, 'layers', '4096,4096,4096,4096,4096,4096,4096,4096');
     await noticeMatching(page, /layers.*refused.*at most/);
-    expect(await page.locator('[data-field-key="layers"] input').inputValue()).toBe('256,256');
+    expect(await page.locator('[data-field-key="layers"] input').inputValue()).toBe('16,16,16');
     expect(problems).toEqual([]);
     await page.close();
   });
@@ -245,7 +247,7 @@ describe('divergence and a dead engine', () => {
     const page = await context.newPage();
     await page.goto(inject('baseUrl'));
     await chapterReady(page);
-    await page.getByTestId('preset').selectOption('circle-lcp-di');
+    await page.getByTestId('chapter-menu').selectOption('one-phase');
     await expect.poll(async () => (await latest(page))?.n, { timeout: 60_000 }).toBe(16);
     await page.getByTestId('train-updates').selectOption('1000');
     await page.keyboard.press('t');
@@ -256,11 +258,14 @@ describe('divergence and a dead engine', () => {
     await page.waitForTimeout(2500);
     await page.reload();
     await page.getByTestId('session').waitFor({ timeout: 30_000 });
-    expect(await page.getByTestId('session').textContent()).toMatch(/Circle.*\d+ updates/);
+    expect(await page.getByTestId('session').textContent()).toMatch(
+      /One phase, not two \(scene 1\).*\d+ updates/,
+    );
     await page.getByTestId('session-restore').click();
     await expect.poll(async () => (await latest(page))?.n, { timeout: 60_000 }).toBe(16);
     expect(await statusNumber(page, 'status-updates')).toBeGreaterThan(20);
-    expect(await page.getByTestId('preset').inputValue()).toBe('circle-lcp-di');
+    expect(await page.getByTestId('chapter-menu').inputValue()).toBe('one-phase');
+    expect(await page.getByTestId('scene-title').count()).toBe(1);
     await context.close();
   });
 });

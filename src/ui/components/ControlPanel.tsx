@@ -1,9 +1,9 @@
-import { PRESETS } from '../../engine/presets';
 import { engine } from '../../state/engine';
 import { useApp } from '../../state/store';
 import { ACTIONS, actionById, TRAIN_CHOICES, type ActionId } from '../actions';
-import { focusStage, loadChapter } from '../configEdits';
+import { focusStage } from '../configEdits';
 import { BusyIndicator } from './BusyIndicator';
+import { ChapterMenu } from './ChapterMenu';
 import { ParameterControls } from './ParameterControls';
 
 const BUTTONS: ActionId[] = [
@@ -82,7 +82,6 @@ function TrainControls() {
 }
 
 export function ControlPanel() {
-  const preset = useApp((s) => s.preset);
   const edited = useApp(
     (s) => s.preset !== null && JSON.stringify(s.config) !== JSON.stringify(s.chapterConfig),
   );
@@ -91,29 +90,10 @@ export function ControlPanel() {
   const narration = useApp((s) => s.narration);
   return (
     <aside className="panel" aria-label="Controls">
-      <label className="preset">
-        Chapter{' '}
-        <select
-          data-testid="preset"
-          value={preset ?? ''}
-          onChange={(e) => {
-            loadChapter(e.target.value);
-            // The keyboard belongs to the stage again: Space plays, C controls.
-            focusStage();
-          }}
-        >
-          {preset === null && <option value="">(custom)</option>}
-          {Object.entries(PRESETS).map(([key, p]) => (
-            <option key={key} value={key}>
-              {p.title}
-            </option>
-          ))}
-        </select>
-      </label>
-      {preset && (
+      <ChapterMenu />
+      {edited && (
         <p className="preset-description">
-          {PRESETS[preset].description}
-          {edited && <em> (edited: ↺ beside a field restores the chapter&apos;s value)</em>}
+          <em>Edited: ↺ beside a field restores the chapter&apos;s value.</em>
         </p>
       )}
       <div className="buttons" role="toolbar" aria-label="Simulation">

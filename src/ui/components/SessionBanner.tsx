@@ -1,11 +1,12 @@
 import { useEffect, useState } from 'react';
-import { parseConfig } from '../../engine/config';
-import { PRESETS } from '../../engine/presets';
-import { engine } from '../../state/engine';
-import { forgetSession, loadSession, type SavedSession } from '../../state/session';
-import { clearSimView } from '../../state/simView';
-import { useApp } from '../../state/store';
-import { focusStage, isChapter } from '../configEdits';
+import {
+  forgetSession,
+  loadSession,
+  restoreSession,
+  sessionTitle,
+  type SavedSession,
+} from '../../state/session';
+import { focusStage } from '../configEdits';
 
 function ago(ms: number): string {
   const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
@@ -13,24 +14,6 @@ function ago(ms: number): string {
   if (s < 5400) return `${Math.round(s / 60)} min ago`;
   if (s < 172_800) return `${Math.round(s / 3600)} h ago`;
   return `${Math.round(s / 86_400)} days ago`;
-}
-
-/** Continue a saved session: its configuration, chapter and weights. */
-function restore(session: SavedSession): void {
-  const preset = session.preset && isChapter(session.preset) ? session.preset : null;
-  const chapterConfig = preset
-    ? parseConfig({ ...PRESETS[preset].config, backend: session.config.backend })
-    : session.config;
-  useApp.setState({
-    config: session.config,
-    preset,
-    chapterConfig,
-    playing: false,
-    control: false,
-    busy: null,
-  });
-  clearSimView(true);
-  engine().send({ type: 'restore', config: session.config, checkpoint: session.checkpoint });
 }
 
 /** On opening, the work of the last visit is offered back (it is never restored unasked). */
@@ -46,8 +29,7 @@ export function SessionBanner() {
     };
   }, []);
   if (!session) return null;
-  const title =
-    session.preset && isChapter(session.preset) ? PRESETS[session.preset].title : 'a custom setup';
+  const title = sessionTitle(session);
   const updates = session.checkpoint.updates;
   return (
     <div className="session-banner" role="region" aria-label="Saved session" data-testid="session">
@@ -59,7 +41,7 @@ export function SessionBanner() {
         type="button"
         data-testid="session-restore"
         onClick={() => {
-          restore(session);
+          restoreSession(session);
           setSession(null);
           focusStage();
         }}

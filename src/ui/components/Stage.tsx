@@ -9,6 +9,7 @@ import { TracesView } from '../views/TracesView';
 import { WeightsView } from '../views/WeightsView';
 import { SweepView } from '../views/SweepView';
 import { EpView } from '../views/EpView';
+import { SceneBar } from './SceneBar';
 
 export const VIEWS: Record<ViewId, { title: string; Component: ComponentType }> = {
   network: { title: 'Network', Component: NetworkView },
@@ -95,8 +96,14 @@ function toggleHidden(id: ViewId): void {
 export function Stage() {
   const hidden = useApp((s) => s.hidden);
   const enlarged = useApp((s) => s.enlarged);
-  const shown = VIEW_IDS.filter(
-    (id) => !hidden.includes(id) && (enlarged === null || enlarged === id),
+  const lecture = useApp((s) => s.lecture);
+  const sceneViews = useApp((s) => s.sceneViews);
+  // Presenter view: in lecture mode a scene shows exactly the views it names, large.
+  const presenting = lecture && sceneViews !== null;
+  const shown = VIEW_IDS.filter((id) =>
+    presenting
+      ? sceneViews.includes(id) && (enlarged === null || enlarged === id)
+      : !hidden.includes(id) && (enlarged === null || enlarged === id),
   );
   const grid = useRef<HTMLDivElement>(null);
   // Size the grid to its box: recomputed on resize (ResizeObserver), lecture mode and when the
@@ -148,8 +155,12 @@ export function Stage() {
   }, [grid, key]);
 
   return (
-    <main className={`stage${enlarged ? ' enlarged' : ''}`} aria-label="Views">
-      {hidden.length > 0 && (
+    <main
+      className={`stage${enlarged ? ' enlarged' : ''}${presenting ? ' presenting' : ''}`}
+      aria-label="Views"
+    >
+      <SceneBar />
+      {hidden.length > 0 && !presenting && (
         <div className="hidden-views" aria-label="Hidden views">
           Hidden:{' '}
           {hidden.map((id) => (
