@@ -35,7 +35,7 @@ import { chromium } from 'playwright-core';
 import { peerProblem, runTorch, sgemmPeak, stepFlops, type Peak, type TorchFigure } from './peer';
 import { ceilingFps, chapterUnderLoad, type ChapterLoad } from './benchApp';
 import { serveDirectory } from './serveStatic';
-import { PRESETS } from '../src/engine/presets';
+import { CHAPTERS, chapterById } from '../src/chapters';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
@@ -262,8 +262,8 @@ async function main(): Promise<void> {
     }
     if (appSeconds > 0) {
       const before = await ceilingFps(browser, 5);
-      for (const chapter of Object.keys(PRESETS)) {
-        const load = await chapterUnderLoad(browser, server.url, chapter, appSeconds);
+      for (const { id } of CHAPTERS) {
+        const load = await chapterUnderLoad(browser, server.url, id, appSeconds);
         console.log(JSON.stringify({ app: load }));
         loads.push(load);
       }
@@ -349,7 +349,12 @@ function appTable(loads: ChapterLoad[], ceiling: number, cli: Map<string, number
     'Stop',
   ];
   const rows = loads.map((l) => {
-    const c = cli.get(l.chapter);
+    const preset = chapterById(l.chapter)?.base.preset;
+    // The CLI's cost of the chapter's own configuration (the chapter is its preset unchanged).
+    const c =
+      preset && !Object.keys(chapterById(l.chapter)?.base.config ?? {}).length
+        ? cli.get(preset)
+        : undefined;
     return [
       l.chapter,
       l.backend,

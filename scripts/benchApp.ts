@@ -113,7 +113,7 @@ export async function chapterUnderLoad(
   await page.addInitScript(COUNTERS);
   await page.goto(base);
   await page.getByTestId('status-backend').filter({ hasNotText: '…' }).waitFor({ timeout: 60_000 });
-  await page.getByTestId('preset').selectOption(chapter);
+  await page.getByTestId('chapter-menu').selectOption(chapter);
   // The chapter's network is built and idle (its first free equilibrium found).
   await page.waitForFunction(
     () => {

@@ -14,6 +14,9 @@ import ch09 from './09-kolen-pollack.json';
 import ch10 from './10-deep-feed-forward.json';
 import ch11 from './11-recurrent-digits.json';
 import ch12 from './12-one-phase.json';
+import ch13 from './13-digits-rbp.json';
+import ch14 from './14-digits-feed-forward-feedback.json';
+import ch15 from './15-digits-feed-forward-kp.json';
 import { parseChapter, type Chapter } from './schema';
 
 /** The files as imported, with the names their errors mention. */
@@ -30,6 +33,9 @@ export const CHAPTER_FILES: [string, unknown][] = [
   ['10-deep-feed-forward.json', ch10],
   ['11-recurrent-digits.json', ch11],
   ['12-one-phase.json', ch12],
+  ['13-digits-rbp.json', ch13],
+  ['14-digits-feed-forward-feedback.json', ch14],
+  ['15-digits-feed-forward-kp.json', ch15],
 ];
 
 export const CHAPTERS: Chapter[] = CHAPTER_FILES.map(([name, raw]) => parseChapter(raw, name));
