@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { AlphaPoint, AlphaSweepResult, EpResult, Trace } from '../../src/worker/protocol';
-import { drawEp, epEmptyText, epLayout } from '../../src/ui/views/epDraw';
+import { drawEp, epEmptyText, epLayout, symmetryText } from '../../src/ui/views/epDraw';
 import { drawSweep, sweepEmptyText } from '../../src/ui/views/sweepDraw';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
@@ -187,7 +187,8 @@ describe('epDraw', () => {
       expect(num(d, 'cy')).toBeLessThan(chapter);
     }
     expect(svg.querySelector('.ep-label')?.textContent).toBe('EP: 0.75');
-    expect(svg.querySelector('.symmetry')?.textContent).toContain('not symmetric');
+    expect(symmetryText(r)).toBe('W is not symmetric (‖W − Wᵀ‖ / 2‖W‖ = 0.58)');
+    expect(symmetryText({ ...r, asymmetry: 0 })).toBe('W is symmetric');
     expect(normalise(svg)).toMatchSnapshot();
   });
 

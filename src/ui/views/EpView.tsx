@@ -7,7 +7,7 @@ import { useStore } from 'zustand';
 import { analyses, requestEpComparison } from '../../state/analyses';
 import { useApp } from '../../state/store';
 import { hostSvg, sectionStyle, useLiveDraw, type Size } from './common';
-import { drawEp } from './epDraw';
+import { drawEp, symmetryText } from './epDraw';
 
 export function EpView() {
   const slot = useStore(analyses, (s) => s.epCompare);
@@ -42,7 +42,7 @@ export function EpView() {
           {progress
             ? progress
             : r
-              ? `sample ${r.sample}: EP needs a free and a nudged phase and small β; LCP reads its update off one controlled phase`
+              ? `sample ${r.sample}; ${symmetryText(r)}. EP needs two phases, small β and symmetric W; LCP reads its update off one controlled phase`
               : slot.status === 'failed'
                 ? (slot.message ?? 'failed')
                 : 'the same sample under EP and under LCP'}

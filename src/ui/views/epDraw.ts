@@ -166,6 +166,13 @@ function drawTraces(
   });
 }
 
+/** Whether W is symmetric, in words (the view's status line says it: EP's limit depends on it). */
+export function symmetryText(r: EpResult): string {
+  return r.asymmetry < 1e-6
+    ? 'W is symmetric'
+    : `W is not symmetric (‖W − Wᵀ‖ / 2‖W‖ = ${fmt(r.asymmetry, 2)})`;
+}
+
 /** Draw the comparison into `svg` at `size`. */
 export function drawEp(svg: SVGSVGElement, model: EpModel, size: Size): void {
   sizeSvg(svg, size);
@@ -345,14 +352,4 @@ export function drawEp(svg: SVGSVGElement, model: EpModel, size: Size): void {
       y(last.cosine) + (last.cosine > r.lcpLimit.cosine - 0.05 ? 1.3 * fs : -0.5 * fs),
       { 'text-anchor': 'end', fill: EP_COLOURS.ep },
     );
-  label(
-    gCos,
-    'symmetry',
-    r.asymmetry < 1e-6
-      ? 'W is symmetric'
-      : `W is not symmetric (‖W − Wᵀ‖ / 2‖W‖ = ${fmt(r.asymmetry, 2)})`,
-    box.x + 3,
-    box.y + box.height - 0.6 * fs,
-    { fill: INK, 'fill-opacity': 0.8 },
-  );
 }
