@@ -1,15 +1,81 @@
 /**
  * Analyses that a chapter's scene asks the engine for: the α limit (a sweep of α on the current
- * sample) and equilibrium propagation's two phases beside LCP's one. CONTRACT, to be implemented:
- * each sends its command to the worker and keeps the reply where its view reads it.
+ * sample) and equilibrium propagation's two phases beside LCP's one. Each request sends its
+ * command to the worker; the reply lands in a small vanilla store that the `sweep` and `ep` views
+ * read. A new network clears it (its numbers described the old one).
  */
+import { createStore } from 'zustand/vanilla';
+import type { AlphaSweepResult, AnalysisKind, EpResult } from '../worker/protocol';
+import { engine } from './engine';
+
+/** One analysis: what the view shows and whether a newer one is on its way. */
+export interface AnalysisSlot<T> {
+  /** 'running': asked, no reply yet (the last result, if any, stays until the new one lands). */
+  status: 'idle' | 'running' | 'done' | 'failed';
+  /** The id of the request in flight or last answered (older replies are ignored). */
+  id: number;
+  result: T | null;
+  /** Why the last request was not answered (stopped, no equilibrium, …). */
+  message: string | null;
+}
+
+export interface AnalysesState {
+  alphaSweep: AnalysisSlot<AlphaSweepResult>;
+  epCompare: AnalysisSlot<EpResult>;
+}
+
+const idle = <T>(): AnalysisSlot<T> => ({ status: 'idle', id: 0, result: null, message: null });
+
+export const analyses = createStore<AnalysesState>(() => ({
+  alphaSweep: idle(),
+  epCompare: idle(),
+}));
+
+/** Request ids, increasing over the page's life (never reused after a clear). */
+let nextId = 1;
+
+function start(kind: AnalysisKind): number {
+  const id = nextId++;
+  analyses.setState((s) => ({ [kind]: { ...s[kind], status: 'running', id, message: null } }));
+  return id;
+}
 
 /** Ask the worker for the α sweep of the current sample (the `sweep` view draws it). */
 export function requestAlphaSweep(): void {
-  throw new Error('requestAlphaSweep: not implemented yet');
+  engine().send({ type: 'alphaSweep', id: start('alphaSweep') });
 }
 
 /** Ask the worker for EP's free and nudged phases beside LCP's controlled one (the `ep` view). */
 export function requestEpComparison(): void {
-  throw new Error('requestEpComparison: not implemented yet');
+  engine().send({ type: 'epCompare', id: start('epCompare') });
+}
+
+/** The worker's α sweep for request `id` (state/engine.ts routes it here). */
+export function receiveAlphaSweep(id: number, result: AlphaSweepResult): void {
+  if (analyses.getState().alphaSweep.id !== id) return;
+  analyses.setState({ alphaSweep: { status: 'done', id, result, message: null } });
+}
+
+/** The worker's EP comparison for request `id`. */
+export function receiveEpComparison(id: number, result: EpResult): void {
+  if (analyses.getState().epCompare.id !== id) return;
+  analyses.setState({ epCompare: { status: 'done', id, result, message: null } });
+}
+
+/** Request `id` will not be answered (stopped, rebuilt, no equilibrium). */
+export function analysisFailed(kind: AnalysisKind, id: number, message: string): void {
+  const slot = analyses.getState()[kind];
+  if (slot.id !== id) return;
+  analyses.setState({ [kind]: { ...slot, status: 'failed', message } });
+}
+
+/**
+ * A new network: the results described the old one. A request still running was sent after the
+ * rebuild (the worker answers those sent before it with a failure first), so it stays.
+ */
+export function clearAnalyses(): void {
+  const keep = <T>(slot: AnalysisSlot<T>): AnalysisSlot<T> =>
+    slot.status === 'running' ? { ...slot, result: null } : idle();
+  const s = analyses.getState();
+  analyses.setState({ alphaSweep: keep(s.alphaSweep), epCompare: keep(s.epCompare) });
 }

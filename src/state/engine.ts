@@ -13,6 +13,7 @@ import type {
   FlowFieldRequest,
   WorkerMessage,
 } from '../worker/protocol';
+import { analysisFailed, clearAnalyses, receiveAlphaSweep, receiveEpComparison } from './analyses';
 import { setConfigFields } from './configChanges';
 import { clearSimView, receiveSnapshot, receiveTask, simView } from './simView';
 import { dismissNoticeKey, pushNotice, useApp, type AppState } from './store';
@@ -98,7 +99,10 @@ export function createEngineClient(worker: Worker): EngineClient {
           useApp.setState({ busy: msg.busy });
         break;
       case 'task':
-        if (msg.fresh) clearSimView();
+        if (msg.fresh) {
+          clearSimView();
+          clearAnalyses();
+        }
         receiveTask(msg.data);
         break;
       case 'ready':
@@ -128,6 +132,15 @@ export function createEngineClient(worker: Worker): EngineClient {
       }
       case 'noticeClear':
         dismissNoticeKey(msg.key);
+        break;
+      case 'alphaSweep':
+        receiveAlphaSweep(msg.id, msg.result);
+        break;
+      case 'epCompare':
+        receiveEpComparison(msg.id, msg.result);
+        break;
+      case 'analysisFailed':
+        analysisFailed(msg.analysis, msg.id, msg.message);
         break;
       case 'pong':
         break;

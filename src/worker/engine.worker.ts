@@ -7,8 +7,10 @@
  * Stop cancels them all. Snapshots go out only when something changed, at most one
  * unacknowledged at a time (back-pressure).
  */
+import { alphaSweepSliced, analysisInput, disposeInput } from '../engine/alphaSweep';
 import { needsRebuild, parseConfig, type BackendChoice, type TrainConfig } from '../engine/config';
 import { diagnoseDivergence } from '../engine/diagnosis';
+import { epCompareSliced } from '../engine/ep';
 import { DivergenceError, InputError } from '../engine/errors';
 import { hiddenSize } from '../engine/init';
 import { setWasmKernelOptions } from '../engine/kernels/wasm/kernel';
@@ -26,6 +28,7 @@ import {
 } from './backends';
 import { computeFlowField, decisionMapSliced, displayedTestIndices, rowsOf } from './fields';
 import type {
+  AnalysisKind,
   Busy,
   Command,
   DecisionMap,
@@ -70,7 +73,21 @@ type JobSpec =
   /** `done` of `total` updates; `startUpdates`: the trainer's count when the job began. */
   | { kind: 'train'; total: number; done: number; startUpdates: number | null }
   | { kind: 'next' }
-  | { kind: 'edit'; cmd: Extract<Command, { type: 'edit' }> };
+  | { kind: 'edit'; cmd: Extract<Command, { type: 'edit' }> }
+  /** Analyses of the current sample: their result goes back as a reply to `id`. */
+  | { kind: 'alphaSweep'; id: number; alphas?: number[] }
+  | { kind: 'epCompare'; id: number; betas?: number[] };
+
+type AnalysisSpec = Extract<JobSpec, { kind: AnalysisKind }>;
+
+function isAnalysis(spec: JobSpec): spec is AnalysisSpec {
+  return spec.kind === 'alphaSweep' || spec.kind === 'epCompare';
+}
+
+/** Tell the page an analysis will not be answered (its view stops waiting). */
+function failAnalysis(spec: AnalysisSpec, message: string): void {
+  post({ type: 'analysisFailed', id: spec.id, analysis: spec.kind, message });
+}
 
 interface Job {
   spec: JobSpec;
@@ -162,6 +179,9 @@ async function ensureBackend(c: TrainConfig): Promise<void> {
 
 /** Stop everything: the running job (its finally blocks free its tensors), the queue and play. */
 function cancelAll(): void {
+  // Analyses asked for are answered, if only to say that they stopped.
+  for (const spec of [...(job ? [job.spec] : []), ...queue])
+    if (isAnalysis(spec)) failAnalysis(spec, 'stopped');
   if (job) closeJob(job);
   job = null;
   queue = [];
@@ -241,6 +261,8 @@ const LABELS: Record<JobSpec['kind'], string> = {
   train: 'Training',
   next: 'Next sample',
   edit: 'Editing',
+  alphaSweep: 'Sweeping α',
+  epCompare: 'Equilibrium propagation against LCP',
 };
 
 function startJob(spec: JobSpec): Job | null {
@@ -348,6 +370,29 @@ function* jobWork(s: Simulation, spec: JobSpec): Sliced<unknown> {
       }
       yield* s.afterUpdateSliced(false);
       return;
+    case 'alphaSweep': {
+      const input = analysisInput(s);
+      try {
+        const result = yield* alphaSweepSliced(input, spec.alphas);
+        post({ type: 'alphaSweep', id: spec.id, points: result.points, result });
+      } finally {
+        disposeInput(input);
+      }
+      return;
+    }
+    case 'epCompare': {
+      const input = analysisInput(s);
+      try {
+        const result = yield* epCompareSliced(
+          input,
+          spec.betas ? { betas: spec.betas } : undefined,
+        );
+        post({ type: 'epCompare', id: spec.id, result });
+      } finally {
+        disposeInput(input);
+      }
+      return;
+    }
     case 'build':
       return;
   }
@@ -380,6 +425,16 @@ function busyOf(j: Job): Busy {
 
 /** The job's failure: divergences explained (and fixed in one click), other errors reported. */
 function onJobError(spec: JobSpec | null, e: unknown): void {
+  // An analysis changes nothing: its failure (no free equilibrium, no gradient) is its reply.
+  if (spec && isAnalysis(spec)) {
+    const text =
+      e instanceof DivergenceError
+        ? `no equilibrium to analyse (${e.phase} dynamics diverged at step ${e.step}: ${e.reason})`
+        : describe(e);
+    failAnalysis(spec, text);
+    dirty = true;
+    return;
+  }
   if (e instanceof DivergenceError) {
     playing = false;
     queue = [];
@@ -431,8 +486,10 @@ function work(): void {
       const spec = queue.shift();
       if (!spec) break;
       if (!sim && spec.kind !== 'build') {
+        if (isAnalysis(spec)) failAnalysis(spec, 'there is no network');
         // No network (a failed build) and none coming: nothing can run.
         if (!queue.some((s) => s.kind === 'build')) {
+          for (const q of queue) if (isAnalysis(q)) failAnalysis(q, 'there is no network');
           queue = [];
           notice({
             level: 'error',
@@ -453,7 +510,12 @@ function work(): void {
         job = null;
         dirty = true;
         // Work that went through: a divergence reported before is over.
-        if (divergenceShown && current.spec.kind !== 'refresh' && current.spec.kind !== 'control') {
+        if (
+          divergenceShown &&
+          current.spec.kind !== 'refresh' &&
+          current.spec.kind !== 'control' &&
+          !isAnalysis(current.spec)
+        ) {
           divergenceShown = false;
           post({ type: 'noticeClear', key: 'divergence' });
         }
@@ -811,6 +873,12 @@ function handle(cmd: Command): void {
       return;
     case 'edit':
       enqueue({ kind: 'edit', cmd });
+      return;
+    case 'alphaSweep':
+      enqueue({ kind: 'alphaSweep', id: cmd.id, ...(cmd.alphas ? { alphas: cmd.alphas } : {}) });
+      return;
+    case 'epCompare':
+      enqueue({ kind: 'epCompare', id: cmd.id, ...(cmd.betas ? { betas: cmd.betas } : {}) });
       return;
   }
 }

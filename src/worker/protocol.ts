@@ -3,7 +3,9 @@
  * snapshots and replies come out; typed arrays travel as transferables.
  */
 import type { BackendChoice, TrainConfig } from '../engine/config';
+import type { AlphaSweepResult } from '../engine/alphaSweep';
 import type { DivergenceFix } from '../engine/diagnosis';
+import type { EpResult } from '../engine/ep';
 import type {
   Checkpoint,
   LearningPoint,
@@ -41,7 +43,16 @@ export interface WeightsSnapshot {
 /** What the engine is busy with (a job of the worker), for the progress bar and Cancel. */
 export interface Busy {
   kind:
-    'build' | 'refresh' | 'control' | 'step' | 'equilibrium' | 'learn' | 'train' | 'next' | 'edit';
+    | 'build'
+    | 'refresh'
+    | 'control'
+    | 'step'
+    | 'equilibrium'
+    | 'learn'
+    | 'train'
+    | 'next'
+    | 'edit'
+    | AnalysisKind;
   /** What a user reads: "Training", "Building the network", … */
   label: string;
   /** The job's progress: updates for Train, 0/1 otherwise. */
@@ -61,6 +72,11 @@ export interface Busy {
 }
 
 export type { Checkpoint, DivergenceFix };
+export type { AlphaPoint, AlphaSweepResult } from '../engine/alphaSweep';
+export type { EpPoint, EpResult, LcpPoint, Trace } from '../engine/ep';
+
+/** The analyses a chapter's scene asks for (worker jobs with a reply). */
+export type AnalysisKind = 'alphaSweep' | 'epCompare';
 
 /** What views draw: the current sample's state and what changed. */
 export interface Snapshot {
@@ -173,7 +189,11 @@ export type Command =
   /** Rebuild with `config` and continue from a saved checkpoint (a restored session). */
   | { type: 'restore'; config: TrainConfig; checkpoint: Checkpoint }
   /** Test hook: lose the WebGL context as a real GPU reset would. */
-  | { type: 'loseContext' };
+  | { type: 'loseContext' }
+  /** The α sweep of the current sample (default α: 1e-3 … 1e3, 19 points). */
+  | { type: 'alphaSweep'; id: number; alphas?: number[] }
+  /** EP's two phases against LCP's one on the current sample (default β: 1e-4 … 1, 9 points). */
+  | { type: 'epCompare'; id: number; betas?: number[] };
 
 export interface Notice {
   level: 'info' | 'warning' | 'error';
@@ -205,4 +225,8 @@ export type WorkerMessage =
   /** The condition behind the notices with this key is over (e.g. a divergence, once work succeeds). */
   | { type: 'noticeClear'; key: string }
   | { type: 'pong'; id: number }
+  | { type: 'alphaSweep'; id: number; points: AlphaSweepResult['points']; result: AlphaSweepResult }
+  | { type: 'epCompare'; id: number; result: EpResult }
+  /** An analysis that will not be answered: stopped, rebuilt, or failed (no free equilibrium…). */
+  | { type: 'analysisFailed'; id: number; analysis: AnalysisKind; message: string }
   | { type: 'error'; message: string };
