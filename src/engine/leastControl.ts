@@ -95,7 +95,8 @@ export function sliceControl(
   const wj = new Float64Array(n);
   for (let a = 0; a < n; a++) {
     let v = (a === i || a === j ? 0 : held[a]) - p.drive[a];
-    for (let l = 0; l < n; l++) if (l !== i && l !== j) v -= W[a * n + l] * rho(p.activation, held[l]);
+    for (let l = 0; l < n; l++)
+      if (l !== i && l !== j) v -= W[a * n + l] * rho(p.activation, held[l]);
     c[a] = v;
     wi[a] = W[a * n + i];
     wj[a] = i === j ? 0 : W[a * n + j];

@@ -70,7 +70,8 @@ describe('the least control in the phase plane', () => {
       const psiAtStar = controlAt(p, s.phi);
       const scale = Math.hypot(...Array.from(s.psi));
       expect(scale).toBeGreaterThan(1e-3);
-      for (let u = 0; u < n; u++) expect(Math.abs(psiAtStar[u] - s.psi[u])).toBeLessThan(0.01 * scale);
+      for (let u = 0; u < n; u++)
+        expect(Math.abs(psiAtStar[u] - s.psi[u])).toBeLessThan(0.01 * scale);
       // The least control on the line is the engine's (which sits a little off the line at α > 0),
       // and any other point of the line needs more.
       expect(Math.abs(star.half - halfSquaredNorm(s.psi))).toBeLessThan(0.01 * star.half);
