@@ -237,11 +237,13 @@ export function networkLayout(
   layered: boolean,
   size: Size,
   image: { rows: number; cols: number } | null = null,
+  /** Lines of text under the diagram: the caption, or a picked synapse's rule (two). */
+  footerLines = 1,
 ): NetworkLayout {
   const { m, n, k } = dims;
   const fs = fontSize();
   const top = Math.round(fs * 1.8) + 2;
-  const bottom = size.height - Math.round(fs * 1.6) - 2;
+  const bottom = size.height - Math.round(fs * (0.4 + 1.2 * footerLines)) - 2;
   const gutter = Math.max(0, Math.min(54, size.width * 0.14));
   const nodes: UnitNode[] = [];
   const columns: { label: string; x: number }[] = [];
@@ -600,7 +602,9 @@ export function drawNetwork(root: HTMLElement, view: SimView, options: NetworkOp
   const layers = weights?.layers ?? [n];
   const layered = !!weights && (weights.layers.length > 1 || weights.maskW !== null);
   const image = view.task?.image && view.task.m === m ? view.task.image : null;
+  const footerLines = options.synapse ? 2 : 1;
   const layoutKey = [
+    footerLines,
     m,
     n,
     k,
@@ -613,7 +617,7 @@ export function drawNetwork(root: HTMLElement, view: SimView, options: NetworkOp
     image?.cols,
   ].join('|');
   if (layoutKey !== st.layoutKey || !st.layout) {
-    st.layout = networkLayout({ m, n, k }, layers, layered, { width, height }, image);
+    st.layout = networkLayout({ m, n, k }, layers, layered, { width, height }, image, footerLines);
     st.layoutKey = layoutKey;
     st.edgesKey = '';
   }
@@ -1029,18 +1033,12 @@ function drawSynapse(
       .attr('stroke-dasharray', dash);
   ring('syn-post', post, ROLE.psi, null);
   ring('syn-pre', pre, ROLE.phi, '4 2');
-  // Labels outside the circle (recurrent layout) or beside the unit (layered).
+  // Labels beside the unit, away from the circle's centre (recurrent) or to the right (layered):
+  // never above or below it, where the column names and the rule's lines are.
   const place = (node: UnitNode): [number, number, 'start' | 'end'] => {
-    const c = layout.center;
-    const dx = c ? node.x - c.x : 1;
-    const dy = c ? node.y - c.y : 0;
-    const len = Math.hypot(dx, dy) || 1;
-    const off = node.r + 8 * sw;
-    return [
-      node.x + (dx / len) * off,
-      node.y + (dy / len) * off + fs * 0.35,
-      dx < 0 ? 'end' : 'start',
-    ];
+    const left = layout.center ? node.x < layout.center.x - 1 : false;
+    const off = node.r + 6 * sw;
+    return [node.x + (left ? -off : off), node.y + fs * 0.35, left ? 'end' : 'start'];
   };
   const tag = (cls: string, node: UnitNode, text: string, color: string) => {
     const [x, y, anchor] = place(node);
