@@ -18,6 +18,7 @@ import {
   type Presentation,
 } from './dynamics';
 import { DivergenceError, InputError } from './errors';
+import { feedbackAngles, linearFeedbackAlignment } from './feedback';
 import { controlsAt } from './learning';
 import { lossPerSample } from './losses';
 import { meanHalfSquaredNorm, stabilityRadiusSliced } from './metrics';
@@ -104,6 +105,18 @@ export interface LearningPoint {
   cosineReliable: boolean;
   testLoss?: number;
   testAccuracy?: number | null;
+  /**
+   * Linear feedback: cos(Q u*, M(φ*) u*) — how close ψ = Q u* comes to dynamic inversion's
+   * control for the same u* — at the controlled equilibrium of the update's first sample, with
+   * the weights (and Q) the update started from. NaN when not measured for this point; absent
+   * for other controllers.
+   */
+  alignmentQ?: number;
+  /**
+   * Kolen–Pollack: the angle (degrees) between B and Wᵀ after the update, 0 when B = Wᵀ. NaN
+   * when not measured for this point; absent for other controllers.
+   */
+  angleB?: number;
 }
 
 export type MarkerKind = 'control-on' | 'control-off' | 'update' | 'sample';
@@ -246,14 +259,12 @@ export class Simulation {
     this.pendingMarkers.push({ t: 0, kind: 'sample' });
   }
 
-  /** The current sample as a presentation (new tensors, owned by the caller). */
-  private presentSample(): Presentation {
+  /** A training sample (the current one by default) as a presentation (new tensors, owned by
+   *  the caller). */
+  private presentSample(index = this.sample): Presentation {
     const { m, k } = this.data;
-    const x = tf.tensor2d(this.data.train.x.slice(this.sample * m, (this.sample + 1) * m), [1, m]);
-    const target = tf.tensor2d(
-      this.data.train.target.slice(this.sample * k, (this.sample + 1) * k),
-      [1, k],
-    );
+    const x = tf.tensor2d(this.data.train.x.slice(index * m, (index + 1) * m), [1, m]);
+    const target = tf.tensor2d(this.data.train.target.slice(index * k, (index + 1) * k), [1, k]);
     return presentation(this.trainer.net, x, target, this.data.loss);
   }
 
@@ -531,9 +542,11 @@ export class Simulation {
     const indices = [this.sample];
     while (indices.length < Math.min(this.config.batch, this.data.train.count))
       indices.push(this.nextIndex());
+    // One click, one update: its feedback alignment is always worth measuring.
     const { r, point } = yield* this.update(
       indices,
       this.n * indices.length <= COSINE_EVERY_UPDATE,
+      true,
     );
     this.metrics.cosine = r.cosine;
     this.metrics.controlPsi = r.controlPsi;
@@ -547,7 +560,17 @@ export class Simulation {
   private *update(
     indices: number[],
     measureCosine: boolean,
+    measureFeedback = measureCosine,
   ): Sliced<{ r: BatchResult; point: LearningPoint }> {
+    const kind = this.trainer.ctrl.kind;
+    const lcp = this.config.method === 'lcp';
+    // Before the update: the alignment of the Q that computes this update's control.
+    const alignmentQ =
+      lcp && kind === 'linear-feedback'
+        ? measureFeedback
+          ? yield* this.feedbackAlignmentSliced(indices[0])
+          : NaN
+        : undefined;
     let r: BatchResult;
     try {
       r = yield* this.trainer.trainBatchSliced(indices, measureCosine);
@@ -567,7 +590,37 @@ export class Simulation {
       cosine: r.cosine,
       cosineReliable: this.config.method === 'rbp' || psiRms >= CONTROL_NOISE_RMS,
     };
+    if (alignmentQ !== undefined) point.alignmentQ = alignmentQ;
+    if (lcp && kind === 'dynamic-inversion-kp')
+      point.angleB = measureFeedback ? feedbackAngles(this.trainer.net).B : NaN;
     return { r, point };
+  }
+
+  /**
+   * cos(Q u*, M(φ*) u*) on one training sample at the current weights: its free and controlled
+   * equilibria (solves of their own, from rest, drawing no random numbers), then dynamic
+   * inversion's control M(φ*) u* for the same u* (linearFeedbackAlignment). NaN where a solve
+   * diverges or without Q.
+   */
+  private *feedbackAlignmentSliced(index: number): Sliced<number> {
+    if (!this.trainer.net.params.Q) return NaN;
+    const p = this.presentSample(index);
+    const owned: Tensor[] = [p.x, p.target, p.drive];
+    try {
+      const free = yield* this.trainer.freeEquilibriumSliced(p, this.trainer.solver);
+      owned.push(free.state.phi, free.state.y, free.state.uI, free.state.psi);
+      const controlled = yield* this.trainer.controlledEquilibriumSliced(p, free.state);
+      const st = controlled.state;
+      owned.push(st.phi, st.y, st.uI, st.psi);
+      const c = controlsAt(this.trainer.net, this.trainer.ctrl, p, st);
+      owned.push(c.u, c.psi);
+      return linearFeedbackAlignment(this.trainer.net, st.phi, c.u, this.trainer.solver);
+    } catch (e) {
+      if (e instanceof DivergenceError) return NaN;
+      throw e;
+    } finally {
+      tf.dispose(owned);
+    }
   }
 
   /** After an update: the network changed, so the current sample's free equilibrium did too. */

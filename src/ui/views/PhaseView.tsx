@@ -16,6 +16,7 @@ import { drawPhase, type PhaseHandlers, type PhaseModel } from './phaseDraw';
 import {
   FLOW_INTERVAL,
   flowKey,
+  leastControlOverlay,
   flowSize,
   phaseRange,
   sub,
@@ -33,6 +34,11 @@ export function PhaseView() {
   const k = useStore(simView, (s) => s.latest?.k ?? 0);
   const classification = useStore(simView, (s) => s.task?.classification ?? false);
   const readout = useApp((s) => s.config.readout);
+  const activation = useApp((s) => s.config.activation);
+  const tauPhi = useApp((s) => s.config.tauPhi);
+  // The least-control overlay: asked for by a chapter's scene or by the toolbar's toggle (both
+  // are the store's `overlays`).
+  const overlay = useApp((s) => s.overlays.includes('least-control'));
   const [units, setUnits] = useState<[number, number]>([0, 1]);
   const [outputSel, setOutput] = useState(0);
   const hostRef = useRef<HTMLDivElement>(null);
@@ -53,6 +59,8 @@ export function PhaseView() {
     let tRange: [number, number] | null = null;
     let generation = simView.getState().generation;
     let drag: { value: number; since: number } | null = null;
+    // Where the user put the least-control probe along the target line (null: beside φ*).
+    let probe: number | null = null;
     let frame = 0;
     const requests = keyedRequests<FlowField>(FLOW_INTERVAL, (f) => {
       field = f;
@@ -67,6 +75,16 @@ export function PhaseView() {
         sender.push(value, final);
         schedule();
       },
+      onProbe: (value) => {
+        probe = value;
+        schedule();
+      },
+      onToggleLeastControl: () =>
+        useApp.setState((st) => ({
+          overlays: st.overlays.includes('least-control')
+            ? st.overlays.filter((o) => o !== 'least-control')
+            : [...st.overlays, 'least-control'],
+        })),
     };
     const draw = () => {
       frame = 0;
@@ -76,6 +94,7 @@ export function PhaseView() {
         field = null;
         range = null;
         tRange = null;
+        probe = null;
       }
       const s = sim.latest;
       if (!s || width <= 0 || height <= 0) {
@@ -91,6 +110,22 @@ export function PhaseView() {
         (Math.abs(s.target[output] - drag.value) < 1e-4 || Date.now() - drag.since > 1500)
       )
         drag = null;
+      const leastControl =
+        overlay && sliceable
+          ? leastControlOverlay({
+              sim,
+              field,
+              i,
+              j,
+              range: range ?? [-1, 1],
+              output,
+              t: drag?.value ?? s.target[output],
+              readout,
+              activation,
+              tauPhi,
+              probe,
+            })
+          : null;
       const layout = drawPhase(
         svg,
         {
@@ -104,6 +139,8 @@ export function PhaseView() {
           dragValue: drag?.value ?? null,
           editableTarget,
           readout,
+          leastControl,
+          leastControlOn: overlay,
         },
         width,
         height,
@@ -148,7 +185,7 @@ export function PhaseView() {
       requests.dispose();
       sender.dispose();
     };
-  }, [i, j, output, editableTarget, readout]);
+  }, [i, j, output, editableTarget, readout, overlay, activation, tauPhi]);
 
   const options = Array.from({ length: n }, (_, u) => u);
   return (

@@ -21,7 +21,13 @@ import type { SimView } from '../../state/simView';
 import type { FlowField } from '../../worker/protocol';
 import { OKABE_ITO, ROLE, strokeScale } from '../theme';
 import { drawAxis, fmt, fontSize, halo, layer, squareAxes, textWidth } from './common';
-import { contourLines, sub, targetLevel, trajectoryRuns } from './phaseModel';
+import {
+  contourLines,
+  sub,
+  targetLevel,
+  trajectoryRuns,
+  type LeastControlOverlay,
+} from './phaseModel';
 
 /** The target (ROLE.target, black) in the text colour, so that lecture mode's black page shows it. */
 const TARGET_COLOR = 'currentColor';
@@ -46,11 +52,19 @@ export interface PhaseModel {
   /** How outputs are read (config.readout): a separate population y = Dρ(φ) + d, or the last
    *  k hidden units (y ≡ φ_y). Decides what the target set and the control arrow mean. */
   readout?: Readout;
+  /** The least-control overlay (phaseModel's leastControlOverlay), drawn when present. */
+  leastControl?: LeastControlOverlay | null;
+  /** Is the overlay asked for (the legend's toggle shows it)? Undefined: no toggle. */
+  leastControlOn?: boolean;
 }
 
 export interface PhaseHandlers {
   /** The user moved the target handle to `value`; `final` at the end of a drag or key press. */
   onTarget?: (value: number, final: boolean) => void;
+  /** The user moved the least-control probe to coordinate `s` along the target line. */
+  onProbe?: (s: number, final: boolean) => void;
+  /** The user clicked the legend's least-control toggle. */
+  onToggleLeastControl?: () => void;
 }
 
 export interface PhaseLayout {
@@ -83,7 +97,9 @@ interface LegendItem {
   /** One or two lines. */
   lines: string[];
   color: string;
-  kind: 'line' | 'dash' | 'dot' | 'ring' | 'band' | 'arrow' | 'text';
+  kind: 'line' | 'dash' | 'dot' | 'ring' | 'band' | 'arrow' | 'text' | 'toggle';
+  /** A toggle's state. */
+  on?: boolean;
   dash?: string;
   /** The entry's definition (tooltip). */
   title?: string;
@@ -91,6 +107,8 @@ interface LegendItem {
 
 interface PhaseUi {
   target: ScaleLinear<number, number> | null;
+  /** The least-control probe: the scale of its free axis, that axis and its coordinate now. */
+  probe: { scale: ScaleLinear<number, number>; axis: 'x' | 'y'; s: number; span: number } | null;
   range: [number, number];
   value: number;
   handlers: PhaseHandlers;
@@ -124,6 +142,8 @@ const COMPACT: Record<string, (item: LegendItem, readout: Readout) => string> = 
   free: () => 'φ⁰',
   state: (item) => (item.lines[0].startsWith('controlled') ? 'φ*' : 'φ'),
   psi: (_, readout) => (readout === 'units' ? 'ψ*' : 'ψ'),
+  levels: () => '½‖ψ‖²',
+  'psi-lc': () => 'ψ*, ψ',
 };
 
 /** Width of the draggable target axis: the handle and tick labels up to "−1.5". */
@@ -141,6 +161,8 @@ export function phaseLayout(
   fs: number,
   canTarget: boolean,
   slice: boolean,
+  /** Legend entries of one line beyond the usual seven (an overlay's). */
+  extraEntries = 0,
 ): {
   showTarget: boolean;
   legendRight: boolean;
@@ -166,7 +188,8 @@ export function phaseLayout(
   };
   for (const compact of [false, true])
     for (const showTarget of canTarget ? [true, false] : [false]) {
-      const LEGEND_LINES = compact ? FULL_LINES.map(() => 1) : FULL_LINES;
+      const lines = [...FULL_LINES, ...Array.from({ length: extraEntries }, () => 1)];
+      const LEGEND_LINES = compact ? lines.map(() => 1) : lines;
       // A compact legend is set tighter too.
       const rowH = compact ? Math.round(fs * 1.12) : fullRowH;
       const itemGap = compact ? 0 : 2;
@@ -252,6 +275,7 @@ export function drawPhase(
   if (!ui) {
     ui = {
       target: null,
+      probe: null,
       range: [-1, 1],
       value: 0,
       handlers,
@@ -289,12 +313,14 @@ export function drawPhase(
   const readout = model.readout ?? 'separate';
   const labels = phaseLabels(readout, s.n, s.k);
   const canTarget = model.editableTarget && s.k > 0 && model.output < s.k;
+  const lc = model.leastControl ?? null;
   const { showTarget, legendRight, side, itemW, rowH, perRow, compact } = phaseLayout(
     width,
     height,
     fs,
     canTarget,
     s.n > 2,
+    lc || model.leastControlOn !== undefined ? 1 : 0,
   );
   const tw = showTarget ? targetAxisWidth(fs) : 0;
   const [lo, hi] = model.range;
@@ -432,6 +458,7 @@ export function drawPhase(
   } else {
     for (const p of [arrows, band, closest, ncI, ncJ]) p.attr('d', '');
   }
+  drawLeastControl(layer(clippedEl, 'g', 'least-control'), lc, [i, j], x, y, sw, fs, ui);
 
   // Trajectory (free runs dashed in the free colour, controlled runs solid).
   const runs = trajectoryRuns(model.sim.traces, model.sim.markers, s.control, i, j);
@@ -475,7 +502,9 @@ export function drawPhase(
     : s.control && psiLen > 1e-6 && Number.isFinite(psiLen)
       ? [px, py, x(s.phi[i] + s.psi[i]), y(s.phi[j] + s.psi[j])]
       : null;
-  const showPsi = !!arrow && Math.hypot(arrow[2] - arrow[0], arrow[3] - arrow[1]) > 1;
+  // With the least-control overlay, ψ is drawn as a vector at φ* and at the dragged point: the
+  // move φ⁰ → φ* would be a third arrow meaning something else.
+  const showPsi = !lc?.star && !!arrow && Math.hypot(arrow[2] - arrow[0], arrow[3] - arrow[1]) > 1;
   select(layer(clippedEl, 'path', 'psi-arrow'))
     .attr('fill', 'none')
     .attr('stroke', ROLE.psi)
@@ -556,6 +585,31 @@ export function drawPhase(
       color: ROLE.psi,
       kind: 'arrow',
       title: labels.controlTitle,
+    });
+  if (lc?.star)
+    items.push({
+      key: 'psi-lc',
+      lines: ['ψ* at φ*, ψ at ○'],
+      color: ROLE.psi,
+      kind: 'arrow',
+      title:
+        'ψ(φ) drawn at φ* (solid) and at the dragged point ○ (dashed): the control that holds each state still against the free flow, ψ(φ) = φ − Wρ(φ) − Ux − b (its components in this plane).',
+    });
+  if (lc || model.leastControlOn !== undefined)
+    items.push({
+      key: 'levels',
+      lines: [readout === 'units' ? '½‖ψ(φ)‖² levels' : '½‖ψ(φ)‖² (hidden)'],
+      color: ROLE.psi,
+      kind: 'toggle',
+      on: !!lc,
+      title:
+        (lc ? '(click to hide) ' : '(click to show) ') +
+        (readout === 'units'
+          ? 'Level curves of ½‖ψ(φ)‖²: every state φ is an equilibrium under exactly one control, ψ(φ) = φ − Wρ(φ) − Ux − b. The least control ψ* = ψ(φ*) sits where the lowest level curve touches the target line (solid); drag the hollow point along the line to see the control any other point would need.'
+          : 'Level curves of ½‖ψ(φ)‖², ψ(φ) = φ − Wρ(φ) − Ux − b: the control on the hidden units that would hold φ still. With a separate readout the output units get their own control u, so the least control is not the lowest point of these curves on the target set; set readout to "units" for the paper’s Figure 1.') +
+        (lc?.source === 'slice' && s.n > 2
+          ? ' In this slice the other units are held at their current φ.'
+          : ''),
     });
   if (readout === 'separate' && s.control && s.k > 0) {
     const uText = s.k === 1 ? `u = ${fmt(s.u[0])}` : `‖u‖ = ${fmt(Math.hypot(...Array.from(s.u)))}`;
@@ -650,15 +704,36 @@ export function drawPhase(
           return arrowPath(0, 0, 16, 0, 5);
         case 'text':
           return '';
+        case 'toggle':
+          return `M1,-6h12v12h-12z${d.on ? 'M4,0l2.5,3l4,-6' : ''}`;
         default:
           return 'M0,0h16';
       }
     })
     .attr('fill', (d) => (d.kind === 'dot' ? d.color : d.kind === 'band' ? d.color : 'none'))
     .attr('fill-opacity', (d) => (d.kind === 'band' ? 0.42 : 1))
+    .attr('stroke-linejoin', (d) => (d.kind === 'toggle' ? 'round' : null))
     .style('stroke', (d) => (d.kind === 'dot' ? 'var(--bg, #fff)' : d.color))
     .attr('stroke-width', (d) => (d.kind === 'ring' ? 2.5 : 1.8) * sw)
     .attr('stroke-dasharray', (d) => d.dash ?? null);
+
+  // The least-control entry is the overlay's switch.
+  const toggle = entries.filter((d) => d.kind === 'toggle');
+  toggle
+    .attr('data-testid', 'phase-least-control')
+    .attr('role', 'switch')
+    .attr('tabindex', 0)
+    .attr('aria-checked', (d) => String(!!d.on))
+    .attr('aria-label', 'least-control overlay: level curves of ½‖ψ(φ)‖²')
+    .style('cursor', 'pointer')
+    .style('outline', 'none')
+    .on('click', () => ui.handlers.onToggleLeastControl?.())
+    .on('keydown', (ev: KeyboardEvent) => {
+      if (ev.key !== 'Enter' && ev.key !== ' ') return;
+      ev.preventDefault();
+      ui.handlers.onToggleLeastControl?.();
+    });
+  toggle.select('text').attr('fill-opacity', (d) => (d.on ? 1 : 0.7));
 
   return { x, y, side, target };
 }
@@ -766,4 +841,172 @@ function drawTargetAxis(
         ui.handlers.onTarget?.(v, true);
       });
   }
+}
+
+/**
+ * The least-control overlay (issue 11, chapter 3): level curves of ½‖ψ(φ)‖², the one through φ*
+ * (tangent to the target line there) solid, φ* with ψ* = ψ(φ*) as an arrow, and a point the user
+ * drags along the line with the control it would need. ψ is drawn as the vector from φ to φ + ψ
+ * (its components in this plane): the push that holds φ against the free flow.
+ */
+function drawLeastControl(
+  g: SVGGElement,
+  lc: LeastControlOverlay | null,
+  /** The plane's units (indices into ψ). */
+  axes: [number, number],
+  x: ScaleLinear<number, number>,
+  y: ScaleLinear<number, number>,
+  sw: number,
+  fs: number,
+  ui: PhaseUi,
+): void {
+  select(g).attr('display', lc ? null : 'none');
+  if (!lc) {
+    ui.probe = null;
+    return;
+  }
+  const [lo, hi] = lc.range;
+  const g2p = (v: number) => lo + (v / (lc.size - 1)) * (hi - lo);
+  const gen = line<[number, number]>()
+    .x((p) => x(g2p(p[0])))
+    .y((p) => y(g2p(p[1])));
+  const path = (level: number) =>
+    contourLines(lc.values, lc.size, level)
+      .map((pts) => gen(pts) ?? '')
+      .join('');
+  select(layer(g, 'path', 'lc-levels'))
+    .attr('fill', 'none')
+    .attr('stroke', ROLE.psi)
+    .attr('stroke-opacity', 0.45)
+    .attr('stroke-width', 1 * sw)
+    .attr('d', lc.levels.map(path).join(''));
+  const star = lc.star;
+  select(layer(g, 'path', 'lc-star-level'))
+    .attr('fill', 'none')
+    .attr('stroke', ROLE.psi)
+    .attr('stroke-width', 1.8 * sw)
+    .attr('d', star && star.half > 0 ? path(star.half) : '');
+  const arrowOf = (p: { phi: [number, number]; psi: Float64Array }, which: [number, number]) => {
+    const [a, b] = p.phi;
+    return arrowPath(x(a), y(b), x(a + p.psi[which[0]]), y(b + p.psi[which[1]]), 6 * Math.sqrt(sw));
+  };
+  select(layer(g, 'path', 'lc-star-arrow'))
+    .attr('fill', 'none')
+    .attr('stroke', ROLE.psi)
+    .attr('stroke-width', 2.2 * sw)
+    .attr('stroke-linecap', 'round')
+    .attr('d', star ? arrowOf(star, axes) : '');
+  select(layer(g, 'path', 'lc-star'))
+    .attr('d', star ? diamond(x(star.phi[0]), y(star.phi[1]), 6 * Math.sqrt(sw)) : '')
+    .attr('fill', ROLE.psi)
+    .style('stroke', 'var(--bg, #fff)')
+    .attr('stroke-width', 1.2);
+  // Short labels at the marks (on the side of the line with more room); the numbers in the
+  // plot's top-left corner, where they never run out of the plot.
+  const [x0, x1] = x.range();
+  const [y1, y0] = y.range();
+  const markLabel = (cls: string, text: string, at: [number, number] | null) => {
+    const el = select(layer(g, 'text', cls))
+      .attr('display', at ? null : 'none')
+      .attr('fill', ROLE.psi)
+      .attr('font-weight', 600)
+      .attr('font-size', fs)
+      .text(text);
+    if (at) {
+      const right = at[0] < (x0 + x1) / 2;
+      const below = at[1] < (y0 + y1) / 2;
+      el.attr('x', f1(at[0] + (right ? 8 : -8)))
+        .attr('y', f1(at[1] + (below ? fs * 1.15 : -fs * 0.45)))
+        .attr('text-anchor', right ? 'start' : 'end');
+    }
+    halo(el.node() as SVGTextElement);
+  };
+  markLabel('lc-star-label', 'φ*', star ? [x(star.phi[0]), y(star.phi[1])] : null);
+  const probe = lc.probe;
+  const ratio = star && probe && star.half > 0 ? probe.half / star.half : NaN;
+  const lines = [
+    star ? `½‖ψ*‖² = ${fmt(star.half)} at φ*` : '',
+    probe
+      ? `½‖ψ‖² = ${fmt(probe.half)} at ○${Number.isFinite(ratio) && ratio >= 1.005 ? ` (${fmt(ratio, 2)}×)` : ''}`
+      : '',
+  ].filter(Boolean);
+  // In a small plot the numbers would cover it: shortened, or left to the tooltip.
+  const room = x1 - x0 - 8;
+  const widest = (l: string[]) => Math.max(0, ...l.map((t) => textWidth(t.length, fs) * 0.85));
+  let shown = lines;
+  if (widest(shown) > room) shown = lines.map((t) => t.replace(/ at (φ\*|○)/, ''));
+  if (widest(shown) > room || y1 - y0 < 8 * fs) shown = [];
+  const readout = select(layer(g, 'text', 'lc-readout'))
+    .attr('x', f1(x0 + 4))
+    .attr('y', f1(y0 + fs * 1.05))
+    .attr('fill', ROLE.psi)
+    .attr('font-size', fs);
+  readout
+    .selectAll('tspan')
+    .data(shown)
+    .join('tspan')
+    .attr('x', f1(x0 + 4))
+    .attr('dy', (_, q) => (q ? fs * 1.2 : 0))
+    .text((d) => d);
+  halo(readout.node() as SVGTextElement);
+
+  // The probe: a hollow point on the line, dragged along it, with the control it would need.
+  const handle = select(layer(g, 'g', 'lc-probe')).attr('display', probe ? null : 'none');
+  if (!probe || !lc.line) {
+    ui.probe = null;
+    return;
+  }
+  const alongX = lc.line.fixed === 'j';
+  ui.probe = { scale: alongX ? x : y, axis: alongX ? 'x' : 'y', s: probe.s, span: hi - lo };
+  const px = x(probe.phi[0]);
+  const py = y(probe.phi[1]);
+  const hEl = handle.node() as SVGGElement;
+  select(layer(hEl, 'path', 'lc-probe-arrow'))
+    .attr('fill', 'none')
+    .attr('stroke', ROLE.psi)
+    .attr('stroke-width', 1.6 * sw)
+    .attr('stroke-dasharray', '5 2')
+    .attr('d', arrowOf(probe, axes));
+  select(layer(hEl, 'circle', 'lc-probe-dot'))
+    .attr('cx', f1(px))
+    .attr('cy', f1(py))
+    .attr('r', 6 * Math.sqrt(sw))
+    .style('fill', 'var(--bg, #fff)')
+    .attr('stroke', ROLE.psi)
+    .attr('stroke-width', 2.2 * sw)
+    .style('cursor', alongX ? 'ew-resize' : 'ns-resize');
+  handle
+    .attr('tabindex', 0)
+    .attr('role', 'slider')
+    .attr(
+      'aria-label',
+      'a point on the target line: drag it (or use the arrow keys) to see the control it would need',
+    )
+    .attr('aria-valuenow', Math.round(probe.s * 1000) / 1000)
+    .style('outline', 'none');
+  if (!handle.property('__probeBound')) {
+    handle.property('__probeBound', true);
+    const toS = (ev: { x: number; y: number }) => {
+      const p = ui.probe;
+      return p ? p.scale.invert(p.axis === 'x' ? ev.x : ev.y) : 0;
+    };
+    handle.call(
+      drag<SVGGElement, unknown>()
+        .container(g)
+        .on('start drag', (ev: { x: number; y: number }) => ui.handlers.onProbe?.(toS(ev), false))
+        .on('end', (ev: { x: number; y: number }) => ui.handlers.onProbe?.(toS(ev), true)),
+    );
+    handle.on('keydown', (ev: KeyboardEvent) => {
+      const p = ui.probe;
+      const dir = { ArrowRight: 1, ArrowUp: 1, ArrowLeft: -1, ArrowDown: -1 }[ev.key];
+      if (!p || dir === undefined) return;
+      ev.preventDefault();
+      ui.handlers.onProbe?.(p.s + dir * 0.02 * p.span * (ev.shiftKey ? 5 : 1), true);
+    });
+  }
+}
+
+/** A diamond of half-size h at (cx, cy). */
+function diamond(cx: number, cy: number, h: number): string {
+  return `M${f1(cx)},${f1(cy - h)}L${f1(cx + h)},${f1(cy)}L${f1(cx)},${f1(cy + h)}L${f1(cx - h)},${f1(cy)}Z`;
 }

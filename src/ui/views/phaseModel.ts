@@ -3,9 +3,20 @@
  * the axes' extents, the target set's contour level, and the trajectory split into free and
  * controlled runs.
  */
-import { contours } from 'd3';
+import { contours, quantile } from 'd3';
+import type { Activation, Readout } from '../../engine/kinds';
+import {
+  controlGrid,
+  driveOf,
+  leastControlOnLine,
+  linePoint,
+  sliceControl,
+  targetLine,
+  type LinePoint,
+  type TargetLine,
+} from '../../engine/leastControl';
 import type { SimView, TracePoint } from '../../state/simView';
-import type { Marker } from '../../worker/protocol';
+import type { FlowField, Marker } from '../../worker/protocol';
 
 /** Grid points per axis of the requested flow field for a plot `side` pixels wide: one about
  *  every 9 px (smooth nullclines, a thin target band), between 21 and 61. */
@@ -213,4 +224,105 @@ export function trajectoryRuns(
     }
   }
   return runs;
+}
+
+/** What the least-control overlay draws (DESIGN.md §1, readout `units`; issue 11, chapter 3). */
+export interface LeastControlOverlay {
+  /** ½‖ψ(φ)‖² on a size×size grid over `range` (row-major, φ_j along rows). */
+  values: Float64Array;
+  size: number;
+  range: [number, number];
+  /** Where the values come from: the worker's flow field (½‖τ_φ φ̇‖², two units), or the
+   *  slice computed here with the other units held at their current φ. */
+  source: 'flow' | 'slice';
+  /** Thin level curves of ½‖ψ‖² (ascending). */
+  levels: number[];
+  /** The target line φ_y = t in this plane (readout `units`, output unit on an axis), or null. */
+  line: TargetLine | null;
+  /** φ* on the line (the least ½‖ψ‖² there) and ψ* = ψ(φ*); null without a line. */
+  star: LinePoint | null;
+  /** The point the user drags along the line, and the control it would need. */
+  probe: LinePoint | null;
+}
+
+/** Inputs of the overlay: the snapshot's weights and input, the plane and the target. */
+export interface OverlayInput {
+  sim: SimView;
+  field: FlowField | null;
+  i: number;
+  j: number;
+  /** The axes' extent (used when there is no field yet). */
+  range: [number, number];
+  output: number;
+  /** The target shown (a dragged value before the engine confirms it). */
+  t: number;
+  readout: Readout;
+  activation: Activation;
+  tauPhi: number;
+  /** Coordinate of the dragged point along the line; null: a little away from φ*. */
+  probe: number | null;
+}
+
+/** Number of thin level curves and the ratio between neighbours. */
+const LEVELS = 7;
+const LEVEL_RATIO = 2.5;
+
+/**
+ * The least-control landscape of the plane (i, j): ½‖ψ(φ)‖², ψ(φ) = φ − Wρ(φ) − Ux − b (see
+ * src/engine/leastControl.ts). For two units it is ½‖τ_φ φ̇‖² of the worker's flow field (the
+ * same grid the arrows and nullclines come from); for more, the slice through the current state
+ * computed here (O(n) per grid point). With the outputs inside the network and the output unit on
+ * an axis, also the target line, φ* (the least ½‖ψ‖² on it) and the dragged point's control.
+ * Null until weights and a state are known.
+ */
+export function leastControlOverlay(input: OverlayInput): LeastControlOverlay | null {
+  const { sim, field, i, j, readout } = input;
+  const s = sim.latest;
+  const w = sim.weights?.params;
+  if (!s || !w?.W || s.n < 2 || w.W.rows !== s.n) return null;
+  const n = s.n;
+  const problem = {
+    n,
+    W: w.W.data,
+    drive: driveOf(w.U?.data ?? null, w.b?.data ?? null, s.x, n),
+    activation: input.activation,
+  };
+  const ownField = field && field.i === i && field.j === j ? field : null;
+  let values: Float64Array;
+  let size: number;
+  let range: [number, number];
+  let source: LeastControlOverlay['source'];
+  if (ownField && n === 2) {
+    ({ size, range } = ownField);
+    const tau2 = input.tauPhi * input.tauPhi;
+    values = Float64Array.from(
+      { length: size * size },
+      (_, q) => 0.5 * tau2 * (ownField.di[q] ** 2 + ownField.dj[q] ** 2),
+    );
+    source = 'flow';
+  } else {
+    size = ownField?.size ?? 41;
+    range = ownField?.range ?? input.range;
+    values = controlGrid(problem, s.phi, i, j, range, size);
+    source = 'slice';
+  }
+  const finite = Array.from(values).filter(Number.isFinite);
+  const top = quantile(finite, 0.85) ?? 0;
+  const levels: number[] = [];
+  for (let q = LEVELS - 1; q >= 0 && top > 0; q--) levels.push(top / LEVEL_RATIO ** q);
+
+  const line = readout === 'units' ? targetLine(i, j, n - s.k + input.output, input.t) : null;
+  let star: LinePoint | null = null;
+  let probe: LinePoint | null = null;
+  if (line) {
+    const psi = sliceControl(problem, s.phi, i, j);
+    const [lo, hi] = range;
+    const span = hi - lo;
+    // φ* may lie off the axes: search well beyond them.
+    star = leastControlOnLine(psi, line, [lo - span, hi + span], 801);
+    const away = star.s + 0.22 * span <= hi ? star.s + 0.22 * span : star.s - 0.22 * span;
+    const at = Math.max(lo, Math.min(hi, input.probe ?? away));
+    probe = linePoint(psi, line, at);
+  }
+  return { values, size, range, source, levels, line, star, probe };
 }

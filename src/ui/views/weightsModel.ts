@@ -141,7 +141,9 @@ export interface AlignmentItem {
 /**
  * Alignment numbers: the update's cosine with −∇L (from the engine's metrics; greyed and "not
  * meaningful" when the last update is at float noise), the applied step against the LCP
- * direction, and for learned feedback the angles of B with Wᵀ and F with Dᵀ.
+ * direction, for learned feedback the angles of B with Wᵀ and F with Dᵀ (from the weights shown:
+ * the learning curves' ∠(B, Wᵀ) of the last update is the same number), and for linear feedback
+ * the last measured cos(Q u*, M u*) (the learning curves' number).
  */
 export function alignmentText(sim: SimView, matrix: MainParam): AlignmentItem[] {
   const out: AlignmentItem[] = [];
@@ -177,6 +179,14 @@ export function alignmentText(sim: SimView, matrix: MainParam): AlignmentItem[] 
   };
   angle(w?.params.B, w?.params.W, 'B, Wᵀ');
   angle(w?.params.F, w?.params.D, 'F, Dᵀ');
+  if (w?.params.Q) {
+    const last = [...sim.learning].reverse().find((p) => Number.isFinite(p.alignmentQ));
+    if (last && last.alignmentQ !== undefined)
+      item(
+        `cos(Qu*, Mu*) = ${last.alignmentQ.toFixed(3)}`,
+        `Linear feedback, update ${last.update}: the cosine of the control Q u* with dynamic inversion's M(φ*) u* for the same u* (1: ψ = Q u is the least control).`,
+      );
+  }
   return out;
 }
 
