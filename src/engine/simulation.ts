@@ -40,7 +40,7 @@ import {
 } from './kernels';
 import { readFloats, tf, type Tensor } from './tf';
 import { initNetworkSliced } from './init';
-import { Trainer, TrainingDivergence, type BatchResult } from './trainer';
+import { Trainer, TrainingDivergence, type BatchResult, type UpdateOrigin } from './trainer';
 
 export type SimPhase = 'idle' | 'free' | 'controlled' | 'updating' | 'training';
 
@@ -149,6 +149,8 @@ export class Simulation {
   metrics: SimMetrics = emptyMetrics();
   lastUpdate: Partial<Record<ParamName, MatrixData>> | null = null;
   appliedStep: Partial<Record<ParamName, MatrixData>> | null = null;
+  /** The last LCP update's first sample at its controlled equilibrium (ψ*, φ*, ρ(φ*)). */
+  lastUpdateAt: UpdateState | null = null;
   /** The current sample's free equilibrium φ⁰ (null until known, or where there is none). */
   freePhi: Float32Array | null = null;
   /** Points and markers produced since the caller last took them. */
@@ -209,9 +211,10 @@ export class Simulation {
       { init, order: streams.stream('order'), noise: streams.stream('noise') },
       net,
     );
-    this.trainer.updateObserver = (direction, applied) => {
+    this.trainer.updateObserver = (direction, applied, at) => {
       this.lastUpdate = readParams(direction);
       this.appliedStep = readParams(applied);
+      this.lastUpdateAt = at ? readUpdateState(this.trainer.net.activation, at) : null;
     };
     this.weightsVersion++;
     this.setPresentation(0);
@@ -861,6 +864,28 @@ function emptyMetrics(): SimMetrics {
 }
 
 /** Copy tensors to arrays with their shapes ([n] vectors become n×1). */
+/**
+ * The first sample of an update's controlled equilibrium: ΔW[post, pre] of a one-sample batch is
+ * ψ*_post · ρ(φ*_pre) exactly (the local rule), which the network view shows beside ΔW.
+ */
+export interface UpdateState {
+  phi: Float32Array;
+  psi: Float32Array;
+  rate: Float32Array;
+}
+
+function readUpdateState(activation: TrainConfig['activation'], at: UpdateOrigin): UpdateState {
+  const first = (t: Tensor) => tf.slice(t, [0, 0], [1, -1]);
+  return tf.tidy(() => {
+    const phi = first(at.phi);
+    return {
+      phi: readFloats(phi),
+      psi: readFloats(first(at.psi)),
+      rate: readFloats(rate(activation, phi)),
+    };
+  });
+}
+
 export function readParams(set: Direction): Partial<Record<ParamName, MatrixData>> {
   const out: Partial<Record<ParamName, MatrixData>> = {};
   for (const [name, t] of Object.entries(set) as [ParamName, Tensor | undefined][]) {

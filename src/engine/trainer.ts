@@ -115,6 +115,12 @@ export class TrainingDivergence extends DivergenceError {
  * a sliced form (…Sliced, see sliced.ts) that the worker runs a piece at a time; the plain
  * methods run them to the end.
  */
+/** Where an LCP update was computed: the batch's controlled equilibrium φ* and its control ψ*. */
+export interface UpdateOrigin {
+  phi: Tensor;
+  psi: Tensor;
+}
+
 export class Trainer {
   readonly net: Network;
   readonly ctrl: ControllerSettings;
@@ -278,10 +284,14 @@ export class Trainer {
     return learningRate(this.config, this.updates, this.totalUpdates);
   }
 
-  /** Sees every update's direction (before the optimiser) and the step applied, before disposal. */
-  updateObserver: ((direction: Direction, applied: Direction) => void) | null = null;
+  /**
+   * Sees every update's direction (before the optimiser), the step applied and, for LCP, the
+   * controlled equilibrium it was computed at (φ*, ψ* of the batch), before their disposal.
+   */
+  updateObserver:
+    ((direction: Direction, applied: Direction, at: UpdateOrigin | null) => void) | null = null;
 
-  private applyDirection(direction: Direction): void {
+  private applyDirection(direction: Direction, at: UpdateOrigin | null = null): void {
     const saved: Partial<Record<ParamName, Tensor>> = {};
     for (const [name, t] of Object.entries(this.net.params) as [ParamName, Tensor][])
       saved[name] = t.clone();
@@ -294,7 +304,7 @@ export class Trainer {
     }
     this.confirmWeights();
     this.beforeLastUpdate = saved;
-    this.updateObserver?.(direction, applied);
+    this.updateObserver?.(direction, applied, at);
     disposeParamSet(applied);
     this.updates++;
   }
@@ -338,7 +348,7 @@ export class Trainer {
         direction.F = tf.transpose(update.D);
         owned.push(direction.B, direction.F);
       }
-      this.applyDirection(direction);
+      this.applyDirection(direction, { phi: controlled.state.phi, psi: c.psi });
       return {
         ...stats,
         control,

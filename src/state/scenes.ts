@@ -9,6 +9,7 @@ import { CHAPTERS, chapterById, type Chapter, type SceneAction } from '../chapte
 import { baseConfig, sceneFields } from '../chapters/schema';
 import type { TrainConfig } from '../engine/config';
 import { loadChapter } from '../ui/configEdits';
+import { strongestSynapse as strongestOf } from '../ui/views/networkDraw';
 import type { Busy, Command } from '../worker/protocol';
 import { requestAlphaSweep, requestEpComparison } from './analyses';
 import { setConfigFields } from './configChanges';
@@ -282,16 +283,7 @@ export function leaveScene(): void {
 /** The synapse with the largest |ΔW| of the last update (row = post-synaptic), or null. */
 export function strongestSynapse(): Synapse | null {
   const dW = simView.getState().weights?.lastUpdate?.W;
-  if (!dW || dW.data.length === 0) return null;
-  let best = -1;
-  let at = 0;
-  dW.data.forEach((v, i) => {
-    if (Math.abs(v) > best) {
-      best = Math.abs(v);
-      at = i;
-    }
-  });
-  return best > 0 ? { post: Math.floor(at / dW.cols), pre: at % dW.cols } : null;
+  return strongestOf(dW, dW?.rows ?? 0);
 }
 
 function resolveSynapse(chapter: Chapter, index: number): Synapse | null {

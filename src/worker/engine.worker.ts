@@ -669,6 +669,7 @@ function snapshot(s: Simulation): Snapshot {
       params,
       lastUpdate: s.lastUpdate,
       appliedStep: s.appliedStep,
+      lastUpdateAt: s.lastUpdateAt,
       maskW: s.trainer.net.masks.W ? Float32Array.from(s.trainer.net.masks.W.dataSync()) : null,
       layers,
     };

@@ -8,6 +8,7 @@ import type { DivergenceFix } from '../engine/diagnosis';
 import type { EpResult } from '../engine/ep';
 import type {
   Checkpoint,
+  UpdateState,
   LearningPoint,
   MatrixData,
   SimMarker,
@@ -16,7 +17,7 @@ import type {
 } from '../engine/simulation';
 
 // The engine defines what it measures; the protocol carries it as is.
-export type { LearningPoint, MarkerKind } from '../engine/simulation';
+export type { LearningPoint, MarkerKind, UpdateState } from '../engine/simulation';
 export type StatusMetrics = SimMetrics;
 export type Marker = SimMarker;
 /** A parameter as a flat row-major array with its shape ([n] for vectors). */
@@ -34,6 +35,8 @@ export interface WeightsSnapshot {
   /** The last LCP update direction (before the optimiser) and the step actually applied. */
   lastUpdate: Partial<Record<ParamKey, Matrix>> | null;
   appliedStep: Partial<Record<ParamKey, Matrix>> | null;
+  /** The last update's first sample at its controlled equilibrium (ψ*, φ*, ρ(φ*)), if LCP. */
+  lastUpdateAt: UpdateState | null;
   /** 0/1 mask of W (layered nets), null when dense. */
   maskW: Float32Array | null;
   /** Hidden block sizes for layered nets (one block for recurrent). */

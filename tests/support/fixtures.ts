@@ -324,6 +324,7 @@ export function fixtureSimView(options: FixtureOptions = {}): SimView {
     params,
     lastUpdate: withUpdate ? lastUpdate : null,
     appliedStep: withUpdate ? appliedStep : null,
+    lastUpdateAt: null,
     maskW: mk ? mk.W : null,
     layers: layers.slice(),
   };

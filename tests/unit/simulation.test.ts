@@ -39,6 +39,28 @@ describe('the interactive simulation', () => {
     sim.dispose();
   });
 
+  it('the local rule: a one-sample update is ψ*_post · ρ(φ*_pre) at its controlled equilibrium', () => {
+    for (const readout of ['units', 'separate'] as const) {
+      const sim = new Simulation(
+        parseConfig({ ...PRESETS['figure-1'].config, hidden: 5, outputs: 2, readout }),
+      );
+      sim.learn();
+      const at = sim.lastUpdateAt!;
+      const dW = sim.lastUpdate!.W!;
+      expect(at.psi.length).toBe(5);
+      // ρ = tanh here: the rate read back is the activation of the φ read back.
+      for (let j = 0; j < 5; j++) expect(at.rate[j]).toBeCloseTo(Math.tanh(at.phi[j]), 6);
+      let largest = 0;
+      for (let i = 0; i < 5; i++)
+        for (let j = 0; j < 5; j++) {
+          largest = Math.max(largest, Math.abs(dW.data[i * 5 + j]));
+          expect(dW.data[i * 5 + j]).toBeCloseTo(at.psi[i] * at.rate[j], 6);
+        }
+      expect(largest).toBeGreaterThan(1e-3);
+      sim.dispose();
+    }
+  });
+
   it('diverging play keeps the last good state and says so', () => {
     const sim = new Simulation(
       parseConfig({ ...PRESETS['figure-1'].config, activation: 'linear', gain: 8 }),

@@ -203,15 +203,25 @@ describe('local rule (network diagram)', () => {
     expect(rule.product).toBeCloseTo(s.psi[1] * s.rate[4], 12);
     expect(rule.delta).toBe(dW.data[1 * dW.cols + 4]);
     const text = root.querySelector('text.syn-rule')?.textContent ?? '';
-    expect(text).toContain('ΔW[1,4] ∝ ψ₁ · ρ₄ = ');
+    expect(text).toContain('ΔW[1,4] ∝ ψ₁ · ρ(φ₄) = ');
     expect(text).toContain(`last update ΔW[1,4] = `);
     expect(root.querySelector('text.syn-post-label')?.textContent).toMatch(/^ψ₁ = /);
-    expect(root.querySelector('text.syn-pre-label')?.textContent).toMatch(/^ρ₄ = /);
+    expect(root.querySelector('text.syn-pre-label')?.textContent).toMatch(/^ρ\(φ₄\) = /);
     expect(root.querySelector('text.caption')?.getAttribute('display')).toBe('none');
     // Linear feedback: the slope of the post-synaptic unit joins the product.
     const lf = synapseRule(s, view.weights, synapse, { controller: 'linear-feedback' })!;
     expect(lf.product).toBeCloseTo((1 - Math.tanh(s.phi[1]) ** 2) * s.psi[1] * s.rate[4], 12);
-    expect(lf.lines[0]).toContain('ρ′(φ₁) ψ₁ · ρ₄');
+    expect(lf.lines[0]).toContain('ρ′(φ₁) ψ₁ · ρ(φ₄)');
+    // After an update: the factors of its own controlled equilibrium, marked with a star.
+    const origin = {
+      phi: s.phi.map((v) => v + 0.5),
+      psi: s.psi.map((v) => 2 * v + 0.1),
+      rate: s.rate.map((v) => v / 2),
+    };
+    const at = synapseRule(s, { ...view.weights!, lastUpdateAt: origin }, synapse)!;
+    expect(at.atUpdate).toBe(true);
+    expect(at.product).toBeCloseTo(origin.psi[1] * origin.rate[4], 12);
+    expect(at.lines[0]).toContain('ψ*₁ · ρ(φ*₄)');
     expect(normalise(root.querySelector('g.synapse')!)).toMatchSnapshot();
 
     // A click on an edge picks its synapse; one on empty space clears.

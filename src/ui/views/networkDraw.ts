@@ -105,6 +105,8 @@ export interface SynapseRule {
   delta: number;
   /** The rule's two lines of text. */
   lines: [string, string];
+  /** ψ and ρ are those of the last update's controlled equilibrium (else the state shown). */
+  atUpdate: boolean;
 }
 
 /**
@@ -121,23 +123,39 @@ export function synapseRule(
 ): SynapseRule | null {
   const { post, pre } = synapse;
   if (!latest || post < 0 || pre < 0 || post >= latest.n || pre >= latest.n) return null;
-  const psi = latest.psi[post];
-  const rate = latest.rate[pre];
+  // After an update, its own controlled equilibrium (so that the product is the update's entry);
+  // before one, the state on screen.
+  const origin = weights?.lastUpdateAt;
+  const state = origin && origin.psi.length === latest.n ? origin : latest;
+  const psi = state.psi[post];
+  const rate = state.rate[pre];
   const lf = options.controller === 'linear-feedback';
-  const slope = lf ? slopeAt(options.activation ?? 'tanh', latest.phi[post]) : null;
+  const slope = lf ? slopeAt(options.activation ?? 'tanh', state.phi[post]) : null;
   const product = (slope ?? 1) * psi * rate;
   const W = weights?.lastUpdate?.W;
   const delta = W && W.rows === latest.n ? W.data[post * W.cols + pre] : NaN;
   const at = `W[${post},${pre}]`;
+  const star = state === latest ? '' : '*';
   const factors = lf
-    ? `ρ′(φ${sub(post)}) ψ${sub(post)} · ρ${sub(pre)} = ${fmt(slope)} × ${fmt(psi)} × ${fmt(rate)}`
-    : `ψ${sub(post)} · ρ${sub(pre)} = ${fmt(psi)} × ${fmt(rate)}`;
+    ? `ρ′(φ${star}${sub(post)}) ψ${star}${sub(post)} · ρ(φ${star}${sub(pre)}) = ${fmt(slope)} × ${fmt(psi)} × ${fmt(rate)}`
+    : `ψ${star}${sub(post)} · ρ(φ${star}${sub(pre)}) = ${fmt(psi)} × ${fmt(rate)}`;
   const batch = options.batch ?? 1;
-  const first = `Δ${at} ∝ ${factors} = ${fmt(product)}${latest.control ? '' : ' (control off: ψ = 0)'}`;
+  const off = state === latest && !latest.control ? ' (control off: ψ = 0)' : '';
+  const first = `Δ${at} ∝ ${factors} = ${fmt(product)}${off}`;
   const second = Number.isFinite(delta)
-    ? `last update Δ${at} = ${fmt(delta)} (${batch > 1 ? `mean over ${batch} samples, ` : ''}before the learning rate)`
+    ? `last update Δ${at} = ${fmt(delta)} (${batch > 1 ? `mean over ${batch} samples, the product is the first's; ` : 'at its φ*, '}before the learning rate)`
     : 'no update yet: press Learn';
-  return { post, pre, psi, rate, slope, product, delta, lines: [first, second] };
+  return {
+    post,
+    pre,
+    psi,
+    rate,
+    slope,
+    product,
+    delta,
+    lines: [first, second],
+    atUpdate: star !== '',
+  };
 }
 
 export const CANVAS_THRESHOLD = 3000;
@@ -1053,8 +1071,9 @@ function drawSynapse(
       .node();
     if (el) halo(el);
   };
-  tag('syn-post-label', post, `ψ${sub(rule.post)} = ${fmt(rule.psi)}`, ROLE.psi);
-  tag('syn-pre-label', pre, `ρ${sub(rule.pre)} = ${fmt(rule.rate)}`, ROLE.phi);
+  const star = rule.atUpdate ? '*' : '';
+  tag('syn-post-label', post, `ψ${star}${sub(rule.post)} = ${fmt(rule.psi)}`, ROLE.psi);
+  tag('syn-pre-label', pre, `ρ(φ${star}${sub(rule.pre)}) = ${fmt(rule.rate)}`, ROLE.phi);
   // The rule in place of the caption (two lines at the bottom).
   caption.setAttribute('display', 'none');
   const height = Number(svg.getAttribute('height'));
