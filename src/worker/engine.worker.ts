@@ -32,9 +32,12 @@ import type {
   Busy,
   Command,
   DecisionMap,
+  Matrix,
   Notice,
+  ParamKey,
   Snapshot,
   TaskData,
+  WeightsSnapshot,
   WorkerMessage,
 } from './protocol';
 
@@ -54,6 +57,9 @@ const SNAPSHOT_INTERVAL_MS = 16;
  * and raster (software GL here) are not asked to redraw every view at frame rate.
  */
 const TRAINING_SNAPSHOT_INTERVAL_MS = 500;
+/** Weights above this many floats are large: while training they are sent less often. */
+const HEAVY_WEIGHTS_FLOATS = 100_000;
+const TRAINING_WEIGHTS_INTERVAL_MS = 3000;
 /** Busy messages (progress) at most this often. */
 const BUSY_INTERVAL_MS = 100;
 /** Longest slice of work before the worker yields to its message queue. */
@@ -130,6 +136,7 @@ let awaitingAck = false;
 let lastSnapshot = 0;
 let lastBusy = 0;
 let lastWeightsVersion = -1;
+let lastWeightsSent = 0;
 let dirty = false;
 let scheduled = false;
 let lastRadius = 0;
@@ -635,10 +642,23 @@ function phaseNow(s: Simulation): Snapshot['phase'] {
   return 'idle';
 }
 
+/** Floats in the network's parameters (W, U, b, D, d and feedback weights). */
+function parameterCount(s: Simulation): number {
+  return Object.values(s.trainer.net.params).reduce((sum, t) => sum + (t?.size ?? 0), 0);
+}
+
 function snapshot(s: Simulation): Snapshot {
   const a = s.read();
-  const weightsChanged = s.weightsVersion !== lastWeightsVersion;
-  lastWeightsVersion = s.weightsVersion;
+  // While training, large weights travel at most every TRAINING_WEIGHTS_INTERVAL_MS: each
+  // snapshot of megabytes of weights held the page's frames back (see docs/performance.md).
+  const heavy = job?.spec.kind === 'train' && parameterCount(s) > HEAVY_WEIGHTS_FLOATS;
+  const weightsChanged =
+    s.weightsVersion !== lastWeightsVersion &&
+    (!heavy || performance.now() - lastWeightsSent >= TRAINING_WEIGHTS_INTERVAL_MS);
+  if (weightsChanged) {
+    lastWeightsVersion = s.weightsVersion;
+    lastWeightsSent = performance.now();
+  }
   const snap: Snapshot = {
     seq: ++seq,
     t: s.t,
@@ -697,14 +717,47 @@ function maybeSendSnapshot(force = false): void {
   awaitingAck = true;
   lastSnapshot = now;
   dirty = false;
-  // Weights snapshots are copies (lastUpdate may be shared with the simulation): no transfer.
   post({ type: 'snapshot', snapshot: s }, [
     s.phi.buffer,
     s.rate.buffer,
     s.psi.buffer,
     s.y.buffer,
     s.u.buffer,
+    ...(s.weights ? transferableCopies(s.weights) : []),
   ]);
+}
+
+/**
+ * Replace the weights snapshot's arrays by fresh copies and return their buffers for transfer.
+ * The simulation and the checkpoint keep the originals; transferred, megabytes of weights cross
+ * to the page without a structured clone (copies cloned twice a second stalled the page's frames
+ * for seconds at MNIST sizes).
+ */
+function transferableCopies(w: WeightsSnapshot): ArrayBuffer[] {
+  const buffers: ArrayBuffer[] = [];
+  const own = (a: Float32Array): Float32Array => {
+    const c = a.slice();
+    buffers.push(c.buffer);
+    return c;
+  };
+  const ownSet = (set: WeightsSnapshot['params'] | null): WeightsSnapshot['params'] | null => {
+    if (!set) return null;
+    const out: WeightsSnapshot['params'] = {};
+    for (const [k, m] of Object.entries(set) as [ParamKey, Matrix | undefined][])
+      if (m) out[k] = { ...m, data: own(m.data) };
+    return out;
+  };
+  w.params = ownSet(w.params) ?? {};
+  w.lastUpdate = ownSet(w.lastUpdate);
+  w.appliedStep = ownSet(w.appliedStep);
+  if (w.lastUpdateAt)
+    w.lastUpdateAt = {
+      phi: own(w.lastUpdateAt.phi),
+      psi: own(w.lastUpdateAt.psi),
+      rate: own(w.lastUpdateAt.rate),
+    };
+  if (w.maskW) w.maskW = own(w.maskW);
+  return buffers;
 }
 
 /** Play's pace: "steps per frame" at 60 frames per second. */

@@ -836,7 +836,19 @@ describe('task', () => {
     const labels = Array.from(cells, (c) => c.querySelector('text.label')?.textContent);
     expect(labels).toEqual(['0 ✓', '7 ✗ (1)', '2 ✓', '3 ✓', '9 ✗ (4)', '5 ✓']);
     expect(svg.querySelector('text.info')?.textContent).toContain('2 wrong');
-    expect(svg.querySelectorAll('g.digit g.ink path').length).toBe(digits * 3);
+    // Each digit is a bitmap: a 24-bit BMP whose ring pixels are ink (black), its centre paper.
+    const images = Array.from(svg.querySelectorAll('g.digit g.ink image'));
+    expect(images.length).toBe(digits);
+    images.forEach((image, q) => {
+      const href = image.getAttribute('href') ?? '';
+      expect(href.startsWith('data:image/bmp;base64,')).toBe(true);
+      const bytes = Uint8Array.from(atob(href.split(',')[1]), (ch) => ch.charCodeAt(0));
+      const stride = (rows * 3 + 3) & ~3;
+      expect(bytes.length).toBe(54 + stride * rows);
+      const grey = (r: number, c: number) => bytes[54 + (rows - 1 - r) * stride + 3 * c];
+      expect(grey(14, 14 + 4 + q)).toBe(0);
+      expect(grey(14, 14)).toBe(255);
+    });
     expect(normalise(svg)).toMatchSnapshot();
   });
 });

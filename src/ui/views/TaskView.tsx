@@ -6,6 +6,7 @@
  * from the worker (throttled, when the weights change).
  */
 import { cancelDraw, requestDraw } from './frameBudget';
+import { digitDataUrl } from './digitImage';
 import { useEffect, useRef } from 'react';
 import { contours, geoPath, geoTransform, scaleLinear, select } from 'd3';
 import { engine } from '../../state/engine';
@@ -108,7 +109,7 @@ export function drawTask(
   const g = layer(svg, 'g', `mode-${mode}`);
   if (mode === 'plane') drawPlane(g, task, model, width, height, sameTask, sameMap);
   else if (mode === 'fit') drawFit(g, task, model, width, height);
-  else drawDigits(g, task, model, width, height, sameMap);
+  else drawDigits(g, task, model, width, height);
 }
 
 /** Margins of the square plots at type size fs (tick labels and axis names). */
@@ -484,7 +485,6 @@ function drawDigits(
   model: TaskModel,
   width: number,
   height: number,
-  sameMap: boolean,
 ): void {
   const img = task.image;
   if (!img) return;
@@ -568,44 +568,22 @@ function drawDigits(
       const text = d.label.length * 0.6 * fs <= cell + 6 ? d.label : d.short;
       return Math.max(6, Math.min(fs, Math.floor((cell + 4) / (0.62 * text.length))));
     });
-  // Ink as three filled contour levels of each image (vector, no canvas needed).
+  // Ink as a bitmap per digit (see digitImage.ts), drawn again only when its pixels change.
   joined.select<SVGGElement>('g.ink').each((d, q, nodes) => {
     const ink = nodes[q];
-    const drawnKey = `${cell}`;
-    if (sameMap && !d.current && ink.getAttribute('data-cell') === drawnKey) return;
-    if (
-      d.current &&
-      ink.getAttribute('data-cell') === drawnKey &&
-      ink.getAttribute('data-src') ===
-        String(d.pixels.length + ':' + d.pixels[0] + ':' + d.pixels[size >> 1])
-    )
-      return;
-    ink.setAttribute('data-cell', drawnKey);
-    ink.setAttribute(
-      'data-src',
-      String(d.pixels.length + ':' + d.pixels[0] + ':' + d.pixels[size >> 1]),
-    );
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (const v of d.pixels) {
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
+    const src = `${d.pixels.length}:${d.pixels[0]}:${d.pixels[size >> 1]}:${d.pixels[size - 1]}`;
+    let image = ink.querySelector('image');
+    if (!image) {
+      image = ink.ownerDocument.createElementNS('http://www.w3.org/2000/svg', 'image');
+      image.setAttribute('preserveAspectRatio', 'none');
+      image.setAttribute('style', 'image-rendering: pixelated');
+      ink.appendChild(image);
     }
-    const levels = hi > lo ? [0.25, 0.5, 0.75].map((f) => lo + f * (hi - lo)) : [];
-    const shapes = contours().size([img.cols, img.rows]).thresholds(levels)(Array.from(d.pixels));
-    const project = geoTransform({
-      point(px: number, py: number) {
-        this.stream.point(px * sc, py * sc);
-      },
-    });
-    const path = geoPath(project);
-    select(ink)
-      .selectAll<SVGPathElement, (typeof shapes)[number]>('path')
-      .data(shapes)
-      .join('path')
-      .attr('d', (sh) => path(sh) ?? '')
-      .attr('fill', OKABE_ITO.black)
-      .attr('fill-opacity', (_, q) => [0.3, 0.6, 1][q] ?? 1);
+    image.setAttribute('width', String(img.cols * sc));
+    image.setAttribute('height', String(img.rows * sc));
+    if (ink.getAttribute('data-src') === src) return;
+    ink.setAttribute('data-src', src);
+    image.setAttribute('href', digitDataUrl(d.pixels, img.cols, img.rows));
   });
   const acc = testAccuracy(task, map);
   select(layer(g, 'text', 'info'))

@@ -724,7 +724,9 @@ export function drawNetwork(root: HTMLElement, view: SimView, options: NetworkOp
     const ch = onCanvas ? Math.round(height * dpr) : 0;
     if (canvas.width !== cw) canvas.width = cw;
     if (canvas.height !== ch) canvas.height = ch;
-    const ctx = onCanvas ? canvas.getContext('2d') : null;
+    // A software canvas: a GPU-backed one on a software GL (SwiftShader, small machines) held the
+    // page's frames back for seconds after each redraw while the engine trained.
+    const ctx = onCanvas ? canvas.getContext('2d', { willReadFrequently: true }) : null;
     if (ctx) {
       ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
       ctx.clearRect(0, 0, width, height);

@@ -941,7 +941,9 @@ function paintCanvas(
 ) {
   let ctx: CanvasRenderingContext2D | null;
   try {
-    ctx = canvas.getContext('2d');
+    // A software canvas: a GPU-backed one on a software GL (SwiftShader, small machines) held the
+    // page's frames back for seconds after each redraw while the engine trained.
+    ctx = canvas.getContext('2d', { willReadFrequently: true });
   } catch {
     return;
   }
