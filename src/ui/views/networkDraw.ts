@@ -699,24 +699,32 @@ export function drawNetwork(root: HTMLElement, view: SimView, options: NetworkOp
       .order();
     // W edges are thin: a wide transparent copy of each takes the clicks that pick a synapse.
     const hits = onCanvas ? [] : edges.filter((e) => e.param === 'W').slice(-MAX_HIT_EDGES);
+    // Set up once per edge and changed only with the layout: weights change hundreds of times a
+    // second while training, and re-setting hundreds of paths each time re-styled the whole SVG.
     select(layer(svg, 'g', 'edge-hits'))
       .selectAll<SVGPathElement, Edge>('path.edge-hit')
       .data(hits, edgeKey)
-      .join('path')
-      .attr('class', 'edge-hit')
-      .attr('fill', 'none')
-      .attr('stroke', 'transparent')
-      .attr('stroke-width', 9)
-      .style('cursor', 'pointer')
-      .attr('d', (e) => edgePath(e, layout))
+      .join((enter) => {
+        const p = enter
+          .append('path')
+          .attr('class', 'edge-hit')
+          .attr('fill', 'none')
+          .attr('stroke', 'transparent')
+          .attr('stroke-width', 9)
+          .style('cursor', 'pointer');
+        p.append('title');
+        return p;
+      })
       .on('click', (ev: MouseEvent, e) => {
         ev.stopPropagation();
         st.onSynapse?.({ post: e.i, pre: e.j });
       })
-      .selectAll('title')
-      .data((e) => [e])
-      .join('title')
-      .text((e) => `W[${e.i},${e.j}] = ${fmt(e.w)}: click to see its local update`);
+      .each(function (e) {
+        setAttr(this, 'd', edgePath(e, layout));
+        const title = this.firstElementChild;
+        const text = `W[${e.i},${e.j}] = ${fmt(e.w)}: click to see its local update`;
+        if (title && title.textContent !== text) title.textContent = text;
+      });
     const dpr = typeof devicePixelRatio === 'number' ? devicePixelRatio : 1;
     canvas.style.width = `${width}px`;
     canvas.style.height = `${height}px`;
