@@ -8,25 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { AlphaPoint, AlphaSweepResult, EpResult, Trace } from '../../src/worker/protocol';
 import { drawEp, epEmptyText, epLayout, symmetryText } from '../../src/ui/views/epDraw';
 import { drawSweep, sweepEmptyText } from '../../src/ui/views/sweepDraw';
-
-const SVG_NS = 'http://www.w3.org/2000/svg';
-
-/** Serialised SVG with numbers rounded to one decimal and ids removed (as views-b.test.ts). */
-function normalise(el: Element): string {
-  return el.outerHTML
-    .replace(/ id="[^"]*"/g, '')
-    .replace(/url\(#[^)]*\)/g, 'url(#)')
-    .replace(/-?\d+\.\d+(e-?\d+)?/g, (m) => {
-      const v = Math.round(Number(m) * 10) / 10;
-      return String(Object.is(v, -0) ? 0 : v);
-    });
-}
-
-function newSvg(): SVGSVGElement {
-  const svg = document.createElementNS(SVG_NS, 'svg') as SVGSVGElement;
-  document.body.appendChild(svg);
-  return svg;
-}
+import { newSvg, normalise } from '../support/svg';
 
 /** A sweep whose numbers follow the closed forms of a scalar model: cos → 1, ratio = α/(1+α). */
 function sweepFixture(): AlphaSweepResult {

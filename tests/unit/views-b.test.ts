@@ -40,25 +40,7 @@ import type {
   TaskData,
 } from '../../src/worker/protocol';
 import { fixtureSimView } from '../support/fixtures';
-
-const SVG_NS = 'http://www.w3.org/2000/svg';
-
-/** Serialised SVG with numbers rounded to one decimal and ids (and references to them) removed. */
-function normalise(el: Element): string {
-  return el.outerHTML
-    .replace(/ id="[^"]*"/g, '')
-    .replace(/url\(#[^)]*\)/g, 'url(#)')
-    .replace(/-?\d+\.\d+(e-?\d+)?/g, (m) => {
-      const v = Math.round(Number(m) * 10) / 10;
-      return String(Object.is(v, -0) ? 0 : v);
-    });
-}
-
-function newSvg(): SVGSVGElement {
-  const svg = document.createElementNS(SVG_NS, 'svg') as SVGSVGElement;
-  document.body.appendChild(svg);
-  return svg;
-}
+import { newSvg, normalise } from '../support/svg';
 
 /** Points (x, y) of an SVG path made of M/L(/Z) commands (d3.line, contour polylines, geoPath). */
 function pathPoints(d: string): [number, number][][] {

@@ -13,25 +13,9 @@ import { drawPhase, type PhaseModel } from '../../src/ui/views/phaseDraw';
 import { leastControlOverlay, phaseRange, targetRange } from '../../src/ui/views/phaseModel';
 import { alignmentText } from '../../src/ui/views/weightsModel';
 import { fixtureSimView } from '../support/fixtures';
+import { newSvg, normalise } from '../support/svg';
 
-const SVG_NS = 'http://www.w3.org/2000/svg';
-
-function normalise(el: Element): string {
-  return el.outerHTML
-    .replace(/ id="[^"]*"/g, '')
-    .replace(/url\(#[^)]*\)/g, 'url(#)')
-    .replace(/-?\d+\.\d+(e-?\d+)?/g, (m) => {
-      const v = Math.round(Number(m) * 10) / 10;
-      return String(Object.is(v, -0) ? 0 : v);
-    })
-    .replace(/></g, '>\n<');
-}
-
-const newSvg = () => {
-  const svg = document.createElementNS(SVG_NS, 'svg') as SVGSVGElement;
-  document.body.appendChild(svg);
-  return svg;
-};
+const normaliseLines = (el: Element) => normalise(el, { lines: true });
 
 afterEach(() => {
   document.body.innerHTML = '';
@@ -156,7 +140,7 @@ describe('least-control overlay (phase portrait)', () => {
     );
     // The move φ⁰ → φ* is not drawn as a third arrow.
     expect(svg.querySelector('path.psi-arrow')?.getAttribute('d')).toBe('');
-    expect(normalise(svg)).toMatchSnapshot();
+    expect(normaliseLines(svg)).toMatchSnapshot();
 
     // Off: nothing of it drawn, the switch unchecked.
     drawPhase(svg, { ...model, leastControl: null, leastControlOn: false }, 560, 360);
@@ -222,7 +206,7 @@ describe('local rule (network diagram)', () => {
     expect(at.atUpdate).toBe(true);
     expect(at.product).toBeCloseTo(origin.psi[1] * origin.rate[4], 12);
     expect(at.lines[0]).toContain('ψ*₁ · ρ(φ*₄)');
-    expect(normalise(root.querySelector('g.synapse')!)).toMatchSnapshot();
+    expect(normaliseLines(root.querySelector('g.synapse')!)).toMatchSnapshot();
 
     // A click on an edge picks its synapse; one on empty space clears.
     const hit = root.querySelector('path.edge-hit');
@@ -266,7 +250,7 @@ describe('feedback alignment (learning curves, weights text)', () => {
     // Unmeasured points (NaN) are skipped.
     expect(q?.querySelectorAll('circle.dot')).toHaveLength(15);
     expect(b?.querySelectorAll('circle.dot')).toHaveLength(20);
-    expect(normalise(svg)).toMatchSnapshot();
+    expect(normaliseLines(svg)).toMatchSnapshot();
   });
 
   it('the weights view quotes the last measured cos(Qu*, Mu*)', () => {
