@@ -91,7 +91,7 @@ interface Debug {
           phi: Float32Array;
         })
       | null;
-    app: () => { config: Record<string, unknown>; busy: unknown };
+    app: () => { config: Record<string, unknown>; busy: unknown; sceneRunning: boolean };
   };
 }
 
@@ -143,4 +143,12 @@ export async function waitForStatus(
       throw new Error(`${id} = ${v} did not satisfy the condition within ${timeout} ms`);
     await page.waitForTimeout(100);
   }
+}
+
+/** The chapter's scene has run its actions (keys pressed now are the user's alone). */
+export async function sceneIdle(page: Page, timeout = 120_000): Promise<void> {
+  const start = Date.now();
+  while (await page.evaluate(() => (window as unknown as Debug).lcpDebug.app().sceneRunning))
+    if (Date.now() - start > timeout) throw new Error(`the scene still ran after ${timeout} ms`);
+    else await page.waitForTimeout(100);
 }

@@ -5,7 +5,15 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { appConfig, chapterReady, latest, launch, openPage, statusNumber } from './browser';
+import {
+  appConfig,
+  chapterReady,
+  latest,
+  launch,
+  openPage,
+  sceneIdle,
+  statusNumber,
+} from './browser';
 
 let browser: Browser;
 
@@ -46,9 +54,10 @@ describe('the keyboard', () => {
     await chapterReady(page);
     const select = page.getByTestId('chapter-menu');
     await select.click();
-    // Chapter 12 runs on the 16-unit circle net; its first scene leaves control off.
-    await select.selectOption('one-phase');
-    await expect.poll(async () => (await latest(page))?.n, { timeout: 60_000 }).toBe(16);
+    // Chapter 10 runs on a 16-16-16 net; its first scene plays a little with control off.
+    await select.selectOption('deep-feed-forward');
+    await expect.poll(async () => (await latest(page))?.n, { timeout: 60_000 }).toBe(48);
+    await sceneIdle(page);
     expect(await page.evaluate(() => document.activeElement?.tagName)).not.toBe('SELECT');
     await plays(page);
     await page.keyboard.press('c');

@@ -5,7 +5,16 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { appConfig, chapterReady, latest, launch, openPage, send, statusNumber } from './browser';
+import {
+  appConfig,
+  chapterReady,
+  latest,
+  launch,
+  openPage,
+  sceneIdle,
+  send,
+  statusNumber,
+} from './browser';
 
 let browser: Browser;
 
@@ -113,8 +122,8 @@ describe('a lost WebGL context in the middle of work continues on another backen
   it('during a decision-map request: the map still arrives', async () => {
     const { page, problems } = await openPage(browser, `${inject('baseUrl')}?backend=webgl`);
     await chapterReady(page);
-    // Chapter 12: the 16-unit circle net.
-    await page.getByTestId('chapter-menu').selectOption('one-phase');
+    // Chapter 7: the 16-unit circle net.
+    await page.getByTestId('chapter-menu').selectOption('inversion-vs-feedback');
     await expect.poll(async () => (await latest(page))?.n, { timeout: 60_000 }).toBe(16);
     const size = await page.evaluate(async () => {
       const lcp = (
@@ -247,8 +256,9 @@ describe('divergence and a dead engine', () => {
     const page = await context.newPage();
     await page.goto(inject('baseUrl'));
     await chapterReady(page);
-    await page.getByTestId('chapter-menu').selectOption('one-phase');
-    await expect.poll(async () => (await latest(page))?.n, { timeout: 60_000 }).toBe(16);
+    await page.getByTestId('chapter-menu').selectOption('deep-feed-forward');
+    await expect.poll(async () => (await latest(page))?.n, { timeout: 60_000 }).toBe(48);
+    await sceneIdle(page);
     await page.getByTestId('train-updates').selectOption('1000');
     await page.keyboard.press('t');
     await expect
@@ -259,12 +269,12 @@ describe('divergence and a dead engine', () => {
     await page.reload();
     await page.getByTestId('session').waitFor({ timeout: 30_000 });
     expect(await page.getByTestId('session').textContent()).toMatch(
-      /One phase, not two \(scene 1\).*\d+ updates/,
+      /A deep feed-forward net as an equilibrium system \(scene 1\).*\d+ updates/,
     );
     await page.getByTestId('session-restore').click();
-    await expect.poll(async () => (await latest(page))?.n, { timeout: 60_000 }).toBe(16);
+    await expect.poll(async () => (await latest(page))?.n, { timeout: 60_000 }).toBe(48);
     expect(await statusNumber(page, 'status-updates')).toBeGreaterThan(20);
-    expect(await page.getByTestId('chapter-menu').inputValue()).toBe('one-phase');
+    expect(await page.getByTestId('chapter-menu').inputValue()).toBe('deep-feed-forward');
     expect(await page.getByTestId('scene-title').count()).toBe(1);
     await context.close();
   });
