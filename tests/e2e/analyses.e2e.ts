@@ -87,13 +87,17 @@ describe('the α limit and EP views', () => {
       if (net === 'recurrent-16') await recurrentCircle(page);
       await enlarge(page, 'The α limit');
       await runAndWait(page, 'sweep');
-      const dots = await page.locator('[data-testid="view-sweep"] .series-cosine circle').count();
-      expect(dots).toBe(19);
+      // The view draws in an animation frame after the reply (the button changes at once).
+      await expect
+        .poll(() => page.locator('[data-testid="view-sweep"] .series-cosine circle').count())
+        .toBe(19);
       await page.screenshot({ path: `${OUT}/sweep-${net}.png` });
       await page.getByRole('button', { name: 'Back to all views' }).click();
       await enlarge(page, 'One phase, not two');
       await runAndWait(page, 'ep');
-      expect(await page.locator('[data-testid="view-ep"] .ep-series circle').count()).toBe(9);
+      await expect
+        .poll(() => page.locator('[data-testid="view-ep"] .ep-series circle').count())
+        .toBe(9);
       await page.screenshot({ path: `${OUT}/ep-${net}.png` });
       // Lecture mode (type ≥ 16 px).
       await page.keyboard.press('f');
