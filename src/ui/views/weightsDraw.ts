@@ -11,7 +11,7 @@ import { color as d3color, format, scaleLinear, select } from 'd3';
 import type { SimView } from '../../state/simView';
 import type { Command, Matrix, ParamKey, WeightsSnapshot } from '../../worker/protocol';
 import { diverging, OKABE_ITO, signedColor, strokeScale } from '../theme';
-import { drawAxis, fontSize, SVG_NS, textWidth } from './common';
+import { drawAxis, fontSize, setAttr, SVG_NS, textWidth } from './common';
 import { drawVectorEditors, htmlChild } from './vectorEditors';
 import {
   alignmentText,
@@ -710,15 +710,20 @@ function drawPanel(
   select(cellsG)
     .selectAll<SVGRectElement, number>('rect.cell')
     .data(cellData)
-    .join('rect')
-    .attr('class', 'cell')
-    .attr('x', (q) => (x + (q % cols) * cw).toFixed(2))
-    .attr('y', (q) => (y + Math.floor(q / cols) * ch).toFixed(2))
-    .attr('width', cw.toFixed(2))
-    .attr('height', ch.toFixed(2))
-    .attr('fill', (q) =>
-      panel.mask && panel.mask[q] === 0 ? 'none' : signedColor(m?.data[q] ?? 0, limit),
-    );
+    .join((enter) => enter.append('rect').attr('class', 'cell'))
+    // Only what changed is written: thousands of cells re-set on every update re-styled the
+    // whole view (long tasks while training).
+    .each(function (q) {
+      setAttr(this, 'x', (x + (q % cols) * cw).toFixed(2));
+      setAttr(this, 'y', (y + Math.floor(q / cols) * ch).toFixed(2));
+      setAttr(this, 'width', cw.toFixed(2));
+      setAttr(this, 'height', ch.toFixed(2));
+      setAttr(
+        this,
+        'fill',
+        panel.mask && panel.mask[q] === 0 ? 'none' : signedColor(m?.data[q] ?? 0, limit),
+      );
+    });
 
   // Big matrices: one canvas pixel per weight, scaled up (CSS), over the panel.
   if (big && m) {
