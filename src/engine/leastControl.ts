@@ -13,6 +13,7 @@
  * more than two units the plane is a slice with the other units held, and so is the minimum.
  */
 import type { Activation } from './kinds';
+import { rateScalar } from './scalarActivations';
 
 /** What ψ(φ) needs: W (n×n, row = post-synaptic unit, row-major), the drive Ux + b, ρ. */
 export interface ControlProblem {
@@ -23,22 +24,8 @@ export interface ControlProblem {
   activation: Activation;
 }
 
-/**
- * ρ(v) for one number. The engine's own scalar ρ lives beside its tfjs code (activations.ts),
- * which the page's main thread must not load: the same four formulas, repeated here.
- */
-export function rho(act: Activation, v: number): number {
-  switch (act) {
-    case 'tanh':
-      return Math.tanh(v);
-    case 'sigmoid':
-      return 1 / (1 + Math.exp(-v));
-    case 'linear':
-      return v;
-    case 'softplus':
-      return v > 30 ? v : Math.log1p(Math.exp(v));
-  }
-}
+/** ρ(v) for one number (the engine's scalar form, free of TensorFlow.js). */
+export const rho = rateScalar;
 
 /** The drive Ux + b from U (n×m, row-major), b (n) and the input x (m). */
 export function driveOf(

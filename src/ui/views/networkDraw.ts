@@ -23,6 +23,7 @@ import {
   SVG_NS,
   type Size,
 } from './common';
+import { slopeScalar } from '../../engine/scalarActivations';
 
 export interface NetworkOptions extends Size {
   /** Clock (ms) for the ΔW flash's rate limit; default performance.now(). */
@@ -75,22 +76,6 @@ export function strongestSynapse(
   return best;
 }
 
-/** ρ′(v) for one number (the engine's own is beside its tfjs code, which this page must not load). */
-function slopeAt(act: Activation, v: number): number {
-  switch (act) {
-    case 'tanh':
-      return 1 - Math.tanh(v) ** 2;
-    case 'sigmoid': {
-      const e = 1 / (1 + Math.exp(-v));
-      return e * (1 - e);
-    }
-    case 'linear':
-      return 1;
-    case 'softplus':
-      return 1 / (1 + Math.exp(-v));
-  }
-}
-
 /** The local rule at one synapse: the factors now and the last update's entry. */
 export interface SynapseRule {
   post: number;
@@ -130,7 +115,7 @@ export function synapseRule(
   const psi = state.psi[post];
   const rate = state.rate[pre];
   const lf = options.controller === 'linear-feedback';
-  const slope = lf ? slopeAt(options.activation ?? 'tanh', state.phi[post]) : null;
+  const slope = lf ? slopeScalar(options.activation ?? 'tanh', state.phi[post]) : null;
   const product = (slope ?? 1) * psi * rate;
   const W = weights?.lastUpdate?.W;
   const delta = W && W.rows === latest.n ? W.data[post * W.cols + pre] : NaN;
