@@ -172,8 +172,17 @@ export function PhaseView() {
     const lecture = typeof MutationObserver === 'function' ? new MutationObserver(schedule) : null;
     lecture?.observe(document.documentElement, { attributes: true, attributeFilter: ['class'] });
     measure();
-    // The portrait's redraw is dear (arrows, contours): at most 15 per second from snapshots.
-    const onSnapshot = throttle(schedule, 66);
+    // The portrait's redraw is dear (arrows, contours): at most 15 per second from snapshots, and
+    // while training once per field refresh (each redraw re-rasterises the whole portrait, which
+    // held a software-composited page at 2–4 frames/s when the portrait filled the stage).
+    let lastSnapshotDraw = 0;
+    const onSnapshot = throttle(() => {
+      const now = performance.now();
+      const training = simView.getState().latest?.phase === 'training';
+      if (training && now - lastSnapshotDraw < TRAINING_REFRESH_MS) return;
+      lastSnapshotDraw = now;
+      schedule();
+    }, 66);
     const unsubscribe = simView.subscribe(onSnapshot.call);
     return () => {
       unsubscribe();
