@@ -649,8 +649,8 @@ function parameterCount(s: Simulation): number {
 
 function snapshot(s: Simulation): Snapshot {
   const a = s.read();
-  // While training, large weights travel at most every TRAINING_WEIGHTS_INTERVAL_MS: each
-  // snapshot of megabytes of weights held the page's frames back (see docs/performance.md).
+  // While training, large weights travel at most every TRAINING_WEIGHTS_INTERVAL_MS: each is
+  // megabytes to copy, and every view that shows weights redraws for it.
   const heavy = job?.spec.kind === 'train' && parameterCount(s) > HEAVY_WEIGHTS_FLOATS;
   const weightsChanged =
     s.weightsVersion !== lastWeightsVersion &&
@@ -729,9 +729,8 @@ function maybeSendSnapshot(force = false): void {
 
 /**
  * Replace the weights snapshot's arrays by fresh copies and return their buffers for transfer.
- * The simulation and the checkpoint keep the originals; transferred, megabytes of weights cross
- * to the page without a structured clone (copies cloned twice a second stalled the page's frames
- * for seconds at MNIST sizes).
+ * The simulation and the checkpoint keep the originals; the copies cross to the page without a
+ * second copy by the structured clone (megabytes per snapshot at MNIST sizes).
  */
 function transferableCopies(w: WeightsSnapshot): ArrayBuffer[] {
   const buffers: ArrayBuffer[] = [];
