@@ -1,25 +1,18 @@
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { latest, launch, openPage, outputError, statusNumber, waitForStatus } from './browser';
+import {
+  latest,
+  launch,
+  openPage,
+  outputError,
+  showAllViews,
+  statusNumber,
+  waitForStatus,
+} from './browser';
 
 const VIEWS = ['network', 'traces', 'phase', 'learning', 'weights', 'task', 'equations'];
 const ARTIFACTS = 'test-results/screenshots';
-
-/**
- * The first chapter's first scene shows three views: reopen the other standard views (the
- * analyses' views stay hidden) with the stage's own "show …" buttons, as a user would.
- */
-async function showAllViews(page: Page): Promise<void> {
-  for (;;) {
-    const button = page
-      .locator('.hidden-views button')
-      .filter({ hasNotText: /α limit|One phase/ })
-      .first();
-    if ((await button.count()) === 0) return;
-    await button.click();
-  }
-}
 
 let browser: Browser;
 let page: Page;

@@ -152,3 +152,18 @@ export async function sceneIdle(page: Page, timeout = 120_000): Promise<void> {
     if (Date.now() - start > timeout) throw new Error(`the scene still ran after ${timeout} ms`);
     else await page.waitForTimeout(100);
 }
+
+/**
+ * A scene shows some views: reopen the other standard views (the
+ * analyses' views stay hidden) with the stage's own "show …" buttons, as a user would.
+ */
+export async function showAllViews(page: Page): Promise<void> {
+  for (;;) {
+    const button = page
+      .locator('.hidden-views button')
+      .filter({ hasNotText: /α limit|One phase/ })
+      .first();
+    if ((await button.count()) === 0) return;
+    await button.click();
+  }
+}

@@ -10,7 +10,15 @@
 import { mkdirSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
-import { latest, launch, openPage, sceneIdle, statusNumber, waitForStatus } from './browser';
+import {
+  latest,
+  launch,
+  openPage,
+  sceneIdle,
+  showAllViews,
+  statusNumber,
+  waitForStatus,
+} from './browser';
 
 const ARTIFACTS = 'test-results/screenshots';
 const SIZES = [
@@ -205,21 +213,6 @@ async function checkAllCombinations(page: Page, chapter: string): Promise<void> 
       expect(f.small, `${where}: tick labels under 16 px`).toEqual([]);
       if (lecture) await page.keyboard.press('f');
     }
-  }
-}
-
-/**
- * The first chapter's first scene shows three views: reopen the other standard views (the
- * analyses' views stay hidden) with the stage's own "show …" buttons, as a user would.
- */
-async function showAllViews(page: Page): Promise<void> {
-  for (;;) {
-    const button = page
-      .locator('.hidden-views button')
-      .filter({ hasNotText: /α limit|One phase/ })
-      .first();
-    if ((await button.count()) === 0) return;
-    await button.click();
   }
 }
 

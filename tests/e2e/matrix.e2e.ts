@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CONTROLLER_KINDS } from '../../src/engine/kinds';
 import { CHAPTERS } from '../../src/chapters';
 import { mkdirSync } from 'node:fs';
-import { appConfig, latest, launch, openPage, statusNumber } from './browser';
+import { appConfig, latest, launch, openPage, sceneIdle, statusNumber } from './browser';
 
 const ARTIFACTS = 'test-results/screenshots';
 
@@ -65,22 +65,6 @@ const WALKED = [...new Set(CHAPTERS.map((c) => c.base.preset))].map(
     )!.id,
 );
 
-/** The chapter's scene has run its actions (the keys of the walk are the user's alone). */
-async function sceneIdle(): Promise<void> {
-  await expect
-    .poll(
-      () =>
-        page.evaluate(
-          () =>
-            (
-              window as unknown as { lcpDebug: { app: () => { sceneRunning: boolean } } }
-            ).lcpDebug.app().sceneRunning,
-        ),
-      { timeout: 240_000 },
-    )
-    .toBe(false);
-}
-
 describe('every chapter × every controller', () => {
   it('walks one chapter per preset, each preset once', () => {
     expect(WALKED.length).toBe(new Set(CHAPTERS.map((c) => c.base.preset)).size);
@@ -121,7 +105,7 @@ async function walk(chapter: string): Promise<void> {
       { timeout: 120_000 },
     )
     .toBe(true);
-  await sceneIdle();
+  await sceneIdle(page, 240_000);
   await idle();
   for (const kind of CONTROLLER_KINDS) {
     await chooseController(kind);

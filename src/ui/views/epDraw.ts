@@ -7,6 +7,7 @@
  */
 import { line, scaleLinear, scaleLog, select } from 'd3';
 import type { EpPoint, EpResult, Trace } from '../../worker/protocol';
+import type { AnalysisSlot } from '../../state/analyses';
 import { OKABE_ITO, ROLE, strokeScale } from '../theme';
 import {
   categorical,
@@ -23,11 +24,8 @@ import {
   type Size,
 } from './common';
 
-export interface EpModel {
-  result: EpResult | null;
-  status: 'idle' | 'running' | 'done' | 'failed';
-  message: string | null;
-}
+/** What the view draws: the analysis's slot in the store (its request id aside). */
+export type EpModel = Omit<AnalysisSlot<EpResult>, 'id'>;
 
 export const EP_COLOURS = {
   output: ROLE.y,

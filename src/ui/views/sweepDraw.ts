@@ -6,6 +6,7 @@
  */
 import { line, scaleLinear, scaleLog, select } from 'd3';
 import type { AlphaPoint, AlphaSweepResult } from '../../worker/protocol';
+import type { AnalysisSlot } from '../../state/analyses';
 import { OKABE_ITO, ROLE, strokeScale } from '../theme';
 import {
   drawAxis,
@@ -20,11 +21,8 @@ import {
   type Size,
 } from './common';
 
-export interface SweepModel {
-  result: AlphaSweepResult | null;
-  status: 'idle' | 'running' | 'done' | 'failed';
-  message: string | null;
-}
+/** What the view draws: the analysis's slot in the store (its request id aside). */
+export type SweepModel = Omit<AnalysisSlot<AlphaSweepResult>, 'id'>;
 
 export const SWEEP_COLOURS = {
   cosine: ROLE.phi,
