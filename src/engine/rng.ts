@@ -25,6 +25,9 @@ function splitmix32(state: number): () => number {
   };
 }
 
+/** The four words of xoshiro128** and Box–Muller's spare draw. */
+export type RngState = [number, number, number, number, number | null];
+
 /** A stream: xoshiro128** with uniform, normal, integer and permutation draws. */
 export class Rng {
   private s0: number;
@@ -47,6 +50,15 @@ export class Rng {
   /** An independent stream named `name` below this one (its numbers do not depend on this one's use). */
   stream(name: string): Rng {
     return new Rng(this.seed, this.name ? `${this.name}/${name}` : name);
+  }
+
+  /** The generator's whole state, to put back with restore (an update that was stopped). */
+  save(): RngState {
+    return [this.s0, this.s1, this.s2, this.s3, this.spareNormal];
+  }
+
+  restore(state: RngState): void {
+    [this.s0, this.s1, this.s2, this.s3, this.spareNormal] = state;
   }
 
   /** Next 32-bit unsigned integer. */

@@ -156,6 +156,8 @@ export class Simulation {
   /** Points and markers produced since the caller last took them. */
   pendingLearning: LearningPoint[] = [];
   pendingMarkers: SimMarker[] = [];
+  /** Told of every successful advance (the worker's action log counts the steps). */
+  onAdvance: ((steps: number) => void) | null = null;
   /** Milliseconds per Euler step of the current sample, measured (for slicing play). */
   msPerStep = 0.05;
   /** The last batch's first free φ while training (its ρ(W diag ρ′) is computed on demand). */
@@ -424,6 +426,7 @@ export class Simulation {
     this.t += steps * dt;
     this.step += steps;
     if (controlled && this.metrics.settled) this.recordControl();
+    this.onAdvance?.(steps);
     // A running estimate, so that callers can size their slices.
     const perStep = (performance.now() - started) / steps;
     this.msPerStep = 0.7 * this.msPerStep + 0.3 * perStep;
@@ -541,6 +544,10 @@ export class Simulation {
   }
 
   *learnSliced(): Sliced<LearningPoint> {
+    return yield* this.undoneIfStopped(this.learnWork());
+  }
+
+  private *learnWork(): Sliced<LearningPoint> {
     this.phase = 'updating';
     const indices = [this.sample];
     while (indices.length < Math.min(this.config.batch, this.data.train.count))
@@ -557,6 +564,39 @@ export class Simulation {
     this.pendingLearning.push(point);
     this.pendingMarkers.push({ t: this.t, kind: 'update' });
     return point;
+  }
+
+  /**
+   * An update's work such that, stopped before its weights change (the caller returned the
+   * generator early), it leaves no trace: the samples it took from the seeded order and the
+   * noise it drew are put back, so the next update is the one it would have been. (A divergence
+   * keeps what it drew: a replay of the same actions meets it again.)
+   */
+  private *undoneIfStopped<T>(work: Sliced<T>): Sliced<T> {
+    const { order, noise } = this.trainer.streams;
+    const mark = {
+      order: this.order,
+      orderPos: this.orderPos,
+      orderRng: order.save(),
+      noise: noise.save(),
+      updates: this.trainer.updates,
+    };
+    let ended = false;
+    try {
+      const result = yield* work;
+      ended = true;
+      return result;
+    } catch (e) {
+      ended = true;
+      throw e;
+    } finally {
+      if (!ended && this.trainer.updates === mark.updates) {
+        this.order = mark.order;
+        this.orderPos = mark.orderPos;
+        order.restore(mark.orderRng);
+        noise.restore(mark.noise);
+      }
+    }
   }
 
   /** One trainer update on these training samples, and its learning-curve point. */
@@ -646,6 +686,10 @@ export class Simulation {
    * are its means (scope 'batch'); an epoch's end adds the test loss to the point.
    */
   *trainStepSliced(): Sliced<LearningPoint> {
+    return yield* this.undoneIfStopped(this.trainStepWork());
+  }
+
+  private *trainStepWork(): Sliced<LearningPoint> {
     this.phase = 'training';
     const B = Math.min(this.config.batch, this.data.train.count);
     const indices = Array.from({ length: B }, () => this.nextIndex());

@@ -15,6 +15,7 @@ import type {
 } from '../worker/protocol';
 import { analysisFailed, clearAnalyses, receiveAlphaSweep, receiveEpComparison } from './analyses';
 import { setConfigFields } from './configChanges';
+import { receiveLog } from './runLog';
 import { clearSimView, receiveSnapshot, receiveTask, simView } from './simView';
 import { dismissNoticeKey, pushNotice, useApp, type AppState } from './store';
 
@@ -141,6 +142,9 @@ export function createEngineClient(worker: Worker): EngineClient {
         break;
       case 'analysisFailed':
         analysisFailed(msg.analysis, msg.id, msg.message);
+        break;
+      case 'log':
+        receiveLog(msg.base, msg.from, msg.entries, msg.full);
         break;
       case 'pong':
         break;

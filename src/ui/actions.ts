@@ -3,6 +3,7 @@
  * from it (as Excalidraw does), so they can never disagree.
  */
 import { engine } from '../state/engine';
+import { copyLink } from '../state/linkSync';
 import { nextScene, previousScene } from '../state/scenes';
 import { clearSimView } from '../state/simView';
 import { useApp } from '../state/store';
@@ -23,6 +24,7 @@ export type ActionId =
   | 'sceneNext'
   | 'scenePrev'
   | 'caption'
+  | 'copyLink'
   | 'help';
 
 export interface Action {
@@ -203,6 +205,15 @@ export const ACTIONS: Action[] = [
     keyLabel: 'H',
     description: "Hide or show the scene's caption (for a lecturer who speaks it)",
     perform: () => useApp.setState((s) => ({ captionHidden: !s.captionHidden })),
+  },
+  {
+    id: 'copyLink',
+    label: 'Copy link',
+    keys: ['k'],
+    keyLabel: 'K',
+    description:
+      'Copy a link that replays this run exactly (configuration, seed, chapter and every action since the network was built)',
+    perform: () => void copyLink(),
   },
   {
     id: 'help',

@@ -3,6 +3,8 @@ import { createRoot } from 'react-dom/client';
 import 'katex/dist/katex.min.css';
 import './styles.css';
 import { engine } from '../state/engine';
+import { openLink, startLinkSync } from '../state/linkSync';
+import { runLog } from '../state/runLog';
 import { startAutosave } from '../state/session';
 import { simView } from '../state/simView';
 import { pushNotice, useApp } from '../state/store';
@@ -26,10 +28,13 @@ Object.assign(window, {
     latest: () => simView.getState().latest,
     view: () => simView.getState(),
     app: () => useApp.getState(),
+    log: () => runLog.getState(),
   },
 });
-loadChapter('figure-1', { backend: query.backend });
+// A link replays its run; without one the first chapter opens.
+if (!openLink(location.hash)) loadChapter('figure-1', { backend: query.backend });
 startAutosave();
+startLinkSync();
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

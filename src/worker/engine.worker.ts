@@ -7,8 +7,15 @@
  * Stop cancels them all. Snapshots go out only when something changed, at most one
  * unacknowledged at a time (back-pressure).
  */
+import { appendEntry, type LogBase, type LogEntry } from '../engine/actionLog';
 import { alphaSweepSliced, analysisInput, disposeInput } from '../engine/alphaSweep';
-import { needsRebuild, parseConfig, type BackendChoice, type TrainConfig } from '../engine/config';
+import {
+  configDiff,
+  needsRebuild,
+  parseConfig,
+  type BackendChoice,
+  type TrainConfig,
+} from '../engine/config';
 import { diagnoseDivergence } from '../engine/diagnosis';
 import { epCompareSliced } from '../engine/ep';
 import { DivergenceError, InputError } from '../engine/errors';
@@ -70,19 +77,34 @@ const TRAIN_REST_MS = 6;
 const RADIUS_INTERVAL_MS = 5000;
 
 type JobSpec =
-  | { kind: 'build'; config: TrainConfig; restore: Checkpoint | null }
+  /**
+   * `continued`: why the new network continues saved weights (its log cannot be replayed from
+   * the seed), or null; `keepLog`: the network before comes back (a stopped build).
+   */
+  | {
+      kind: 'build';
+      config: TrainConfig;
+      restore: Checkpoint | null;
+      continued: string | null;
+      keepLog: boolean;
+    }
   | { kind: 'refresh' }
   | { kind: 'control'; on: boolean }
   | { kind: 'step'; steps: number }
   | { kind: 'equilibrium' }
   | { kind: 'learn'; whilePlaying: boolean }
-  /** `done` of `total` updates; `startUpdates`: the trainer's count when the job began. */
-  | { kind: 'train'; total: number; done: number; startUpdates: number | null }
+  /**
+   * `done` of `total` updates; `startUpdates`: the trainer's count when the job began; `present`:
+   * show the current sample again from rest at the end (a replayed log says so separately).
+   */
+  | { kind: 'train'; total: number; done: number; startUpdates: number | null; present: boolean }
   | { kind: 'next' }
   | { kind: 'edit'; cmd: Extract<Command, { type: 'edit' }> }
   /** Analyses of the current sample: their result goes back as a reply to `id`. */
   | { kind: 'alphaSweep'; id: number; alphas?: number[] }
-  | { kind: 'epCompare'; id: number; betas?: number[] };
+  | { kind: 'epCompare'; id: number; betas?: number[] }
+  /** An opened link's action log, `done` of its entries so far. */
+  | { kind: 'replay'; entries: LogEntry[]; done: number };
 
 type AnalysisSpec = Extract<JobSpec, { kind: AnalysisKind }>;
 
@@ -147,6 +169,53 @@ const acked = { play: 0, control: 0 };
 let checkpoint: Checkpoint | null = null;
 /** The configuration of the last network built (what a stopped build returns to). */
 let builtConfig: TrainConfig | null = null;
+
+// ---------------------------------------------------------------------------------------------
+// The action log (engine/actionLog.ts): written here, where the order of what runs is known.
+
+let logBase: LogBase | null = null;
+let log: LogEntry[] = [];
+/** The first entry the page has not seen as it stands (merges change the last one). */
+let logUnsentFrom = 0;
+let logBaseUnsent = false;
+let logFull = false;
+/** The next entry may not merge into the last (a failure came between them). */
+let logBarrier = false;
+
+function startLog(base: LogBase): void {
+  logBase = base;
+  log = [];
+  logUnsentFrom = 0;
+  logBaseUnsent = true;
+  logFull = false;
+  logBarrier = false;
+}
+
+function journal(entry: LogEntry): void {
+  const before = log.length;
+  if (!appendEntry(log, entry, !logBarrier)) logFull = true;
+  logBarrier = false;
+  logUnsentFrom = Math.min(logUnsentFrom, before === log.length ? before - 1 : before);
+}
+
+function flushLog(): void {
+  if (!logBase || (!logBaseUnsent && logUnsentFrom >= log.length)) return;
+  post({
+    type: 'log',
+    ...(logBaseUnsent ? { base: logBase } : {}),
+    from: logUnsentFrom,
+    entries: log.slice(logUnsentFrom),
+    full: logFull,
+  });
+  logUnsentFrom = log.length;
+  logBaseUnsent = false;
+}
+
+/** Control on or off, logged when it changes. */
+function setControl(s: Simulation, on: boolean): void {
+  if (s.control !== on) journal(['c', on ? 1 : 0]);
+  s.setControl(on);
+}
 
 function describe(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -217,11 +286,20 @@ function enqueue(spec: JobSpec): void {
   schedule();
 }
 
+interface BuildOptions {
+  /** Saved weights and state to continue from, and why (the action log says it cannot replay). */
+  restore?: Checkpoint | null;
+  continued?: string;
+  /** Field requests are answered by the new network (a recovery that continues the same run). */
+  keepFields?: boolean;
+}
+
 /**
  * A build: everything else waits, and what came before it is void. Field requests are answered
- * by the new network when `keepFields` (a recovery that continues the same run), else refused.
+ * by the new network when `keepFields`, else refused.
  */
-function enqueueBuild(c: TrainConfig, restore: Checkpoint | null = null, keepFields = false): void {
+function enqueueBuild(c: TrainConfig, options: BuildOptions = {}): void {
+  const { restore = null, keepFields = false } = options;
   const inFlight = fieldJob;
   cancelAll();
   generation++;
@@ -232,7 +310,13 @@ function enqueueBuild(c: TrainConfig, restore: Checkpoint | null = null, keepFie
       fieldRequests.unshift({ type: 'decisionMap', id: inFlight.id, size: inFlight.size });
     }
   } else failFieldRequests('the network was rebuilt');
-  queue.push({ kind: 'build', config: c, restore });
+  queue.push({
+    kind: 'build',
+    config: c,
+    restore,
+    continued: restore ? (options.continued ?? 'saved weights') : null,
+    keepLog: false,
+  });
   schedule();
 }
 
@@ -246,7 +330,14 @@ function cancelBuild(): boolean {
   failFieldRequests('stopped');
   if (builtConfig) {
     config = builtConfig;
-    queue.push({ kind: 'build', config: builtConfig, restore: checkpoint });
+    // The same network again: its action log goes on.
+    queue.push({
+      kind: 'build',
+      config: builtConfig,
+      restore: checkpoint,
+      continued: null,
+      keepLog: true,
+    });
     notice({
       level: 'info',
       key: 'build',
@@ -270,6 +361,7 @@ const LABELS: Record<JobSpec['kind'], string> = {
   edit: 'Editing',
   alphaSweep: 'Sweeping α',
   epCompare: 'Equilibrium propagation against LCP',
+  replay: 'Replaying the link',
 };
 
 function startJob(spec: JobSpec): Job | null {
@@ -324,6 +416,8 @@ function* buildWork(spec: Extract<JobSpec, { kind: 'build' }>, data?: MnistData)
   config = built.config;
   builtConfig = built.config;
   if (spec.restore) built.restoreCheckpoint(spec.restore);
+  if (!spec.keepLog || !logBase) startLog({ config: built.config, continued: spec.continued });
+  built.onAdvance = (steps) => journal(['s', steps]);
   checkpoint = null;
   lastWeightsVersion = -1;
   sendTask();
@@ -335,37 +429,41 @@ function* buildWork(spec: Extract<JobSpec, { kind: 'build' }>, data?: MnistData)
 function* jobWork(s: Simulation, spec: JobSpec): Sliced<unknown> {
   switch (spec.kind) {
     case 'refresh':
+      journal(['r']);
       return yield* s.refreshSliced();
     case 'control':
-      s.setControl(spec.on);
+      setControl(s, spec.on);
       return;
     case 'step':
       return yield* s.stepsSliced(spec.steps, chunkSize(s));
     case 'equilibrium':
       return yield* s.equilibriumSliced(chunkSize(s));
     case 'next':
+      journal(['n']);
       return yield* s.nextSampleSliced();
     case 'edit': {
       const c = spec.cmd;
-      if (c.target === 'param') s.editParam(c.name, c.row, c.col, c.value);
-      else {
+      if (c.target === 'param') {
+        s.editParam(c.name, c.row, c.col, c.value);
+        journal(['w', c.name, c.row, c.col, c.value]);
+      } else {
         s.editSample(c.target, c.index, c.value);
+        journal([c.target === 'input' ? 'x' : 'y', c.index, c.value]);
         // The task view draws the data: it must see the edited sample (tasks may share it).
         sendTask(false);
       }
       return yield* s.refreshSliced();
     }
     case 'learn':
-      yield* s.learnSliced();
-      if (spec.whilePlaying) {
-        yield* s.afterUpdateSliced(true);
-        s.setControl(true);
-      } else yield* s.afterUpdateSliced(false);
+      yield* logged(s.learnSliced(), [spec.whilePlaying ? 'lp' : 'l']);
+      // Learning while playing: control stays on, and the run goes on at the next sample.
+      if (spec.whilePlaying) s.setControl(true);
+      yield* s.afterUpdateSliced(spec.whilePlaying);
       return;
     case 'train':
       spec.startUpdates ??= s.trainer.updates - spec.done;
       while (spec.done < spec.total) {
-        yield* s.trainStepSliced();
+        yield* logged(s.trainStepSliced(), ['t', 1]);
         spec.done++;
         dirty = true;
         if (performance.now() - lastRadius > RADIUS_INTERVAL_MS) {
@@ -375,8 +473,13 @@ function* jobWork(s: Simulation, spec: JobSpec): Sliced<unknown> {
         // Show each update as it lands (the snapshot interval bounds how often).
         yield { stage: 'update', done: spec.done, total: spec.total };
       }
-      yield* s.afterUpdateSliced(false);
+      if (spec.present) {
+        journal(['p']);
+        yield* s.afterUpdateSliced(false);
+      }
       return;
+    case 'replay':
+      return yield* replayWork(s, spec);
     case 'alphaSweep': {
       const input = analysisInput(s);
       try {
@@ -405,6 +508,100 @@ function* jobWork(s: Simulation, spec: JobSpec): Sliced<unknown> {
   }
 }
 
+/**
+ * An update, logged once it has changed the weights — or once it has failed: a replay meets the
+ * same divergence at the same point (an update stopped before it applies leaves no trace; see
+ * Simulation.undoneIfStopped).
+ */
+function* logged<T>(work: Sliced<T>, entry: LogEntry): Sliced<T> {
+  let result: T;
+  try {
+    result = yield* work;
+  } catch (e) {
+    if (e instanceof DivergenceError) {
+      journal(entry);
+      logBarrier = true;
+    }
+    throw e;
+  }
+  journal(entry);
+  return result;
+}
+
+/** The job an action-log entry stands for (what the user's command ran at the time). */
+function specOfEntry(e: LogEntry): JobSpec | null {
+  switch (e[0]) {
+    case 's':
+      return { kind: 'step', steps: e[1] };
+    case 'c':
+      return { kind: 'control', on: e[1] === 1 };
+    case 'l':
+    case 'lp':
+      return { kind: 'learn', whilePlaying: e[0] === 'lp' };
+    case 't':
+      return { kind: 'train', total: e[1], done: 0, startUpdates: null, present: false };
+    case 'n':
+      return { kind: 'next' };
+    case 'r':
+      return { kind: 'refresh' };
+    case 'w':
+      return {
+        kind: 'edit',
+        cmd: { type: 'edit', target: 'param', name: e[1], row: e[2], col: e[3], value: e[4] },
+      };
+    case 'x':
+    case 'y':
+      return {
+        kind: 'edit',
+        cmd: { type: 'edit', target: e[0] === 'x' ? 'input' : 'target', index: e[1], value: e[2] },
+      };
+    case 'p':
+    case 'f':
+      return null;
+  }
+}
+
+/**
+ * Replay an action log on the network just built: every entry runs the work its command ran, and
+ * logs itself again, so the log afterwards is the one replayed. A failure the original met too (a
+ * divergence, a refused edit) is reported as it was then, and the replay goes on.
+ */
+function* replayWork(s: Simulation, spec: Extract<JobSpec, { kind: 'replay' }>): Sliced<void> {
+  for (; spec.done < spec.entries.length; spec.done++) {
+    const e = spec.entries[spec.done];
+    try {
+      if (e[0] === 'p') {
+        journal(['p']);
+        yield* s.afterUpdateSliced(false);
+      } else if (e[0] === 'f') configureLive(s, parseConfig({ ...s.config, ...e[1] }));
+      else yield* jobWork(s, specOfEntry(e)!);
+    } catch (err) {
+      if (!(err instanceof DivergenceError || err instanceof InputError)) throw err;
+      onJobError(spec, err);
+    }
+    yield { stage: 'entry', done: spec.done + 1, total: spec.entries.length };
+  }
+}
+
+/**
+ * Apply a configuration that needs no new network to the running one, and log the fields that
+ * changed. Throws InputError if it needs a rebuild (a log cannot carry one).
+ */
+function configureLive(s: Simulation, next: TrainConfig, announce = true): void {
+  const changes = configDiff(next, s.config);
+  if (!s.configure(next))
+    throw InputError.single(
+      Object.keys(changes).join(', '),
+      'this change needs a new network, which an action log cannot hold',
+    );
+  config = s.config;
+  builtConfig = s.config;
+  if (Object.keys(changes).length) journal(['f', changes]);
+  // The page set these fields itself, unless a replay did.
+  if (announce) post({ type: 'config', config: s.config, refused: false });
+  dirty = true;
+}
+
 /** Steps per slice of stepping and running to equilibrium, from the measured cost of a step. */
 function chunkSize(s: Simulation): number {
   return Math.max(1, Math.min(200, Math.floor(SLICE_MS / Math.max(1e-3, s.msPerStep))));
@@ -413,8 +610,9 @@ function chunkSize(s: Simulation): number {
 function busyOf(j: Job): Busy {
   const p = j.progress;
   const spec = j.spec;
-  const done = spec.kind === 'train' ? spec.done : 0;
-  const total = spec.kind === 'train' ? spec.total : 1;
+  const done = spec.kind === 'train' ? spec.done : spec.kind === 'replay' ? spec.done : 0;
+  const total =
+    spec.kind === 'train' ? spec.total : spec.kind === 'replay' ? spec.entries.length : 1;
   const elapsed = (performance.now() - j.started) / 1000;
   const secondsLeft =
     spec.kind === 'train' && done > 0 ? Math.round((elapsed / done) * (total - done)) : null;
@@ -461,7 +659,8 @@ function onJobError(spec: JobSpec | null, e: unknown): void {
     });
     if (restored) {
       lastWeightsVersion = -1;
-      enqueue({ kind: 'refresh' });
+      // A replay meets the refresh that followed in its log.
+      if (spec?.kind !== 'replay') enqueue({ kind: 'refresh' });
     }
   } else if (e instanceof InputError) {
     notice({ level: 'error', key: 'input', text: e.message });
@@ -538,6 +737,7 @@ function work(): void {
   playTick();
   sendBusy();
   maybeSendSnapshot();
+  flushLog();
   // While a build prepares (its data, its backend) nothing can run: its end schedules again.
   if (preparing && !job) return;
   if (job || queue.length || fieldRequests.length || fieldJob || (dirty && !awaitingAck))
@@ -835,9 +1035,7 @@ function handle(cmd: Command): void {
         next.backend === sim.config.backend &&
         !needsRebuild(sim.config, next)
       ) {
-        sim.configure(next);
-        builtConfig = sim.config;
-        dirty = true;
+        configureLive(sim, next, false);
         schedule();
       } else enqueueBuild(next);
       return;
@@ -856,23 +1054,37 @@ function handle(cmd: Command): void {
         });
         return;
       }
-      enqueueBuild(config, cmd.checkpoint);
+      enqueueBuild(config, { restore: cmd.checkpoint, continued: 'a restored session' });
       return;
     case 'backend':
       config = { ...config, backend: cmd.choice };
       backendChoice = null;
       takeCheckpoint();
-      enqueueBuild(config, checkpoint);
+      enqueueBuild(config, { restore: checkpoint, continued: 'a change of backend' });
       return;
-    case 'stop':
+    case 'stop': {
       if (cancelBuild()) return;
+      const stopped = job?.spec;
+      const updatesBefore = stopped?.kind === 'train' ? stopped.startUpdates : null;
       cancelAll();
       failFieldRequests('stopped');
-      // The current sample still needs its free equilibrium if a stop interrupted it.
-      if (sim && !sim.freePhi) enqueue({ kind: 'refresh' });
+      if (stopped?.kind === 'replay')
+        notice({
+          level: 'info',
+          key: 'replay',
+          text: `Replay stopped after ${stopped.done} of ${stopped.entries.length} actions: the state is the sender's as it was then.`,
+        });
+      // The current sample still needs its free equilibrium if a stop interrupted it, and a
+      // stopped Train leaves the equilibria of the weights before it.
+      if (
+        sim &&
+        (!sim.freePhi || (updatesBefore !== null && sim.trainer.updates !== updatesBefore))
+      )
+        enqueue({ kind: 'refresh' });
       sendBusy(true);
       schedule();
       return;
+    }
     case 'play':
       acked.play = cmd.id ?? acked.play;
       playing = cmd.playing;
@@ -902,8 +1114,12 @@ function handle(cmd: Command): void {
       return;
     case 'control':
       acked.control = cmd.id ?? acked.control;
-      if (!buildPending() && sim && (!job || job.spec.kind !== 'learn')) {
-        sim.setControl(cmd.on);
+      if (
+        !buildPending() &&
+        sim &&
+        (!job || (job.spec.kind !== 'learn' && job.spec.kind !== 'replay'))
+      ) {
+        setControl(sim, cmd.on);
         dirty = true;
         schedule();
       } else enqueue({ kind: 'control', on: cmd.on });
@@ -919,7 +1135,7 @@ function handle(cmd: Command): void {
       enqueue({ kind: 'learn', whilePlaying: false });
       return;
     case 'train':
-      enqueue({ kind: 'train', total: cmd.updates, done: 0, startUpdates: null });
+      enqueue({ kind: 'train', total: cmd.updates, done: 0, startUpdates: null, present: true });
       return;
     case 'nextSample':
       enqueue({ kind: 'next' });
@@ -933,6 +1149,19 @@ function handle(cmd: Command): void {
     case 'epCompare':
       enqueue({ kind: 'epCompare', id: cmd.id, ...(cmd.betas ? { betas: cmd.betas } : {}) });
       return;
+    case 'replay': {
+      let c: TrainConfig;
+      try {
+        c = parseConfig(cmd.config);
+      } catch (e) {
+        notice({ level: 'error', key: 'input', text: `The link's configuration: ${describe(e)}` });
+        return;
+      }
+      config = c;
+      enqueueBuild(c);
+      if (cmd.log.length) queue.push({ kind: 'replay', entries: cmd.log, done: 0 });
+      return;
+    }
   }
 }
 
@@ -972,7 +1201,7 @@ function recoverFromContextLoss(): void {
   } else if (interrupted && interrupted.kind !== 'build' && interrupted.kind !== 'refresh')
     resumed.push(interrupted);
   const c: TrainConfig = { ...config, backend: 'auto' };
-  enqueueBuild(c, cp, true);
+  enqueueBuild(c, { restore: cp, keepFields: true, continued: 'a lost WebGL context' });
   queue.push(...resumed, ...pending.filter((s) => s.kind !== 'build'));
   playing = wasPlaying;
   const what = interrupted

@@ -2,6 +2,7 @@
  * The typed message protocol between the main thread and the engine's worker. Commands go in,
  * snapshots and replies come out; typed arrays travel as transferables.
  */
+import type { LogBase, LogEntry, ParamKey } from '../engine/actionLog';
 import type { BackendChoice, TrainConfig } from '../engine/config';
 import type { AlphaSweepResult } from '../engine/alphaSweep';
 import type { DivergenceFix } from '../engine/diagnosis';
@@ -26,7 +27,7 @@ export type Matrix = MatrixData;
 /** One word for what the engine is doing (the status bar shows it). */
 export type Phase = SimPhase;
 
-export type ParamKey = 'W' | 'U' | 'b' | 'D' | 'd' | 'Q' | 'B' | 'F';
+export type { ParamKey } from '../engine/actionLog';
 
 export interface WeightsSnapshot {
   /** Increases whenever any weight changed (update, edit, reset). */
@@ -55,6 +56,7 @@ export interface Busy {
     | 'train'
     | 'next'
     | 'edit'
+    | 'replay'
     | AnalysisKind;
   /** What a user reads: "Training", "Building the network", … */
   label: string;
@@ -196,7 +198,9 @@ export type Command =
   /** The α sweep of the current sample (default α: 1e-3 … 1e3, 19 points). */
   | { type: 'alphaSweep'; id: number; alphas?: number[] }
   /** EP's two phases against LCP's one on the current sample (default β: 1e-4 … 1, 9 points). */
-  | { type: 'epCompare'; id: number; betas?: number[] };
+  | { type: 'epCompare'; id: number; betas?: number[] }
+  /** Build `config` from its seed and replay `log` on it (an opened link), with progress. */
+  | { type: 'replay'; config: TrainConfig; log: LogEntry[] };
 
 export interface Notice {
   level: 'info' | 'warning' | 'error';
@@ -232,4 +236,10 @@ export type WorkerMessage =
   | { type: 'epCompare'; id: number; result: EpResult }
   /** An analysis that will not be answered: stopped, rebuilt, or failed (no free equilibrium…). */
   | { type: 'analysisFailed'; id: number; analysis: AnalysisKind; message: string }
-  | { type: 'error'; message: string };
+  | { type: 'error'; message: string }
+  /**
+   * The action log: `base` when a new log starts (a network was built); `entries` replace the
+   * page's copy from index `from` on (a merge changes the last entry). `full`: the log reached
+   * its bound and stopped growing.
+   */
+  | { type: 'log'; base?: LogBase; from: number; entries: LogEntry[]; full: boolean };

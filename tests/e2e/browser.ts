@@ -60,6 +60,18 @@ export async function openPage(
   return { page, problems };
 }
 
+/** Type a value into a configuration field of the panel and commit it, as a user does. */
+export async function setField(page: Page, key: string, value: string): Promise<void> {
+  // Its group may be folded.
+  await page
+    .locator(`[data-field-key="${key}"]`)
+    .locator('xpath=ancestor::details')
+    .evaluate((d) => ((d as HTMLDetailsElement).open = true));
+  const input = page.locator(`[data-field-key="${key}"] input`);
+  await input.fill(value);
+  await input.press('Enter');
+}
+
 /** The number in a status field (the status bar holds plain numbers). */
 export async function statusNumber(page: Page, id: string): Promise<number> {
   return Number(await page.getByTestId(id).textContent());

@@ -13,6 +13,7 @@ import {
   openPage,
   sceneIdle,
   send,
+  setField,
   statusNumber,
 } from './browser';
 
@@ -34,17 +35,6 @@ async function noticeMatching(page: Page, pattern: RegExp, timeout = 30_000): Pr
   await expect
     .poll(async () => (await notices(page)).some((t) => pattern.test(t)), { timeout })
     .toBe(true);
-}
-
-async function setField(page: Page, key: string, value: string): Promise<void> {
-  // Its group may be folded.
-  await page
-    .locator(`[data-field-key="${key}"]`)
-    .locator('xpath=ancestor::details')
-    .evaluate((d) => ((d as HTMLDetailsElement).open = true));
-  const input = page.locator(`[data-field-key="${key}"] input`);
-  await input.fill(value);
-  await input.press('Enter');
 }
 
 async function loseContext(page: Page): Promise<void> {

@@ -143,6 +143,9 @@ export function ControlPanel() {
         />{' '}
         Narrate each phase
       </label>
+      <div className="buttons" role="toolbar" aria-label="Share">
+        <ActionButton id="copyLink" />
+      </div>
       <ParameterControls />
       <p className="shortcuts-hint">
         Shortcuts: {ACTIONS.map((a) => a.keyLabel).join(' ')} — press <kbd>?</kbd> for help.

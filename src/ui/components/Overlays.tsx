@@ -50,7 +50,7 @@ export function Notices() {
         <div
           key={n.id}
           className={`notice ${n.level}`}
-          data-testid="notice"
+          data-testid={n.key === 'link' ? 'link-notice' : 'notice'}
           data-key={n.key}
           role={n.level === 'error' ? 'alert' : 'status'}
         >

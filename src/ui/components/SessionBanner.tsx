@@ -6,6 +6,7 @@ import {
   sessionTitle,
   type SavedSession,
 } from '../../state/session';
+import { linkOpened } from '../../state/linkSync';
 import { focusStage } from '../configEdits';
 
 function ago(ms: number): string {
@@ -20,6 +21,7 @@ function ago(ms: number): string {
 export function SessionBanner() {
   const [session, setSession] = useState<SavedSession | null>(null);
   useEffect(() => {
+    if (linkOpened()) return;
     let live = true;
     void loadSession().then((s) => {
       if (live) setSession(s);

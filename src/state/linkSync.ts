@@ -1,0 +1,157 @@
+/**
+ * The link on the page: the address's hash follows the run (written with replaceState a moment
+ * after it changes, so the history is not filled with entries), an opened link is replayed by the
+ * engine, and Copy link puts it on the clipboard. The format is link.ts's.
+ */
+import { chapterById } from '../chapters';
+import { BACKENDS } from '../engine/config';
+import { decodeLink, describeRejected, encodeLink, type LinkState } from './link';
+import { engine } from './engine';
+import { runLog } from './runLog';
+import { leaveScene, showScene } from './scenes';
+import { clearSimView } from './simView';
+import { pushNotice, useApp } from './store';
+
+/** The hash is rewritten this long after the last change of a burst. */
+const WRITE_DELAY_MS = 500;
+
+/** A link is being replayed: the hash keeps the opened link until the replay has ended. */
+let replaying = false;
+/** A link was opened on this page (a saved session is then not offered: the link won). */
+let opened = false;
+
+export function linkOpened(): boolean {
+  return opened;
+}
+
+/** The link of the run on screen, or why there is none. */
+export function currentLink(): { link: LinkState } | { problem: string } {
+  const { base, entries, full } = runLog.getState();
+  if (!base) return { problem: 'the network is not built yet' };
+  if (base.continued)
+    return {
+      problem: `this run continues ${base.continued}, whose weights a link cannot carry`,
+    };
+  if (full) return { problem: 'its action log is longer than a link holds' };
+  const { chapter, scene, backend } = useApp.getState();
+  const ran = (BACKENDS as readonly string[]).includes(backend) && backend !== 'auto';
+  return {
+    link: {
+      config: base.config,
+      backend: ran ? (backend as LinkState['backend']) : null,
+      chapter,
+      scene,
+      log: entries,
+    },
+  };
+}
+
+function writeHash(): void {
+  if (replaying || useApp.getState().busy?.kind === 'replay') return;
+  const current = currentLink();
+  const { pathname, search } = location;
+  const hash = 'link' in current ? `#${encodeLink(current.link)}` : '';
+  if (location.hash !== hash)
+    history.replaceState(history.state, '', `${pathname}${search}${hash}`);
+}
+
+/**
+ * Open the link in `hash`: its configuration, chapter and scene on the page, and its action log
+ * replayed by the engine (with progress; Stop interrupts it). Rejected fields are named in a
+ * notice. Returns false when the hash holds no link (nothing was changed).
+ */
+export function openLink(hash: string): boolean {
+  const { link, rejected } = decodeLink(hash);
+  if (rejected.length)
+    pushNotice({
+      level: 'warning',
+      key: 'link',
+      text: `Not used from the link (defaults instead): ${describeRejected(rejected)}.`,
+    });
+  if (!link) return false;
+  const config = link.backend ? { ...link.config, backend: link.backend } : link.config;
+  const chapter = chapterById(link.chapter);
+  leaveScene();
+  opened = true;
+  replaying = true;
+  runLog.setState({ base: null, entries: [], full: false });
+  useApp.setState({
+    config,
+    chapterConfig: config,
+    preset: chapter?.base.preset ?? null,
+    playing: false,
+    control: false,
+    busy: null,
+    chapter: null,
+    scene: 0,
+    sceneViews: null,
+  });
+  if (chapter) showScene(chapter.id, link.scene);
+  clearSimView(true);
+  engine().send({ type: 'replay', config, log: link.log });
+  if (!link.log.length) replaying = false;
+  return true;
+}
+
+/** Keep the hash in step with the run; open links pasted into this tab. Returns the unsubscribe. */
+export function startLinkSync(): () => void {
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const later = () => {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => {
+      timer = null;
+      writeHash();
+    }, WRITE_DELAY_MS);
+  };
+  const offLog = runLog.subscribe(later);
+  const offApp = useApp.subscribe((s, prev) => {
+    if (prev.busy?.kind === 'replay' && s.busy?.kind !== 'replay') replaying = false;
+    if (
+      s.chapter !== prev.chapter ||
+      s.scene !== prev.scene ||
+      s.backend !== prev.backend ||
+      s.busy !== prev.busy
+    )
+      later();
+  });
+  // replaceState fires no hashchange: this is a link pasted or edited in the address bar.
+  const onHashChange = () => void openLink(location.hash);
+  window.addEventListener('hashchange', onHashChange);
+  return () => {
+    offLog();
+    offApp();
+    window.removeEventListener('hashchange', onHashChange);
+    if (timer) clearTimeout(timer);
+  };
+}
+
+/** Copy the run's link to the clipboard (the address bar holds it too). */
+export async function copyLink(): Promise<void> {
+  const current = currentLink();
+  if (!('link' in current)) {
+    pushNotice({
+      level: 'warning',
+      key: 'copy-link',
+      text: `No link for this run: ${current.problem}. Export the model instead.`,
+    });
+    return;
+  }
+  const hash = `#${encodeLink(current.link)}`;
+  const url = `${location.origin}${location.pathname}${location.search}${hash}`;
+  if (!replaying) history.replaceState(history.state, '', url);
+  const actions = current.link.log.length;
+  try {
+    await navigator.clipboard.writeText(url);
+    pushNotice({
+      level: 'info',
+      key: 'copy-link',
+      text: `Link copied: it replays this run (${actions} action${actions === 1 ? '' : 's'}) from its seed.`,
+    });
+  } catch {
+    pushNotice({
+      level: 'info',
+      key: 'copy-link',
+      text: 'The clipboard is not available here: the link is in the address bar.',
+    });
+  }
+}
