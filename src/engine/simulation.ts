@@ -119,6 +119,23 @@ export interface LearningPoint {
   angleB?: number;
 }
 
+/** Trace samples kept for the caller (the worker takes them with every snapshot). */
+const MAX_PENDING_TRACE = 20_000;
+
+/** How many units' traces are sampled (the first ones; the traces view picks among them). */
+export const TRACE_UNITS = 16;
+
+/** The state at one step, for the traces (the first TRACE_UNITS units of φ and ψ). */
+export interface TraceSample {
+  t: number;
+  step: number;
+  phi: Float32Array;
+  psi: Float32Array;
+  y: Float32Array;
+  u: Float32Array;
+  target: Float32Array;
+}
+
 export type MarkerKind = 'control-on' | 'control-off' | 'update' | 'sample';
 
 export interface SimMarker {
@@ -156,6 +173,11 @@ export class Simulation {
   /** Points and markers produced since the caller last took them. */
   pendingLearning: LearningPoint[] = [];
   pendingMarkers: SimMarker[] = [];
+  /** Trace samples taken since the caller last took them (see advance). */
+  pendingTrace: TraceSample[] = [];
+  /** t = tBase + (step − stepBase)·dt: the time of the sample's presentation (or of a dt change). */
+  private tBase = 0;
+  private stepBase = 0;
   /** Told of every successful advance (the worker's action log counts the steps). */
   onAdvance: ((steps: number) => void) | null = null;
   /** Milliseconds per Euler step of the current sample, measured (for slicing play). */
@@ -230,6 +252,9 @@ export class Simulation {
     const parsed = parseConfig(next);
     if (needsRebuild(this.config, parsed)) return false;
     const feedbackBefore = Object.keys(this.trainer.net.params).length;
+    // A new dt counts from now: the time so far stays.
+    this.tBase = this.t;
+    this.stepBase = this.step;
     this.config = parsed;
     this.trainer.reconfigure(parsed);
     if (Object.keys(this.trainer.net.params).length !== feedbackBefore) this.weightsVersion++;
@@ -258,6 +283,8 @@ export class Simulation {
     this.p = this.presentSample();
     this.state = zeroState(1, this.n, this.data.k);
     this.t = 0;
+    this.tBase = 0;
+    this.stepBase = this.step;
     this.phase = 'idle';
     this.freePhi = null;
     this.metrics = { ...this.metrics, scope: 'sample', residual: NaN, settled: false };
@@ -293,11 +320,13 @@ export class Simulation {
   }
 
   private nextIndex(): number {
-    if (this.orderPos >= this.order.length) {
-      this.order = this.trainer.streams.order.permutation(this.data.train.count);
-      this.orderPos = 0;
-    }
+    if (this.orderPos >= this.order.length) this.nextEpochOrder();
     return this.order[this.orderPos++];
+  }
+
+  private nextEpochOrder(): void {
+    this.order = this.trainer.streams.order.permutation(this.data.train.count);
+    this.orderPos = 0;
   }
 
   /**
@@ -401,6 +430,51 @@ export class Simulation {
    * state before the failing chunk is kept and a DivergenceError is thrown.
    */
   advance(steps: number): void {
+    // Chunks end on multiples of the trace stride, where a trace sample is taken: the samples
+    // (and so the traces a user exports) do not depend on how calls group the steps.
+    const stride = this.traceStride();
+    for (let left = steps; left > 0;) {
+      const n = Math.min(left, stride - (this.step % stride));
+      this.advanceChunk(n);
+      left -= n;
+      if (this.step % stride === 0) {
+        // Nobody takes them (a script): keep the latest only.
+        if (this.pendingTrace.length >= MAX_PENDING_TRACE) this.pendingTrace.shift();
+        this.pendingTrace.push(this.traceSample());
+      }
+    }
+  }
+
+  /**
+   * Steps between trace samples. Each ends a kernel dispatch (~0.1–0.3 ms with its read-backs on
+   * WASM), so every 4th step of a small network keeps Play near 15,000 steps/s; sparser for large
+   * networks and on WebGL, where every read-back stalls the pipeline.
+   */
+  traceStride(): number {
+    if (tf.getBackend() === 'webgl') return 50;
+    return this.n <= 64 ? 4 : this.n <= 512 ? 8 : 16;
+  }
+
+  /** The first TRACE_UNITS units' φ and ψ, and y, u, t, at the current step. */
+  private traceSample(): TraceSample {
+    const units = Math.min(TRACE_UNITS, this.n);
+    const c = this.control
+      ? controlsAt(this.trainer.net, this.trainer.ctrl, this.p, this.state)
+      : null;
+    const sample = {
+      t: this.t,
+      step: this.step,
+      phi: readFloats(this.state.phi).slice(0, units),
+      psi: c ? readFloats(c.psi).slice(0, units) : new Float32Array(units),
+      y: readFloats(this.state.y),
+      u: c ? readFloats(c.u) : new Float32Array(this.data.k),
+      target: readFloats(this.p.target),
+    };
+    if (c) tf.dispose([c.u, c.psi]);
+    return sample;
+  }
+
+  private advanceChunk(steps: number): void {
     if (steps <= 0) return;
     const started = performance.now();
     const controlled = this.control;
@@ -423,8 +497,9 @@ export class Simulation {
     const s = next.state;
     disposeState(this.state);
     this.state = s;
-    this.t += steps * dt;
     this.step += steps;
+    // Time from the step count (not a running sum): the same whatever the grouping of steps.
+    this.t = this.tBase + (this.step - this.stepBase) * dt;
     if (controlled && this.metrics.settled) this.recordControl();
     this.onAdvance?.(steps);
     // A running estimate, so that callers can size their slices.
@@ -691,7 +766,10 @@ export class Simulation {
 
   private *trainStepWork(): Sliced<LearningPoint> {
     this.phase = 'training';
-    const B = Math.min(this.config.batch, this.data.train.count);
+    // Batches follow the epochs of the seeded order, the last one of an epoch partial, as the
+    // CLI's `train` makes them: Train from a fresh network is the CLI's run update for update.
+    if (this.orderPos >= this.order.length) this.nextEpochOrder();
+    const B = Math.min(this.config.batch, this.order.length - this.orderPos);
     const indices = Array.from({ length: B }, () => this.nextIndex());
     const measure = this.trainer.updates % 10 === 0 || this.n * B <= COSINE_EVERY_UPDATE;
     const { r, point } = yield* this.update(indices, measure);
@@ -848,6 +926,8 @@ export class Simulation {
       this.t = cp.t;
     }
     this.step = cp.step;
+    this.tBase = this.t;
+    this.stepBase = this.step;
     this.control = cp.control;
     this.trainer.updates = cp.updates;
     this.trainer.epoch = cp.epoch;

@@ -146,6 +146,9 @@ export function createEngineClient(worker: Worker): EngineClient {
       case 'log':
         receiveLog(msg.base, msg.from, msg.entries, msg.full);
         break;
+      case 'replayed':
+        onReplayed?.(msg.id, msg.done, msg.total);
+        break;
       case 'pong':
         break;
       case 'error':
@@ -222,6 +225,13 @@ function reportDead(text: string): void {
 function applyFix(changes: Partial<AppState['config']>): void {
   setConfigFields(changes);
   dismissNoticeKey('divergence');
+}
+
+/** Who hears that a replay has ended (linkSync.ts; set there, to keep this module its leaf). */
+let onReplayed: ((id: number, done: number, total: number) => void) | null = null;
+
+export function onReplayEnded(listener: typeof onReplayed): void {
+  onReplayed = listener;
 }
 
 let client: EngineClient | null = null;

@@ -6,7 +6,7 @@
 import { chapterById } from '../chapters';
 import { BACKENDS } from '../engine/config';
 import { decodeLink, describeRejected, encodeLink, type LinkState } from './link';
-import { engine } from './engine';
+import { engine, onReplayEnded } from './engine';
 import { runLog } from './runLog';
 import { leaveScene, showScene } from './scenes';
 import { clearSimView } from './simView';
@@ -69,6 +69,15 @@ export function openLink(hash: string): boolean {
       text: `Not used from the link (defaults instead): ${describeRejected(rejected)}.`,
     });
   if (!link) return false;
+  openRun(link);
+  return true;
+}
+
+/**
+ * Show `link`'s configuration, chapter and scene, and have the engine build it from its seed and
+ * replay its log. `replayed` runs once the replay has ended (finished or stopped).
+ */
+export function openRun(link: LinkState, replayed?: () => void): void {
   const config = link.backend ? { ...link.config, backend: link.backend } : link.config;
   const chapter = chapterById(link.chapter);
   leaveScene();
@@ -88,12 +97,34 @@ export function openLink(hash: string): boolean {
   });
   if (chapter) showScene(chapter.id, link.scene);
   clearSimView(true);
-  engine().send({ type: 'replay', config, log: link.log });
-  if (!link.log.length) replaying = false;
-  return true;
+  replayId++;
+  afterReplay = replayed ?? null;
+  engine().send({ type: 'replay', id: replayId, config, log: link.log });
+}
+
+/** The replay asked for last, and what to do once it has ended. */
+let replayId = 0;
+let afterReplay: (() => void) | null = null;
+
+/** The engine says replay `id` has ended (engine.ts forwards its message). */
+export function replayEnded(id: number, done: number, total: number): void {
+  if (id !== replayId) return;
+  replaying = false;
+  if (done < total)
+    pushNotice({
+      level: 'info',
+      key: 'replay',
+      text: `Replay stopped after ${done} of ${total} actions: the state is the sender's as it was then.`,
+    });
+  const then = afterReplay;
+  afterReplay = null;
+  then?.();
+  writeSoon();
 }
 
 /** Keep the hash in step with the run; open links pasted into this tab. Returns the unsubscribe. */
+let writeSoon: () => void = () => undefined;
+
 export function startLinkSync(): () => void {
   let timer: ReturnType<typeof setTimeout> | null = null;
   const later = () => {
@@ -103,9 +134,10 @@ export function startLinkSync(): () => void {
       writeHash();
     }, WRITE_DELAY_MS);
   };
+  writeSoon = later;
+  onReplayEnded(replayEnded);
   const offLog = runLog.subscribe(later);
   const offApp = useApp.subscribe((s, prev) => {
-    if (prev.busy?.kind === 'replay' && s.busy?.kind !== 'replay') replaying = false;
     if (
       s.chapter !== prev.chapter ||
       s.scene !== prev.scene ||

@@ -9,27 +9,26 @@ import type {
   Marker,
   Snapshot,
   TaskData,
+  TraceSample,
   WeightsSnapshot,
 } from '../worker/protocol';
 
-/** How many trace points are kept (the traces view shows a sliding window). */
-export const TRACE_CAPACITY = 600;
-/** How many units' traces are kept (the first ones; the view picks among them). */
-export const TRACE_UNITS = 16;
+export { TRACE_UNITS } from '../engine/simulation';
+
+/**
+ * Trace samples kept: beyond this the older half is thinned to every other sample, so a fast run
+ * keeps a long history at falling resolution and its recent part at full (the thinning depends
+ * only on the samples, so a replayed run keeps the same ones).
+ */
+export const TRACE_CAPACITY = 1200;
 /**
  * Learning points kept: beyond this the older half is thinned to every other point (a long
  * run's history stays bounded, its recent part at full resolution).
  */
 export const LEARNING_CAPACITY = 4000;
 
-export interface TracePoint {
-  t: number;
-  phi: Float32Array;
-  psi: Float32Array;
-  y: Float32Array;
-  u: Float32Array;
-  target: Float32Array;
-}
+/** A trace sample as the engine took it (the first TRACE_UNITS units' φ and ψ). */
+export type TracePoint = TraceSample;
 
 export interface SimView {
   latest: Snapshot | null;
@@ -64,22 +63,7 @@ export const simView = createStore<SimView>(() => empty(0));
 export function receiveSnapshot(s: Snapshot): void {
   const prev = simView.getState();
   if (prev.awaitingBuild) return;
-  const units = Math.min(TRACE_UNITS, s.n);
-  const point: TracePoint = {
-    t: s.t,
-    phi: s.phi.slice(0, units),
-    psi: s.psi.slice(0, units),
-    y: s.y,
-    u: s.u,
-    target: s.target,
-  };
-  const traces =
-    prev.traces.length >= TRACE_CAPACITY
-      ? prev.traces.slice(prev.traces.length - TRACE_CAPACITY + 1)
-      : prev.traces.slice();
-  // Time going backwards means a new sample or a reset of the clock: start a fresh window.
-  if (traces.length && traces[traces.length - 1].t > s.t) traces.length = 0;
-  traces.push(point);
+  const traces = s.trace.length ? appendTrace(prev.traces, s.trace) : prev.traces;
   const markers = [...prev.markers, ...s.markers].filter((m) => m.t >= (traces[0]?.t ?? 0));
   simView.setState({
     latest: s,
@@ -88,6 +72,26 @@ export function receiveSnapshot(s: Snapshot): void {
     markers,
     weights: s.weights ?? prev.weights,
   });
+}
+
+/**
+ * The traces with new samples appended: time going backwards (a new sample, a reset of the clock)
+ * starts a fresh window; past TRACE_CAPACITY the older half keeps every other sample.
+ */
+export function appendTrace(history: TracePoint[], added: TracePoint[]): TracePoint[] {
+  let all = history.slice();
+  for (const p of added) {
+    if (all.length && all[all.length - 1].t > p.t) all = [];
+    all.push(p);
+    if (all.length > TRACE_CAPACITY) {
+      const half = Math.floor(all.length / 2);
+      all = all
+        .slice(0, half)
+        .filter((_, i) => i % 2 === 1)
+        .concat(all.slice(half));
+    }
+  }
+  return all;
 }
 
 /**

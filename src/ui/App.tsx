@@ -1,4 +1,5 @@
 import { useEffect } from 'react';
+import { importModelFile } from '../state/modelTransfer';
 import { startChapters } from '../state/scenes';
 import { useApp } from '../state/store';
 import { actionForKey } from './actions';
@@ -24,6 +25,26 @@ export function App() {
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
+  }, []);
+
+  // A model file dropped anywhere on the page is loaded (Import model's other door).
+  useEffect(() => {
+    const hasFiles = (e: DragEvent) => Array.from(e.dataTransfer?.types ?? []).includes('Files');
+    const onDragOver = (e: DragEvent) => {
+      if (hasFiles(e)) e.preventDefault();
+    };
+    const onDrop = (e: DragEvent) => {
+      if (!hasFiles(e)) return;
+      e.preventDefault();
+      const f = e.dataTransfer?.files[0];
+      if (f) void importModelFile(f);
+    };
+    window.addEventListener('dragover', onDragOver);
+    window.addEventListener('drop', onDrop);
+    return () => {
+      window.removeEventListener('dragover', onDragOver);
+      window.removeEventListener('drop', onDrop);
+    };
   }, []);
 
   return (

@@ -4,6 +4,7 @@
  */
 import { engine } from '../state/engine';
 import { copyLink } from '../state/linkSync';
+import { exportCliConfig, exportModel } from '../state/modelTransfer';
 import { nextScene, previousScene } from '../state/scenes';
 import { clearSimView } from '../state/simView';
 import { useApp } from '../state/store';
@@ -25,6 +26,9 @@ export type ActionId =
   | 'scenePrev'
   | 'caption'
   | 'copyLink'
+  | 'exportModel'
+  | 'importModel'
+  | 'cliConfig'
   | 'help';
 
 export interface Action {
@@ -37,6 +41,9 @@ export interface Action {
   description: string;
   perform(): void;
 }
+
+/** The page's hidden file input for Import model (ControlPanel renders it). */
+export const MODEL_INPUT_ID = 'model-file-input';
 
 /** Train's choices of how many updates to run. */
 export const TRAIN_CHOICES = [1, 5, 10, 50, 100, 500, 1000, 5000] as const;
@@ -214,6 +221,33 @@ export const ACTIONS: Action[] = [
     description:
       'Copy a link that replays this run exactly (configuration, seed, chapter and every action since the network was built)',
     perform: () => void copyLink(),
+  },
+  {
+    id: 'exportModel',
+    label: 'Export model',
+    keys: ['m'],
+    keyLabel: 'M',
+    description:
+      'Save the model as JSON: weights, configuration, seed, step and the action log (Import model loads it back)',
+    perform: exportModel,
+  },
+  {
+    id: 'importModel',
+    label: 'Import model',
+    keys: ['o'],
+    keyLabel: 'O',
+    description:
+      'Load a model file (or drop one on the page): its run is replayed from its seed and checked against its weights',
+    perform: () => document.getElementById(MODEL_INPUT_ID)?.click(),
+  },
+  {
+    id: 'cliConfig',
+    label: 'CLI config',
+    keys: ['g'],
+    keyLabel: 'G',
+    description:
+      'Save the configuration as a file for the command line: npm run lcp -- train FILE trains the same network',
+    perform: exportCliConfig,
   },
   {
     id: 'help',

@@ -104,7 +104,7 @@ type JobSpec =
   | { kind: 'alphaSweep'; id: number; alphas?: number[] }
   | { kind: 'epCompare'; id: number; betas?: number[] }
   /** An opened link's action log, `done` of its entries so far. */
-  | { kind: 'replay'; entries: LogEntry[]; done: number };
+  | { kind: 'replay'; id: number; entries: LogEntry[]; done: number };
 
 type AnalysisSpec = Extract<JobSpec, { kind: AnalysisKind }>;
 
@@ -255,9 +255,11 @@ async function ensureBackend(c: TrainConfig): Promise<void> {
 
 /** Stop everything: the running job (its finally blocks free its tensors), the queue and play. */
 function cancelAll(): void {
-  // Analyses asked for are answered, if only to say that they stopped.
+  // Analyses asked for are answered, if only to say that they stopped; a replay that never
+  // started says so (a running one says it as its work closes).
   for (const spec of [...(job ? [job.spec] : []), ...queue])
     if (isAnalysis(spec)) failAnalysis(spec, 'stopped');
+  for (const spec of queue) if (spec.kind === 'replay') replayEnded(spec);
   if (job) closeJob(job);
   job = null;
   queue = [];
@@ -566,7 +568,22 @@ function specOfEntry(e: LogEntry): JobSpec | null {
  * logs itself again, so the log afterwards is the one replayed. A failure the original met too (a
  * divergence, a refused edit) is reported as it was then, and the replay goes on.
  */
-function* replayWork(s: Simulation, spec: Extract<JobSpec, { kind: 'replay' }>): Sliced<void> {
+function* replayWork(s: Simulation, spec: ReplaySpec): Sliced<void> {
+  try {
+    yield* replayEntries(s, spec);
+  } finally {
+    replayEnded(spec);
+  }
+}
+
+type ReplaySpec = Extract<JobSpec, { kind: 'replay' }>;
+
+/** Tell the page a replay is over (done, stopped, or never started). */
+function replayEnded(spec: ReplaySpec): void {
+  post({ type: 'replayed', id: spec.id, done: spec.done, total: spec.entries.length });
+}
+
+function* replayEntries(s: Simulation, spec: ReplaySpec): Sliced<void> {
   for (; spec.done < spec.entries.length; spec.done++) {
     const e = spec.entries[spec.done];
     try {
@@ -693,9 +710,13 @@ function work(): void {
       if (!spec) break;
       if (!sim && spec.kind !== 'build') {
         if (isAnalysis(spec)) failAnalysis(spec, 'there is no network');
+        if (spec.kind === 'replay') replayEnded(spec);
         // No network (a failed build) and none coming: nothing can run.
         if (!queue.some((s) => s.kind === 'build')) {
-          for (const q of queue) if (isAnalysis(q)) failAnalysis(q, 'there is no network');
+          for (const q of queue) {
+            if (isAnalysis(q)) failAnalysis(q, 'there is no network');
+            if (q.kind === 'replay') replayEnded(q);
+          }
           queue = [];
           notice({
             level: 'error',
@@ -877,6 +898,7 @@ function snapshot(s: Simulation): Snapshot {
     freePhi: s.freePhi ? s.freePhi.slice() : null,
     metrics: { ...s.metrics },
     learning: s.pendingLearning.splice(0),
+    trace: s.pendingTrace.splice(0),
     markers: s.pendingMarkers.splice(0),
     busy: job ? busyOf(job) : null,
   };
@@ -1068,12 +1090,6 @@ function handle(cmd: Command): void {
       const updatesBefore = stopped?.kind === 'train' ? stopped.startUpdates : null;
       cancelAll();
       failFieldRequests('stopped');
-      if (stopped?.kind === 'replay')
-        notice({
-          level: 'info',
-          key: 'replay',
-          text: `Replay stopped after ${stopped.done} of ${stopped.entries.length} actions: the state is the sender's as it was then.`,
-        });
       // The current sample still needs its free equilibrium if a stop interrupted it, and a
       // stopped Train leaves the equilibria of the weights before it.
       if (
@@ -1155,11 +1171,12 @@ function handle(cmd: Command): void {
         c = parseConfig(cmd.config);
       } catch (e) {
         notice({ level: 'error', key: 'input', text: `The link's configuration: ${describe(e)}` });
+        post({ type: 'replayed', id: cmd.id, done: 0, total: cmd.log.length });
         return;
       }
       config = c;
       enqueueBuild(c);
-      if (cmd.log.length) queue.push({ kind: 'replay', entries: cmd.log, done: 0 });
+      queue.push({ kind: 'replay', id: cmd.id, entries: cmd.log, done: 0 });
       return;
     }
   }

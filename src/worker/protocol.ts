@@ -15,10 +15,11 @@ import type {
   SimMarker,
   SimMetrics,
   SimPhase,
+  TraceSample,
 } from '../engine/simulation';
 
 // The engine defines what it measures; the protocol carries it as is.
-export type { LearningPoint, MarkerKind, UpdateState } from '../engine/simulation';
+export type { LearningPoint, MarkerKind, TraceSample, UpdateState } from '../engine/simulation';
 export type StatusMetrics = SimMetrics;
 export type Marker = SimMarker;
 /** A parameter as a flat row-major array with its shape ([n] for vectors). */
@@ -119,6 +120,8 @@ export interface Snapshot {
   weights?: WeightsSnapshot;
   /** Learning-curve points appended since the last snapshot. */
   learning: LearningPoint[];
+  /** Trace samples taken since the last snapshot (every `traceStride` steps; see Simulation). */
+  trace: TraceSample[];
   markers: Marker[];
   /** The job running now, or null. */
   busy: Busy | null;
@@ -200,7 +203,7 @@ export type Command =
   /** EP's two phases against LCP's one on the current sample (default β: 1e-4 … 1, 9 points). */
   | { type: 'epCompare'; id: number; betas?: number[] }
   /** Build `config` from its seed and replay `log` on it (an opened link), with progress. */
-  | { type: 'replay'; config: TrainConfig; log: LogEntry[] };
+  | { type: 'replay'; id: number; config: TrainConfig; log: LogEntry[] };
 
 export interface Notice {
   level: 'info' | 'warning' | 'error';
@@ -242,4 +245,6 @@ export type WorkerMessage =
    * page's copy from index `from` on (a merge changes the last entry). `full`: the log reached
    * its bound and stopped growing.
    */
-  | { type: 'log'; base?: LogBase; from: number; entries: LogEntry[]; full: boolean };
+  | { type: 'log'; base?: LogBase; from: number; entries: LogEntry[]; full: boolean }
+  /** Replay `id` has ended: all `total` entries done, or stopped after `done`. */
+  | { type: 'replayed'; id: number; done: number; total: number };

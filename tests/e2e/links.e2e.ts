@@ -2,6 +2,10 @@
  * Links: a run's link, opened in a fresh page, replays it to the same state (status texts,
  * state, learning curve and weights equal); hostile or broken links never break the page.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { compressToEncodedURIComponent } from 'lz-string';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -82,6 +86,19 @@ async function openChapter(page: Page, id: string): Promise<void> {
   await settled(page);
 }
 
+/** Save a file through the page's own button; its path on disk. */
+async function saved(page: Page, click: () => Promise<void>): Promise<string> {
+  const [file] = await Promise.all([page.waitForEvent('download'), click()]);
+  return (await file.path())!;
+}
+
+/** A view's data export (CSV) as text. */
+async function exportedCsv(page: Page, view: 'traces' | 'learning'): Promise<string> {
+  await page.getByTestId(`export-${view}`).click();
+  const path = await saved(page, () => page.getByTestId(`export-${view}-csv`).click());
+  return readFileSync(path, 'utf8');
+}
+
 /** Copy the link with the page's button; the address holds the same link. */
 async function copiedLink(page: Page): Promise<string> {
   await page.getByTestId('copyLink').click();
@@ -137,12 +154,73 @@ describe('a link replays the run exactly', () => {
     const kinds = new Set((log.entries as unknown[][]).map((e) => e[0]));
     for (const k of ['s', 'f', 'w', 'y', 'c', 'l']) expect(kinds).toContain(k);
 
+    const traces = await exportedCsv(page, 'traces');
+    const learning = await exportedCsv(page, 'learning');
+    expect(traces.split('\n').length).toBeGreaterThan(20);
+    expect(learning.split('\n').length).toBeGreaterThan(3);
+
     const other = await replayed(hash);
     expect(await runState(other.page)).toEqual(before);
+    expect(await exportedCsv(other.page, 'traces')).toBe(traces);
+    expect(await exportedCsv(other.page, 'learning')).toBe(learning);
+
+    // The model file, loaded into a fresh page, ends in the same state (and says so).
+    const model = await saved(page, () => page.getByTestId('exportModel').click());
+    const third = await openPage(browser, inject('baseUrl'));
+    await chapterReady(third.page);
+    await third.page.getByTestId('model-file').setInputFiles(model);
+    await third.page.waitForFunction(
+      () => ((window as unknown as DebugHooks).lcpDebug?.log().entries.length ?? 0) > 0,
+      null,
+      { timeout: 60_000 },
+    );
+    await settled(third.page, 180_000);
+    expect(await runState(third.page)).toEqual(before);
+    expect(await exportedCsv(third.page, 'traces')).toBe(traces);
+    await expect
+      .poll(async () => (await third.page.getByTestId('notice').allTextContents()).join(' '))
+      .toMatch(/bit for bit/);
     expect(problems).toEqual([]);
     expect(other.problems).toEqual([]);
+    expect(third.problems).toEqual([]);
     await page.close();
     await other.page.close();
+    await third.page.close();
+  }, 300_000);
+
+  it("the CLI config trains the CLI to the app's Train metrics (cpu backend)", async () => {
+    const { page, problems } = await openPage(browser, `${inject('baseUrl')}?backend=cpu`);
+    await openChapter(page, 'inversion-vs-feedback');
+    await page.getByTestId('train-updates').selectOption('50');
+    await page.keyboard.press('t');
+    await settled(page, 180_000);
+    const epochEnd = await page.evaluate(() =>
+      (
+        (window as unknown as DebugHooks).lcpDebug!.view().learning as {
+          update: number;
+          testLoss?: number;
+          testAccuracy?: number;
+        }[]
+      ).find((p) => p.testLoss !== undefined),
+    );
+    expect(epochEnd).toBeDefined();
+    const file = await saved(page, () => page.getByTestId('cliConfig').click());
+    const dir = mkdtempSync(join(tmpdir(), 'lcp-cli-'));
+    const config = join(dir, 'config.json');
+    writeFileSync(config, readFileSync(file));
+    const out = execFileSync('npx', ['tsx', 'src/cli/main.ts', 'train', config, 'epochs=1'], {
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    const line = JSON.parse(out.trim().split('\n')[0]) as {
+      testLoss: number;
+      testAccuracy: number;
+    };
+    // The CLI prints six significant digits.
+    expect(line.testLoss).toBe(Number(epochEnd!.testLoss!.toPrecision(6)));
+    expect(line.testAccuracy).toBe(Number(epochEnd!.testAccuracy!.toPrecision(6)));
+    expect(problems).toEqual([]);
+    await page.close();
   }, 300_000);
 
   it('circle: Train, a Train stopped halfway, next sample, an input edit, learn', async () => {

@@ -211,6 +211,7 @@ export function fixtureSimView(options: FixtureOptions = {}): SimView {
   const record = (t: number) =>
     traces.push({
       t,
+      step: traces.length,
       phi: Float32Array.from(phi.subarray(0, units)),
       psi: Float32Array.from(psi.subarray(0, units)),
       y: Float32Array.from(y),
@@ -368,6 +369,7 @@ export function fixtureSimView(options: FixtureOptions = {}): SimView {
     },
     weights,
     learning: [],
+    trace: [],
     markers: [],
     busy: null,
   };

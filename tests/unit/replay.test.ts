@@ -6,7 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/engine/config';
 import { PRESETS } from '../../src/engine/presets';
+import { seededStreams } from '../../src/engine/rng';
 import { Simulation } from '../../src/engine/simulation';
+import { createDataset } from '../../src/engine/tasks';
+import { Trainer } from '../../src/engine/trainer';
 
 const weights = (sim: Simulation) =>
   Object.fromEntries(Object.entries(sim.readWeights()).map(([k, m]) => [k, Array.from(m!.data)]));
@@ -59,5 +62,31 @@ describe('replaying an action log', () => {
     expect(stopped.sample).toBe(plain.sample);
     stopped.dispose();
     plain.dispose();
+  });
+});
+
+describe('Train and the CLI', () => {
+  it("an epoch of Train from a fresh network is the CLI's epoch, update for update", () => {
+    // 1000 samples in batches of 32: the epoch ends with a partial batch of 8.
+    const config = parseConfig({ ...PRESETS['circle-lcp-di'].config, trainSize: 1000, batch: 32 });
+    const sim = new Simulation(config);
+    let last = null;
+    for (let i = 0; i < sim.trainer.batchesPerEpoch; i++) last = sim.trainStep();
+    const streams = seededStreams(config.seed);
+    const data = createDataset(config, streams.stream('data'));
+    const trainer = new Trainer(config, data, {
+      init: streams.stream('init'),
+      order: streams.stream('order'),
+      noise: streams.stream('noise'),
+    });
+    const epoch = trainer.trainEpoch();
+    expect(last?.testLoss).toBe(epoch.testLoss);
+    expect(last?.testAccuracy).toBe(epoch.testAccuracy);
+    const cli = Object.fromEntries(
+      Object.entries(trainer.net.params).map(([k, t]) => [k, Array.from(t!.dataSync())]),
+    );
+    expect(weights(sim)).toEqual(cli);
+    trainer.dispose();
+    sim.dispose();
   });
 });

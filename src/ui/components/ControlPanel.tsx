@@ -1,6 +1,7 @@
 import { engine } from '../../state/engine';
 import { useApp } from '../../state/store';
-import { ACTIONS, actionById, TRAIN_CHOICES, type ActionId } from '../actions';
+import { ACTIONS, actionById, MODEL_INPUT_ID, TRAIN_CHOICES, type ActionId } from '../actions';
+import { importModelFile } from '../../state/modelTransfer';
 import { focusStage } from '../configEdits';
 import { BusyIndicator } from './BusyIndicator';
 import { ChapterMenu } from './ChapterMenu';
@@ -145,6 +146,21 @@ export function ControlPanel() {
       </label>
       <div className="buttons" role="toolbar" aria-label="Share">
         <ActionButton id="copyLink" />
+        <ActionButton id="exportModel" />
+        <ActionButton id="importModel" />
+        <ActionButton id="cliConfig" />
+        <input
+          id={MODEL_INPUT_ID}
+          data-testid="model-file"
+          type="file"
+          accept=".json,application/json"
+          hidden
+          onChange={(e) => {
+            const f = e.target.files?.[0];
+            e.target.value = '';
+            if (f) void importModelFile(f);
+          }}
+        />
       </div>
       <ParameterControls />
       <p className="shortcuts-hint">

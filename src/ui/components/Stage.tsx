@@ -1,3 +1,4 @@
+import { ViewExport } from './ViewExport';
 import { useLayoutEffect, useRef, type ComponentType } from 'react';
 import { useApp, VIEW_IDS, type ViewId } from '../../state/store';
 import { EquationsView } from '../views/EquationsView';
@@ -178,6 +179,7 @@ export function Stage() {
               <header>
                 <h2>{title}</h2>
                 <span className="view-tools">
+                  <ViewExport view={id} title={title} />
                   <button
                     type="button"
                     aria-label={enlarged === id ? `Back to all views` : `Enlarge ${title}`}
