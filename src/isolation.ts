@@ -13,6 +13,18 @@ export interface Isolation {
 }
 
 const RELOADED = 'lcp-coi-reloaded';
+
+/** The build this page belongs to (vite.config.ts): the service worker's version. */
+export const BUILD_ID: string = import.meta.env.VITE_LCP_BUILD ?? 'dev';
+
+/**
+ * Register public/coi-sw.js for this build: it isolates the page and keeps the build's files for
+ * offline use (a new build's URL installs a new worker, which replaces the old one's files).
+ */
+function register(): Promise<ServiceWorkerRegistration> {
+  const url = new URL(`./coi-sw.js?v=${encodeURIComponent(BUILD_ID)}`, document.baseURI);
+  return navigator.serviceWorker.register(url, { scope: './' });
+}
 /** How long the service worker may take to install before the app starts without it. */
 const INSTALL_TIMEOUT_MS = 4000;
 
@@ -29,7 +41,12 @@ function storage(): Storage | null {
  * service worker (at most once per tab session: no reload loop).
  */
 export async function ensureIsolation(): Promise<Isolation> {
-  if (window.crossOriginIsolated) return { isolated: true };
+  if (window.crossOriginIsolated) {
+    // The server sends the headers: the service worker is still wanted, for offline use.
+    if (!import.meta.env.DEV && window.isSecureContext && 'serviceWorker' in navigator)
+      void register().catch(() => undefined);
+    return { isolated: true };
+  }
   if (!window.isSecureContext)
     return { isolated: false, reason: 'not a secure context (https or localhost needed)' };
   if (!('serviceWorker' in navigator))
@@ -44,9 +61,7 @@ export async function ensureIsolation(): Promise<Isolation> {
   try {
     // Registration can also never settle (service workers blocked by policy): give up after a while.
     const installed = (async () => {
-      await navigator.serviceWorker.register(new URL('./coi-sw.js', document.baseURI), {
-        scope: './',
-      });
+      await register();
       await navigator.serviceWorker.ready;
       return true;
     })();

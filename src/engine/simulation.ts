@@ -426,8 +426,9 @@ export class Simulation {
   }
 
   /**
-   * Advance `steps` Euler steps in the current mode (free or controlled). On divergence the
-   * state before the failing chunk is kept and a DivergenceError is thrown.
+   * Advance `steps` Euler steps in the current mode (free or controlled), in chunks that end on
+   * multiples of the trace stride. On divergence the state before the failing chunk is kept (the
+   * steps before it stand, and were reported to onAdvance) and a DivergenceError is thrown.
    */
   advance(steps: number): void {
     // Chunks end on multiples of the trace stride, where a trace sample is taken: the samples

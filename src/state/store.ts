@@ -67,8 +67,16 @@ export interface Synapse {
 /** Overlays a view can draw on request (a chapter's scene, or the view's own toggle). */
 export type Overlay = 'least-control';
 
+/** Embed mode (an iframe): the views and controls shown, nothing else (src/ui/query.ts). */
+export interface EmbedSpec {
+  views: ViewId[];
+  /** Ids of src/ui/actions.ts. */
+  controls: string[];
+}
+
 export interface ViewSlice {
   hidden: ViewId[];
+  embed: EmbedSpec | null;
   /** Overlays drawn now: 'least-control' = level curves of ½‖ψ(φ)‖² on the phase portrait. */
   overlays: Overlay[];
   /** The synapse whose local update the network diagram explains, or null. */
@@ -115,6 +123,7 @@ export const useApp = create<AppState>(() => ({
   chapterConfig: defaultConfig(),
   ...initialRun,
   hidden: ['sweep', 'ep'],
+  embed: null,
   overlays: [],
   synapse: null,
   enlarged: null,

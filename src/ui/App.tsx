@@ -4,12 +4,14 @@ import { startChapters } from '../state/scenes';
 import { useApp } from '../state/store';
 import { actionForKey } from './actions';
 import { ControlPanel } from './components/ControlPanel';
+import { EmbedBar } from './components/EmbedBar';
 import { HelpOverlay, Notices } from './components/Overlays';
 import { SessionBanner } from './components/SessionBanner';
 import { Stage } from './components/Stage';
 import { StatusBar } from './components/StatusBar';
 
 export function App() {
+  const embed = useApp((s) => s.embed !== null);
   useEffect(() => startChapters(), []);
 
   useEffect(() => {
@@ -46,6 +48,16 @@ export function App() {
       window.removeEventListener('drop', onDrop);
     };
   }, []);
+
+  if (embed)
+    return (
+      <div className="app embed">
+        <EmbedBar />
+        <Stage />
+        <StatusBar />
+        <Notices />
+      </div>
+    );
 
   return (
     <div className="app">

@@ -1,7 +1,9 @@
 import { engine } from '../../state/engine';
 import { useApp } from '../../state/store';
 import { ACTIONS, actionById, MODEL_INPUT_ID, TRAIN_CHOICES, type ActionId } from '../actions';
+import { useState } from 'react';
 import { importModelFile } from '../../state/modelTransfer';
+import { EmbedDialog } from './EmbedDialog';
 import { focusStage } from '../configEdits';
 import { BusyIndicator } from './BusyIndicator';
 import { ChapterMenu } from './ChapterMenu';
@@ -21,7 +23,7 @@ const BUTTONS: ActionId[] = [
 /** Speeds offered: steps per frame (below 1: slow motion, one step every few frames). */
 const SPEEDS = [0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 128, 256];
 
-function ActionButton({ id }: { id: ActionId }) {
+export function ActionButton({ id }: { id: ActionId }) {
   const action = actionById(id);
   // Pressed states follow the engine (snapshots), not only the last click.
   const pressed = useApp((s) =>
@@ -89,8 +91,10 @@ export function ControlPanel() {
   const speed = useApp((s) => s.speed);
   const learnWhilePlaying = useApp((s) => s.learnWhilePlaying);
   const narration = useApp((s) => s.narration);
+  const [embedOpen, setEmbedOpen] = useState(false);
   return (
     <aside className="panel" aria-label="Controls">
+      {embedOpen && <EmbedDialog onClose={() => setEmbedOpen(false)} />}
       <ChapterMenu />
       {edited && (
         <p className="preset-description">
@@ -149,6 +153,14 @@ export function ControlPanel() {
         <ActionButton id="exportModel" />
         <ActionButton id="importModel" />
         <ActionButton id="cliConfig" />
+        <button
+          type="button"
+          data-testid="embed"
+          title="Write the iframe code that embeds this run in a slide or a course page"
+          onClick={() => setEmbedOpen(true)}
+        >
+          Embed…
+        </button>
         <input
           id={MODEL_INPUT_ID}
           data-testid="model-file"

@@ -1,4 +1,3 @@
-import { ViewExport } from './ViewExport';
 import { useLayoutEffect, useRef, type ComponentType } from 'react';
 import { useApp, VIEW_IDS, type ViewId } from '../../state/store';
 import { EquationsView } from '../views/EquationsView';
@@ -11,6 +10,7 @@ import { WeightsView } from '../views/WeightsView';
 import { SweepView } from '../views/SweepView';
 import { EpView } from '../views/EpView';
 import { SceneBar } from './SceneBar';
+import { ViewExport } from './ViewExport';
 
 export const VIEWS: Record<ViewId, { title: string; Component: ComponentType }> = {
   network: { title: 'Network', Component: NetworkView },
@@ -101,10 +101,13 @@ export function Stage() {
   const sceneViews = useApp((s) => s.sceneViews);
   // Presenter view: in lecture mode a scene shows exactly the views it names, large.
   const presenting = lecture && sceneViews !== null;
+  const embed = useApp((s) => s.embed);
   const shown = VIEW_IDS.filter((id) =>
-    presenting
-      ? sceneViews.includes(id) && (enlarged === null || enlarged === id)
-      : !hidden.includes(id) && (enlarged === null || enlarged === id),
+    embed
+      ? embed.views.includes(id) && (enlarged === null || enlarged === id)
+      : presenting
+        ? sceneViews.includes(id) && (enlarged === null || enlarged === id)
+        : !hidden.includes(id) && (enlarged === null || enlarged === id),
   );
   const grid = useRef<HTMLDivElement>(null);
   // Size the grid to its box: recomputed on resize (ResizeObserver), lecture mode and when the
@@ -160,8 +163,8 @@ export function Stage() {
       className={`stage${enlarged ? ' enlarged' : ''}${presenting ? ' presenting' : ''}`}
       aria-label="Views"
     >
-      <SceneBar />
-      {hidden.length > 0 && !presenting && (
+      {!embed && <SceneBar />}
+      {hidden.length > 0 && !presenting && !embed && (
         <div className="hidden-views" aria-label="Hidden views">
           Hidden:{' '}
           {hidden.map((id) => (
@@ -187,13 +190,15 @@ export function Stage() {
                   >
                     {enlarged === id ? '⤡' : '⤢'}
                   </button>
-                  <button
-                    type="button"
-                    aria-label={`Hide ${title}`}
-                    onClick={() => toggleHidden(id)}
-                  >
-                    ×
-                  </button>
+                  {!embed && (
+                    <button
+                      type="button"
+                      aria-label={`Hide ${title}`}
+                      onClick={() => toggleHidden(id)}
+                    >
+                      ×
+                    </button>
+                  )}
                 </span>
               </header>
               <Component />
