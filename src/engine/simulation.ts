@@ -39,6 +39,9 @@ import {
   unpackState,
 } from './kernels';
 import { readFloats, tf, type Tensor } from './tf';
+import { TRACE_UNITS, type TraceSample } from './trace';
+
+export type { TraceSample } from './trace';
 import { initNetworkSliced } from './init';
 import { Trainer, TrainingDivergence, type BatchResult, type UpdateOrigin } from './trainer';
 
@@ -121,20 +124,6 @@ export interface LearningPoint {
 
 /** Trace samples kept for the caller (the worker takes them with every snapshot). */
 const MAX_PENDING_TRACE = 20_000;
-
-/** How many units' traces are sampled (the first ones; the traces view picks among them). */
-export const TRACE_UNITS = 16;
-
-/** The state at one step, for the traces (the first TRACE_UNITS units of φ and ψ). */
-export interface TraceSample {
-  t: number;
-  step: number;
-  phi: Float32Array;
-  psi: Float32Array;
-  y: Float32Array;
-  u: Float32Array;
-  target: Float32Array;
-}
 
 export type MarkerKind = 'control-on' | 'control-off' | 'update' | 'sample';
 
@@ -448,12 +437,12 @@ export class Simulation {
 
   /**
    * Steps between trace samples. Each ends a kernel dispatch (~0.1–0.3 ms with its read-backs on
-   * WASM), so every 4th step of a small network keeps Play near 15,000 steps/s; sparser for large
-   * networks and on WebGL, where every read-back stalls the pipeline.
+   * WASM), so every 4th step of a small network keeps Play near 15,000 steps/s; every 16th of a
+   * larger one (whose steps cost more), every 50th on WebGL, where every read-back stalls.
    */
   traceStride(): number {
     if (tf.getBackend() === 'webgl') return 50;
-    return this.n <= 64 ? 4 : this.n <= 512 ? 8 : 16;
+    return this.n <= 64 ? 4 : 16;
   }
 
   /** The first TRACE_UNITS units' φ and ψ, and y, u, t, at the current step. */

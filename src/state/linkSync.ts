@@ -1,6 +1,6 @@
 /**
- * The link on the page: the address's hash follows the run (written with replaceState a moment
- * after it changes, so the history is not filled with entries), an opened link is replayed by the
+ * The link on the page: the address's hash follows the run (written with replaceState at most
+ * twice a second, so the history is not filled with entries), an opened link is replayed by the
  * engine, and Copy link puts it on the clipboard. The format is link.ts's.
  */
 import { chapterById } from '../chapters';
@@ -12,7 +12,7 @@ import { leaveScene, showScene } from './scenes';
 import { clearSimView } from './simView';
 import { pushNotice, useApp } from './store';
 
-/** The hash is rewritten this long after the last change of a burst. */
+/** The hash is rewritten this long after the first change of a burst. */
 const WRITE_DELAY_MS = 500;
 
 /** A link is being replayed: the hash keeps the opened link until the replay has ended. */
@@ -127,8 +127,10 @@ let writeSoon: () => void = () => undefined;
 
 export function startLinkSync(): () => void {
   let timer: ReturnType<typeof setTimeout> | null = null;
+  // At most one write per interval, and never more than an interval behind (Play changes the
+  // log on every tick).
   const later = () => {
-    if (timer) clearTimeout(timer);
+    if (timer) return;
     timer = setTimeout(() => {
       timer = null;
       writeHash();

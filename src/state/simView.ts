@@ -13,7 +13,7 @@ import type {
   WeightsSnapshot,
 } from '../worker/protocol';
 
-export { TRACE_UNITS } from '../engine/simulation';
+export { TRACE_UNITS } from '../engine/trace';
 
 /**
  * Trace samples kept: beyond this the older half is thinned to every other sample, so a fast run

@@ -530,8 +530,11 @@ function* logged<T>(work: Sliced<T>, entry: LogEntry): Sliced<T> {
   return result;
 }
 
+/** An entry that stands for a job (a configuration change is applied at once instead). */
+type JobEntry = Exclude<LogEntry, ['f', unknown]>;
+
 /** The job an action-log entry stands for (what the user's command ran at the time). */
-function specOfEntry(e: LogEntry): JobSpec | null {
+function specOfEntry(e: JobEntry): JobSpec {
   switch (e[0]) {
     case 's':
       return { kind: 'step', steps: e[1] };
@@ -542,6 +545,9 @@ function specOfEntry(e: LogEntry): JobSpec | null {
       return { kind: 'learn', whilePlaying: e[0] === 'lp' };
     case 't':
       return { kind: 'train', total: e[1], done: 0, startUpdates: null, present: false };
+    case 'p':
+      // The end of a Train: no updates, the sample shown again.
+      return { kind: 'train', total: 0, done: 0, startUpdates: null, present: true };
     case 'n':
       return { kind: 'next' };
     case 'r':
@@ -557,9 +563,6 @@ function specOfEntry(e: LogEntry): JobSpec | null {
         kind: 'edit',
         cmd: { type: 'edit', target: e[0] === 'x' ? 'input' : 'target', index: e[1], value: e[2] },
       };
-    case 'p':
-    case 'f':
-      return null;
   }
 }
 
@@ -587,11 +590,8 @@ function* replayEntries(s: Simulation, spec: ReplaySpec): Sliced<void> {
   for (; spec.done < spec.entries.length; spec.done++) {
     const e = spec.entries[spec.done];
     try {
-      if (e[0] === 'p') {
-        journal(['p']);
-        yield* s.afterUpdateSliced(false);
-      } else if (e[0] === 'f') configureLive(s, parseConfig({ ...s.config, ...e[1] }));
-      else yield* jobWork(s, specOfEntry(e)!);
+      if (e[0] === 'f') configureLive(s, parseConfig({ ...s.config, ...e[1] }));
+      else yield* jobWork(s, specOfEntry(e));
     } catch (err) {
       if (!(err instanceof DivergenceError || err instanceof InputError)) throw err;
       onJobError(spec, err);

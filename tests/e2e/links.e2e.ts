@@ -283,6 +283,30 @@ describe('hostile and broken links', () => {
     await page.close();
   }, 120_000);
 
+  it('a dropped file that is not a model changes nothing and says why', async () => {
+    const { page, problems } = await openPage(browser, inject('baseUrl'));
+    await chapterReady(page);
+    await settled(page);
+    const before = await runState(page);
+    await page.evaluate(() => {
+      const data = new DataTransfer();
+      data.items.add(
+        new File(['{"format":"lcp-lab-model","version":1,"weights":"<img src=x>"}'], 'bad.json', {
+          type: 'application/json',
+        }),
+      );
+      window.dispatchEvent(new DragEvent('drop', { dataTransfer: data, cancelable: true }));
+    });
+    await expect
+      .poll(async () => (await page.getByTestId('notice').allTextContents()).join(' '))
+      .toMatch(/Could not load bad\.json/);
+    await page.waitForTimeout(500);
+    expect(await runState(page)).toEqual(before);
+    expect(await page.locator('.notices img').count()).toBe(0);
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 120_000);
+
   it('300 malformed and hostile hashes: no error, no markup, a notice, an answer within 1 s', async () => {
     const { page, problems } = await openPage(browser, inject('baseUrl'));
     await chapterReady(page);

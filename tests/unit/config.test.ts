@@ -302,3 +302,37 @@ describe('config.ts stays a leaf', () => {
     ]);
   });
 });
+
+describe("the page's main thread", () => {
+  it('loads no TensorFlow.js: only the engine worker does (imports, re-exports, dynamic imports)', () => {
+    const seen = new Set<string>();
+    const resolveModule = (from: string, spec: string): string => {
+      const base = resolve(dirname(from), spec);
+      for (const candidate of [base, `${base}.ts`, `${base}.tsx`, `${base}/index.ts`])
+        try {
+          if (readFileSync(candidate) && /\.tsx?$/.test(candidate)) return candidate;
+        } catch {
+          // not this one
+        }
+      return base;
+    };
+    const visit = (file: string) => {
+      if (seen.has(file) || !/\.tsx?$/.test(file)) return;
+      seen.add(file);
+      const text = readFileSync(file, 'utf8');
+      const specs = [
+        // import … from / export … from (type-only ones load nothing), and import('…').
+        ...[...text.matchAll(/^(?:import|export)\s+(?!type\s)[^;]*?from\s+['"]([^'"]+)['"]/gm)],
+        ...[...text.matchAll(/^import\s+['"]([^'"]+)['"]/gm)],
+        ...[...text.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)],
+      ].map((m) => m[1]);
+      for (const spec of specs) {
+        expect(spec, `${file} loads ${spec}`).not.toMatch(/tensorflow|\/tf$/);
+        if (spec.startsWith('.')) visit(resolveModule(file, spec));
+      }
+    };
+    visit(resolve('src/boot.ts'));
+    // The walk reached the app (not only its entry).
+    expect(seen.size).toBeGreaterThan(40);
+  });
+});
