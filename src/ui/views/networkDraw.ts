@@ -20,6 +20,7 @@ import {
   INK,
   layer,
   setAttr,
+  setText,
   SVG_NS,
   type Size,
 } from './common';
@@ -479,6 +480,8 @@ interface NetworkState {
   updateSignature: string;
   lastFlash: number;
   hovered: UnitNode | null;
+  /** The edge (or W-edge click target) under the pointer: its tooltip follows new weights. */
+  hoveredEdge: SVGPathElement | null;
   latest: Snapshot | null;
   lastEdges: number;
   timer: ReturnType<typeof setTimeout> | null;
@@ -510,6 +513,7 @@ function stateOf(root: HTMLElement): NetworkState {
       updateSignature: '',
       lastFlash: -Infinity,
       hovered: null,
+      hoveredEdge: null,
       latest: null,
       lastEdges: -Infinity,
       timer: null,
@@ -549,6 +553,80 @@ function ensureChild<K extends keyof HTMLElementTagNameMap>(
   const el = root.ownerDocument.createElement(tag);
   root.appendChild(el);
   return el;
+}
+
+/** The edge each path draws (its datum). */
+const edgeData = new WeakMap<SVGPathElement, Edge>();
+
+/** Write an edge's tooltip when the pointer enters it (and remember it as hovered). */
+function hoverTitle(p: SVGPathElement, text: (e: Edge) => string): void {
+  p.addEventListener('mouseenter', () => {
+    const e = edgeData.get(p);
+    const title = p.firstElementChild;
+    const root = p.closest('svg')?.parentElement;
+    const st = root ? states.get(root) : undefined;
+    if (st) st.hoveredEdge = p;
+    if (e && title) title.textContent = text(e);
+  });
+  p.addEventListener('mouseleave', () => {
+    const root = p.closest('svg')?.parentElement;
+    const st = root ? states.get(root) : undefined;
+    if (st?.hoveredEdge === p) st.hoveredEdge = null;
+  });
+}
+
+/**
+ * Paths `path.<cls>` in `parent`, one per edge (by key): kept ones are reused, new ones created
+ * with `create` and put in place, gone ones removed. With `reorder`, the paths are then put in
+ * the edges' order (moving only those out of place); without it, kept ones stay where they are.
+ */
+function keyedJoin(
+  parent: SVGGElement,
+  cls: string,
+  edges: Edge[],
+  reorder: boolean,
+  create: (p: SVGPathElement, e: Edge) => void,
+): [SVGPathElement, Edge][] {
+  const old = new Map<string, SVGPathElement>();
+  for (const c of Array.from(parent.children))
+    if (c instanceof SVGElement && c.localName === 'path' && c.getAttribute('class') === cls) {
+      const e = edgeData.get(c as SVGPathElement);
+      if (e) old.set(edgeKey(e), c as SVGPathElement);
+      else c.remove();
+    }
+  const out: [SVGPathElement, Edge][] = [];
+  let created = false;
+  for (const e of edges) {
+    const k = edgeKey(e);
+    let p = old.get(k);
+    if (p) old.delete(k);
+    else {
+      p = parent.ownerDocument.createElementNS(SVG_NS, 'path');
+      p.setAttribute('class', cls);
+      edgeData.set(p, e);
+      create(p, e);
+      created = true;
+    }
+    edgeData.set(p, e);
+    out.push([p, e]);
+  }
+  for (const p of old.values()) p.remove();
+  if (reorder || created) {
+    // From the end: each path goes before the one after it, unless it already is there.
+    let next: Element | null = null;
+    for (let q = out.length - 1; q >= 0; q--) {
+      const p = out[q][0];
+      if (p.parentNode !== parent || p.nextElementSibling !== next) {
+        if (!reorder && p.parentNode === parent) {
+          next = p;
+          continue;
+        }
+        parent.insertBefore(p, next);
+      }
+      next = p;
+    }
+  }
+  return out;
 }
 
 /** Draw the network of `view` into `root` (a positioned element; a canvas and an SVG go in it). */
@@ -632,7 +710,9 @@ export function drawNetwork(root: HTMLElement, view: SimView, options: NetworkOp
   const now = options.now ?? (typeof performance !== 'undefined' ? performance.now() : Date.now());
   const threshold = options.canvasThreshold ?? CANVAS_THRESHOLD;
   const frameKey = `${layoutKey}|${sw}|${threshold}|${options.maxEdges}`;
-  const edgesKey = `${view.generation}:${weights?.version ?? 'none'}|${frameKey}`;
+  // Training: edges keep their stacking order (see below); the first redraw after it restores it.
+  const training = view.latest?.phase === 'training';
+  const edgesKey = `${view.generation}:${weights?.version ?? 'none'}${training ? 't' : ''}|${frameKey}`;
   const edgeLayer = layer(svg, 'g', 'edges');
   const entries = (['W', 'U', 'D'] as const).reduce(
     (a, p) => a + (weights?.params[p]?.data.length ?? 0),
@@ -664,52 +744,52 @@ export function drawNetwork(root: HTMLElement, view: SimView, options: NetworkOp
       : { W: 1, U: 1, D: 1 };
     const onCanvas = edges.length > threshold;
     root.dataset.edges = onCanvas ? 'canvas' : 'svg';
-    select(edgeLayer)
-      .selectAll<SVGPathElement, Edge>('path.edge')
-      .data(onCanvas ? [] : edges, edgeKey)
-      .join((enter) => {
-        const p = enter.append('path').attr('class', 'edge').attr('fill', 'none');
-        p.append('title');
-        return p;
-      })
-      .each(function (e) {
-        setAttr(this, 'd', edgePath(e, layout));
-        setAttr(this, 'stroke', signedColor(e.w, limits[e.param]));
-        setAttr(this, 'stroke-width', edgeWidth(e.s, sw).toFixed(2));
-        setAttr(this, 'stroke-opacity', edgeOpacity(e.s).toFixed(2));
-        const title = this.firstElementChild;
-        const text = `${e.param}[${e.i},${e.j}] = ${fmt(e.w)}`;
-        if (title && title.textContent !== text) title.textContent = text;
-      })
-      .order();
+    // While training, the weights change with every update (hundreds a second, drawn twice a
+    // second): the paths keep their stacking order (weakest first, strong edges on top, restored by
+    // the first redraw after training; moving hundreds of paths in the DOM re-styled and re-laid
+    // out every one of them each time: long tasks) and the tooltips (the weight) are written on
+    // hover only.
+    const edgeText = (e: Edge) => `${e.param}[${e.i},${e.j}] = ${fmt(e.w)}`;
+    const hitText = (e: Edge) => `W[${e.i},${e.j}] = ${fmt(e.w)}: click to see its local update`;
+    const drawn = keyedJoin(edgeLayer, 'edge', onCanvas ? [] : edges, !training, (p) => {
+      p.setAttribute('fill', 'none');
+      p.appendChild(p.ownerDocument.createElementNS(SVG_NS, 'title'));
+      hoverTitle(p, edgeText);
+    });
+    for (const [p, e] of drawn) {
+      setAttr(p, 'd', edgePath(e, layout));
+      setAttr(p, 'stroke', signedColor(e.w, limits[e.param]));
+      setAttr(p, 'stroke-width', edgeWidth(e.s, sw).toFixed(2));
+      setAttr(p, 'stroke-opacity', edgeOpacity(e.s).toFixed(2));
+      const title = p.firstElementChild;
+      if (title && (!training || !title.textContent)) setText(title, edgeText(e));
+    }
     // W edges are thin: a wide transparent copy of each takes the clicks that pick a synapse.
     const hits = onCanvas ? [] : edges.filter((e) => e.param === 'W').slice(-MAX_HIT_EDGES);
-    // Set up once per edge and changed only with the layout: weights change hundreds of times a
-    // second while training, and re-setting hundreds of paths each time re-styled the whole SVG.
-    select(layer(svg, 'g', 'edge-hits'))
-      .selectAll<SVGPathElement, Edge>('path.edge-hit')
-      .data(hits, edgeKey)
-      .join((enter) => {
-        const p = enter
-          .append('path')
-          .attr('class', 'edge-hit')
-          .attr('fill', 'none')
-          .attr('stroke', 'transparent')
-          .attr('stroke-width', 9)
-          .style('cursor', 'pointer');
-        p.append('title');
-        return p;
-      })
-      .on('click', (ev: MouseEvent, e) => {
+    const hitPaths = keyedJoin(layer(svg, 'g', 'edge-hits'), 'edge-hit', hits, !training, (p) => {
+      p.setAttribute('fill', 'none');
+      p.setAttribute('stroke', 'transparent');
+      p.setAttribute('stroke-width', '9');
+      p.style.cursor = 'pointer';
+      p.appendChild(p.ownerDocument.createElementNS(SVG_NS, 'title'));
+      hoverTitle(p, hitText);
+      p.addEventListener('click', (ev) => {
         ev.stopPropagation();
-        st.onSynapse?.({ post: e.i, pre: e.j });
-      })
-      .each(function (e) {
-        setAttr(this, 'd', edgePath(e, layout));
-        const title = this.firstElementChild;
-        const text = `W[${e.i},${e.j}] = ${fmt(e.w)}: click to see its local update`;
-        if (title && title.textContent !== text) title.textContent = text;
+        const d = edgeData.get(p);
+        if (d) st.onSynapse?.({ post: d.i, pre: d.j });
       });
+    });
+    for (const [p, e] of hitPaths) {
+      setAttr(p, 'd', edgePath(e, layout));
+      const title = p.firstElementChild;
+      if (title && (!training || !title.textContent)) setText(title, hitText(e));
+    }
+    // The tooltip under the pointer follows the weights.
+    const hoveredEdge = st.hoveredEdge;
+    const he = hoveredEdge?.isConnected ? edgeData.get(hoveredEdge) : undefined;
+    const heTitle = hoveredEdge?.firstElementChild;
+    if (hoveredEdge && he && heTitle)
+      setText(heTitle, hoveredEdge.classList.contains('edge-hit') ? hitText(he) : edgeText(he));
     const dpr = typeof devicePixelRatio === 'number' ? devicePixelRatio : 1;
     canvas.style.width = `${width}px`;
     canvas.style.height = `${height}px`;
