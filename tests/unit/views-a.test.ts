@@ -12,6 +12,7 @@ import { simView, type SimView } from '../../src/state/simView';
 import { fixtureSimView } from '../support/fixtures';
 import {
   CANVAS_BUCKETS,
+  CANVAS_THRESHOLD,
   drawNetwork,
   networkLayout,
   unitText,
@@ -172,6 +173,81 @@ describe('network view', () => {
     expect(root2.querySelector('text.caption')!.textContent).toContain(
       `strongest 6000 of ${100 * 99 + 400}`,
     );
+  });
+
+  it('a layered 16-16 net paints its edges on a canvas; click targets keep tooltips and picking', () => {
+    stubCanvas();
+    const view = fixtureSimView({ layers: [16, 16], m: 2, k: 2, freeSteps: 5, controlSteps: 5 });
+    const root = host();
+    const onSynapse = vi.fn();
+    drawNetwork(root, view, { ...SIZE, now: 0, onSynapse });
+    // U 16×2, W's 16×16 block, D 2×16 (chapter kolen-pollack's net): more than CANVAS_THRESHOLD.
+    const total = 32 + 256 + 32;
+    expect(total).toBeGreaterThan(CANVAS_THRESHOLD);
+    expect(root.dataset.edges).toBe('canvas');
+    expect(root.querySelectorAll('path.edge')).toHaveLength(0);
+    const hits = Array.from(root.querySelectorAll<SVGPathElement>('path.edge-hit'));
+    expect(hits).toHaveLength(total);
+    const titles = hits.map((h) => h.querySelector('title')?.textContent ?? '');
+    const u = hits[titles.findIndex((t) => t.startsWith('U['))];
+    expect(u.querySelector('title')?.textContent).toMatch(/^U\[\d+,\d+\] = \S+$/);
+    // U and D edges only show their weight; W edges pick their synapse.
+    u.dispatchEvent(new MouseEvent('click', { bubbles: true }));
+    expect(onSynapse).not.toHaveBeenCalled();
+    const w = hits[titles.findIndex((t) => t.startsWith('W['))];
+    const [, post, pre] =
+      (w.querySelector('title')?.textContent ?? '').match(/^W\[(\d+),(\d+)\]/) ?? [];
+    expect(w.querySelector('title')?.textContent).toContain('click to see its local update');
+    w.dispatchEvent(new MouseEvent('click', { bubbles: true }));
+    expect(onSynapse).toHaveBeenCalledWith({ post: Number(post), pre: Number(pre) });
+  });
+
+  it('SVG edges keep their order and tooltips while training, and are sorted again after it', () => {
+    const base = fixtureSimView({ n: 6, freeSteps: 20, controlSteps: 30 });
+    const root = host();
+    const keys = () =>
+      Array.from(root.querySelectorAll('path.edge'), (p) => {
+        const t = p.querySelector('title')?.textContent ?? '';
+        return t.slice(0, t.indexOf(']') + 1);
+      });
+    const tooltips = () =>
+      Array.from(root.querySelectorAll('path.edge title'), (t) => t.textContent);
+    drawNetwork(root, base, { ...SIZE, now: 0 });
+    const before = keys();
+    const shown = tooltips();
+    const w = base.weights!;
+    const W = w.params.W!;
+    // New weights that reorder the strengths: every other entry of W ×3, the rest ×0.2.
+    const weights = {
+      ...w,
+      version: w.version + 1,
+      params: { ...w.params, W: { ...W, data: W.data.map((v, q) => v * (q % 2 ? 3 : 0.2)) } },
+    };
+    const training: SimView = {
+      ...base,
+      latest: { ...base.latest!, phase: 'training' },
+      weights,
+    };
+    drawNetwork(root, training, { ...SIZE, now: 1000 });
+    expect(keys()).toEqual(before);
+    expect(tooltips()).toEqual(shown);
+    // The edges are restyled all the same.
+    const strongest = root.querySelector('path.edge:last-child');
+    expect(strongest?.getAttribute('stroke-width')).not.toBeNull();
+    // Training over: weakest first again, tooltips with the new weights.
+    drawNetwork(
+      root,
+      { ...training, latest: { ...base.latest!, phase: 'idle' } },
+      { ...SIZE, now: 2000 },
+    );
+    const after = keys();
+    expect(after).not.toEqual(before);
+    expect([...after].sort()).toEqual([...before].sort());
+    const widths = Array.from(root.querySelectorAll('path.edge'), (p) =>
+      Number(p.getAttribute('stroke-width')),
+    );
+    expect(widths.every((v, q) => q === 0 || widths[q - 1] <= v + 1e-9)).toBe(true);
+    expect(tooltips()).not.toEqual(shown);
   });
 
   it('flashes the largest |ΔW| on a new update, at most every 500 ms, never under reduced motion', () => {

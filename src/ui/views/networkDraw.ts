@@ -31,7 +31,7 @@ export interface NetworkOptions extends Size {
   now?: number;
   /** Skip the ΔW flash; default: prefers-reduced-motion. */
   reducedMotion?: boolean;
-  /** Above this many edges, edges go to a canvas. Default 3000. */
+  /** Above this many edges, edges go to a canvas. Default CANVAS_THRESHOLD. */
   canvasThreshold?: number;
   /** Draw at most this many edges (the strongest, relative to their matrix). Default 6000. */
   maxEdges?: number;
@@ -51,8 +51,11 @@ export interface NetworkOptions extends Size {
   onSynapse?: (synapse: Synapse | null) => void;
 }
 
-/** At most this many W edges get a wide invisible stroke that is easier to click. */
-const MAX_HIT_EDGES = 600;
+/**
+ * At most this many edges (the strongest) get a wide invisible stroke that is easier to click
+ * (W edges: it picks the synapse) and carries the tooltip: W edges on SVG, all edges on a canvas.
+ */
+export const MAX_HIT_EDGES = 600;
 
 /**
  * The synapse with the largest |ΔW[post, pre]| of the last update (`lastUpdate.W`, n×n row-major,
@@ -144,7 +147,12 @@ export function synapseRule(
   };
 }
 
-export const CANVAS_THRESHOLD = 3000;
+/**
+ * Above this many edges they are painted on a canvas: SVG edges are re-styled and repainted one by
+ * one on every weights snapshot, which while training a 16-16 net (320 edges) or a 16-16-16 one
+ * (576) made long tasks.
+ */
+export const CANVAS_THRESHOLD = 200;
 export const MAX_EDGES = 6000;
 /** At most one ΔW flash per this many ms. */
 export const FLASH_INTERVAL = 500;
@@ -750,7 +758,8 @@ export function drawNetwork(root: HTMLElement, view: SimView, options: NetworkOp
     // out every one of them each time: long tasks) and the tooltips (the weight) are written on
     // hover only.
     const edgeText = (e: Edge) => `${e.param}[${e.i},${e.j}] = ${fmt(e.w)}`;
-    const hitText = (e: Edge) => `W[${e.i},${e.j}] = ${fmt(e.w)}: click to see its local update`;
+    const hitText = (e: Edge) =>
+      e.param === 'W' ? `${edgeText(e)}: click to see its local update` : edgeText(e);
     const drawn = keyedJoin(edgeLayer, 'edge', onCanvas ? [] : edges, !training, (p) => {
       p.setAttribute('fill', 'none');
       p.appendChild(p.ownerDocument.createElementNS(SVG_NS, 'title'));
@@ -764,21 +773,29 @@ export function drawNetwork(root: HTMLElement, view: SimView, options: NetworkOp
       const title = p.firstElementChild;
       if (title && (!training || !title.textContent)) setText(title, edgeText(e));
     }
-    // W edges are thin: a wide transparent copy of each takes the clicks that pick a synapse.
-    const hits = onCanvas ? [] : edges.filter((e) => e.param === 'W').slice(-MAX_HIT_EDGES);
-    const hitPaths = keyedJoin(layer(svg, 'g', 'edge-hits'), 'edge-hit', hits, !training, (p) => {
-      p.setAttribute('fill', 'none');
-      p.setAttribute('stroke', 'transparent');
-      p.setAttribute('stroke-width', '9');
-      p.style.cursor = 'pointer';
-      p.appendChild(p.ownerDocument.createElementNS(SVG_NS, 'title'));
-      hoverTitle(p, hitText);
-      p.addEventListener('click', (ev) => {
-        ev.stopPropagation();
-        const d = edgeData.get(p);
-        if (d) st.onSynapse?.({ post: d.i, pre: d.j });
-      });
-    });
+    // W edges are thin: a wide transparent copy of each takes the clicks that pick a synapse. On
+    // a canvas, every edge (the strongest MAX_HIT_EDGES) gets one, for its tooltip.
+    const hits = (onCanvas ? edges : edges.filter((e) => e.param === 'W')).slice(-MAX_HIT_EDGES);
+    const hitPaths = keyedJoin(
+      layer(svg, 'g', 'edge-hits'),
+      'edge-hit',
+      hits,
+      !training,
+      (p, e) => {
+        p.setAttribute('fill', 'none');
+        p.setAttribute('stroke', 'transparent');
+        p.setAttribute('stroke-width', '9');
+        p.appendChild(p.ownerDocument.createElementNS(SVG_NS, 'title'));
+        hoverTitle(p, hitText);
+        if (e.param !== 'W') return;
+        p.style.cursor = 'pointer';
+        p.addEventListener('click', (ev) => {
+          ev.stopPropagation();
+          const d = edgeData.get(p);
+          if (d) st.onSynapse?.({ post: d.i, pre: d.j });
+        });
+      },
+    );
     for (const [p, e] of hitPaths) {
       setAttr(p, 'd', edgePath(e, layout));
       const title = p.firstElementChild;
