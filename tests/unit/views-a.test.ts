@@ -14,6 +14,7 @@ import {
   CANVAS_BUCKETS,
   CANVAS_THRESHOLD,
   drawNetwork,
+  EDGE_CHUNK,
   networkLayout,
   unitText,
   NetworkView,
@@ -52,10 +53,17 @@ function host(): HTMLDivElement {
   return el;
 }
 
-/** A fake 2-D context that counts strokes (jsdom has no canvas). */
+/** A fake 2-D context that counts strokes (jsdom has no canvas), per canvas. */
 function stubCanvas() {
-  const calls = { stroke: 0, lineTo: 0, quadraticCurveTo: 0 };
-  const ctx = {
+  const calls = {
+    stroke: 0,
+    lineTo: 0,
+    quadraticCurveTo: 0,
+    strokeStyle: 0,
+    flush: 0,
+    drawImage: [] as { onto: HTMLCanvasElement; from: unknown }[],
+  };
+  const ctxOf = (canvas: HTMLCanvasElement) => ({
     setTransform: () => undefined,
     clearRect: () => undefined,
     beginPath: () => undefined,
@@ -63,14 +71,20 @@ function stubCanvas() {
     lineTo: () => void calls.lineTo++,
     quadraticCurveTo: () => void calls.quadraticCurveTo++,
     stroke: () => void calls.stroke++,
-    set strokeStyle(_v: string) {},
+    getImageData: () => void calls.flush++,
+    drawImage: (from: unknown) => void calls.drawImage.push({ onto: canvas, from }),
+    set strokeStyle(_v: string) {
+      calls.strokeStyle++;
+    },
     set globalAlpha(_v: number) {},
     set lineWidth(_v: number) {},
     set lineCap(_v: string) {},
-  };
-  vi.spyOn(HTMLCanvasElement.prototype, 'getContext').mockImplementation(
-    (() => ctx) as unknown as HTMLCanvasElement['getContext'],
-  );
+  });
+  vi.spyOn(HTMLCanvasElement.prototype, 'getContext').mockImplementation(function (
+    this: HTMLCanvasElement,
+  ) {
+    return ctxOf(this);
+  } as unknown as HTMLCanvasElement['getContext']);
   return calls;
 }
 
@@ -161,10 +175,13 @@ describe('network view', () => {
     const total = 60 * 59 + 60 * 2 + 2 * 60;
     expect(root.dataset.edges).toBe('canvas');
     expect(root.querySelectorAll('path.edge')).toHaveLength(0);
-    // Chords of W are curves, U and D straight; one stroke per strength level and sign.
+    // Chords of W are curves, U and D straight; one colour per strength level and sign, one
+    // stroke per edge; without a scheduler, all at once on the canvas shown.
     expect(calls.quadraticCurveTo).toBe(60 * 59);
     expect(calls.lineTo).toBe(total - 60 * 59);
-    expect(calls.stroke).toBeLessThanOrEqual(2 * (CANVAS_BUCKETS + 1));
+    expect(calls.strokeStyle).toBeLessThanOrEqual(2 * (CANVAS_BUCKETS + 1));
+    expect(calls.stroke).toBe(total);
+    expect(calls.drawImage).toHaveLength(0);
     expect(root.querySelectorAll('circle.unit')).toHaveLength(64);
 
     const big = fixtureSimView({ n: 100, freeSteps: 5, controlSteps: 5 });
@@ -173,6 +190,45 @@ describe('network view', () => {
     expect(root2.querySelector('text.caption')!.textContent).toContain(
       `strongest 6000 of ${100 * 99 + 400}`,
     );
+  });
+
+  it('with a scheduler, thousands of canvas edges are drawn a chunk a step offscreen, then shown', () => {
+    const calls = stubCanvas();
+    const view = fixtureSimView({ n: 60, freeSteps: 5, controlSteps: 5 });
+    const total = 60 * 59 + 60 * 2 + 2 * 60;
+    const steps: (() => void)[] = [];
+    const schedule = (step: () => void) => void steps.push(step);
+    const root = host();
+    drawNetwork(root, view, { ...SIZE, now: 0, schedule });
+    expect(calls.stroke).toBe(0);
+    const shown = root.querySelector('canvas');
+    let ran = 0;
+    while (steps.length) {
+      const before = calls.stroke;
+      steps.shift()!();
+      ran++;
+      // The first step draws EDGE_CHUNK; the next ones as many as fit its pace (here fast).
+      if (ran === 1) expect(calls.stroke - before).toBe(EDGE_CHUNK);
+    }
+    expect(ran).toBeGreaterThan(1);
+    expect(calls.stroke).toBe(total);
+    // Each step but the last rasterised at once; the result copied onto the canvas shown once.
+    expect(calls.flush).toBe(ran - 1);
+    expect(calls.drawImage).toHaveLength(1);
+    expect(calls.drawImage[0].onto).toBe(shown);
+    expect(calls.drawImage[0].from).not.toBe(shown);
+
+    // New weights while a drawing is under way: the old one stops, only the new one is shown.
+    const w = view.weights!;
+    const next = (version: number): SimView => ({ ...view, weights: { ...w, version } });
+    drawNetwork(root, next(w.version + 1), { ...SIZE, now: 1000, schedule });
+    expect(steps).toHaveLength(1);
+    steps.shift()!();
+    drawNetwork(root, next(w.version + 2), { ...SIZE, now: 2000, schedule });
+    const strokes = calls.stroke;
+    while (steps.length) steps.shift()!();
+    expect(calls.stroke - strokes).toBe(total);
+    expect(calls.drawImage).toHaveLength(2);
   });
 
   it('a layered 16-16 net paints its edges on a canvas; click targets keep tooltips and picking', () => {
