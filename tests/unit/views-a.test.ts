@@ -12,7 +12,9 @@ import { simView, type SimView } from '../../src/state/simView';
 import { fixtureSimView } from '../support/fixtures';
 import {
   CANVAS_BUCKETS,
+  CANVAS_THRESHOLD,
   drawNetwork,
+  EDGE_CHUNK,
   networkLayout,
   unitText,
   NetworkView,
@@ -51,10 +53,17 @@ function host(): HTMLDivElement {
   return el;
 }
 
-/** A fake 2-D context that counts strokes (jsdom has no canvas). */
+/** A fake 2-D context that counts strokes (jsdom has no canvas), per canvas. */
 function stubCanvas() {
-  const calls = { stroke: 0, lineTo: 0, quadraticCurveTo: 0 };
-  const ctx = {
+  const calls = {
+    stroke: 0,
+    lineTo: 0,
+    quadraticCurveTo: 0,
+    strokeStyle: 0,
+    flush: 0,
+    drawImage: [] as { onto: HTMLCanvasElement; from: unknown }[],
+  };
+  const ctxOf = (canvas: HTMLCanvasElement) => ({
     setTransform: () => undefined,
     clearRect: () => undefined,
     beginPath: () => undefined,
@@ -62,14 +71,20 @@ function stubCanvas() {
     lineTo: () => void calls.lineTo++,
     quadraticCurveTo: () => void calls.quadraticCurveTo++,
     stroke: () => void calls.stroke++,
-    set strokeStyle(_v: string) {},
+    getImageData: () => void calls.flush++,
+    drawImage: (from: unknown) => void calls.drawImage.push({ onto: canvas, from }),
+    set strokeStyle(_v: string) {
+      calls.strokeStyle++;
+    },
     set globalAlpha(_v: number) {},
     set lineWidth(_v: number) {},
     set lineCap(_v: string) {},
-  };
-  vi.spyOn(HTMLCanvasElement.prototype, 'getContext').mockImplementation(
-    (() => ctx) as unknown as HTMLCanvasElement['getContext'],
-  );
+  });
+  vi.spyOn(HTMLCanvasElement.prototype, 'getContext').mockImplementation(function (
+    this: HTMLCanvasElement,
+  ) {
+    return ctxOf(this);
+  } as unknown as HTMLCanvasElement['getContext']);
   return calls;
 }
 
@@ -160,10 +175,13 @@ describe('network view', () => {
     const total = 60 * 59 + 60 * 2 + 2 * 60;
     expect(root.dataset.edges).toBe('canvas');
     expect(root.querySelectorAll('path.edge')).toHaveLength(0);
-    // Chords of W are curves, U and D straight; one stroke per strength level and sign.
+    // Chords of W are curves, U and D straight; one colour per strength level and sign, one
+    // stroke per edge; without a scheduler, all at once on the canvas shown.
     expect(calls.quadraticCurveTo).toBe(60 * 59);
     expect(calls.lineTo).toBe(total - 60 * 59);
-    expect(calls.stroke).toBeLessThanOrEqual(2 * (CANVAS_BUCKETS + 1));
+    expect(calls.strokeStyle).toBeLessThanOrEqual(2 * (CANVAS_BUCKETS + 1));
+    expect(calls.stroke).toBe(total);
+    expect(calls.drawImage).toHaveLength(0);
     expect(root.querySelectorAll('circle.unit')).toHaveLength(64);
 
     const big = fixtureSimView({ n: 100, freeSteps: 5, controlSteps: 5 });
@@ -172,6 +190,120 @@ describe('network view', () => {
     expect(root2.querySelector('text.caption')!.textContent).toContain(
       `strongest 6000 of ${100 * 99 + 400}`,
     );
+  });
+
+  it('with a scheduler, thousands of canvas edges are drawn a chunk a step offscreen, then shown', () => {
+    const calls = stubCanvas();
+    const view = fixtureSimView({ n: 60, freeSteps: 5, controlSteps: 5 });
+    const total = 60 * 59 + 60 * 2 + 2 * 60;
+    const steps: (() => void)[] = [];
+    const schedule = (step: () => void) => void steps.push(step);
+    const root = host();
+    drawNetwork(root, view, { ...SIZE, now: 0, schedule });
+    expect(calls.stroke).toBe(0);
+    const shown = root.querySelector('canvas');
+    let ran = 0;
+    while (steps.length) {
+      const before = calls.stroke;
+      steps.shift()!();
+      ran++;
+      // The first step draws EDGE_CHUNK; the next ones as many as fit its pace (here fast).
+      if (ran === 1) expect(calls.stroke - before).toBe(EDGE_CHUNK);
+    }
+    expect(ran).toBeGreaterThan(1);
+    expect(calls.stroke).toBe(total);
+    // Each step but the last rasterised at once; the result copied onto the canvas shown once.
+    expect(calls.flush).toBe(ran - 1);
+    expect(calls.drawImage).toHaveLength(1);
+    expect(calls.drawImage[0].onto).toBe(shown);
+    expect(calls.drawImage[0].from).not.toBe(shown);
+
+    // New weights while a drawing is under way: the old one stops, only the new one is shown.
+    const w = view.weights!;
+    const next = (version: number): SimView => ({ ...view, weights: { ...w, version } });
+    drawNetwork(root, next(w.version + 1), { ...SIZE, now: 1000, schedule });
+    expect(steps).toHaveLength(1);
+    steps.shift()!();
+    drawNetwork(root, next(w.version + 2), { ...SIZE, now: 2000, schedule });
+    const strokes = calls.stroke;
+    while (steps.length) steps.shift()!();
+    expect(calls.stroke - strokes).toBe(total);
+    expect(calls.drawImage).toHaveLength(2);
+  });
+
+  it('a layered 16-16 net paints its edges on a canvas; click targets keep tooltips and picking', () => {
+    stubCanvas();
+    const view = fixtureSimView({ layers: [16, 16], m: 2, k: 2, freeSteps: 5, controlSteps: 5 });
+    const root = host();
+    const onSynapse = vi.fn();
+    drawNetwork(root, view, { ...SIZE, now: 0, onSynapse });
+    // U 16×2, W's 16×16 block, D 2×16 (chapter kolen-pollack's net): more than CANVAS_THRESHOLD.
+    const total = 32 + 256 + 32;
+    expect(total).toBeGreaterThan(CANVAS_THRESHOLD);
+    expect(root.dataset.edges).toBe('canvas');
+    expect(root.querySelectorAll('path.edge')).toHaveLength(0);
+    const hits = Array.from(root.querySelectorAll<SVGPathElement>('path.edge-hit'));
+    expect(hits).toHaveLength(total);
+    const titles = hits.map((h) => h.querySelector('title')?.textContent ?? '');
+    const u = hits[titles.findIndex((t) => t.startsWith('U['))];
+    expect(u.querySelector('title')?.textContent).toMatch(/^U\[\d+,\d+\] = \S+$/);
+    // U and D edges only show their weight; W edges pick their synapse.
+    u.dispatchEvent(new MouseEvent('click', { bubbles: true }));
+    expect(onSynapse).not.toHaveBeenCalled();
+    const w = hits[titles.findIndex((t) => t.startsWith('W['))];
+    const [, post, pre] =
+      (w.querySelector('title')?.textContent ?? '').match(/^W\[(\d+),(\d+)\]/) ?? [];
+    expect(w.querySelector('title')?.textContent).toContain('click to see its local update');
+    w.dispatchEvent(new MouseEvent('click', { bubbles: true }));
+    expect(onSynapse).toHaveBeenCalledWith({ post: Number(post), pre: Number(pre) });
+  });
+
+  it('SVG edges keep their order and tooltips while training, and are sorted again after it', () => {
+    const base = fixtureSimView({ n: 6, freeSteps: 20, controlSteps: 30 });
+    const root = host();
+    const keys = () =>
+      Array.from(root.querySelectorAll('path.edge'), (p) => {
+        const t = p.querySelector('title')?.textContent ?? '';
+        return t.slice(0, t.indexOf(']') + 1);
+      });
+    const tooltips = () =>
+      Array.from(root.querySelectorAll('path.edge title'), (t) => t.textContent);
+    drawNetwork(root, base, { ...SIZE, now: 0 });
+    const before = keys();
+    const shown = tooltips();
+    const w = base.weights!;
+    const W = w.params.W!;
+    // New weights that reorder the strengths: every other entry of W ×3, the rest ×0.2.
+    const weights = {
+      ...w,
+      version: w.version + 1,
+      params: { ...w.params, W: { ...W, data: W.data.map((v, q) => v * (q % 2 ? 3 : 0.2)) } },
+    };
+    const training: SimView = {
+      ...base,
+      latest: { ...base.latest!, phase: 'training' },
+      weights,
+    };
+    drawNetwork(root, training, { ...SIZE, now: 1000 });
+    expect(keys()).toEqual(before);
+    expect(tooltips()).toEqual(shown);
+    // The edges are restyled all the same.
+    const strongest = root.querySelector('path.edge:last-child');
+    expect(strongest?.getAttribute('stroke-width')).not.toBeNull();
+    // Training over: weakest first again, tooltips with the new weights.
+    drawNetwork(
+      root,
+      { ...training, latest: { ...base.latest!, phase: 'idle' } },
+      { ...SIZE, now: 2000 },
+    );
+    const after = keys();
+    expect(after).not.toEqual(before);
+    expect([...after].sort()).toEqual([...before].sort());
+    const widths = Array.from(root.querySelectorAll('path.edge'), (p) =>
+      Number(p.getAttribute('stroke-width')),
+    );
+    expect(widths.every((v, q) => q === 0 || widths[q - 1] <= v + 1e-9)).toBe(true);
+    expect(tooltips()).not.toEqual(shown);
   });
 
   it('flashes the largest |ΔW| on a new update, at most every 500 ms, never under reduced motion', () => {

@@ -4,6 +4,7 @@
  * snapshot bus and closed-form flow fields / decision maps, the edit commands sent by the weights
  * heatmap and the target handle, and the throttling of worker requests.
  */
+import { format } from 'd3';
 import { createElement } from 'react';
 import { act } from 'react';
 import { createRoot } from 'react-dom/client';
@@ -583,6 +584,68 @@ describe('weights', () => {
       c.getAttribute('fill'),
     );
     expect(fills.filter((f) => f === 'none').length).toBe(36 - 9);
+  });
+
+  it('medium matrices are painted on a canvas at the panel size; the hit area reads out and edits', () => {
+    // Layered 16-16 with 2 inputs: W is 32×32 (1,024 entries > SVG_CELLS), 256 of them kept.
+    const sim = fixtureSimView({ task: 'pattern', layers: [16, 16], m: 2, k: 1 });
+    const fills: { style: string; x: number; y: number; w: number; h: number }[] = [];
+    let style = '';
+    const ctx = {
+      clearRect: () => undefined,
+      set fillStyle(v: string) {
+        style = v;
+      },
+      fillRect: (x: number, y: number, w: number, h: number) =>
+        void fills.push({ style, x, y, w, h }),
+    };
+    vi.spyOn(HTMLCanvasElement.prototype, 'getContext').mockImplementation(
+      (() => ctx) as unknown as HTMLCanvasElement['getContext'],
+    );
+    const div = host();
+    drawWeights(div, { sim, matrix: 'W' }, 800, 500, send);
+    const panel = div.querySelector<SVGGElement>('g.panel[data-panel="W"]');
+    if (!panel) throw new Error('no W panel');
+    // No SVG cells; the panel keeps its label, keyboard focus and hit area.
+    expect(panel.querySelectorAll('rect.cell').length).toBe(0);
+    expect(panel.getAttribute('aria-label')).toMatch(/^W: 32×32, colour limit ±/);
+    expect(panel.getAttribute('tabindex')).toBe('0');
+    const bg = panel.querySelector('rect.bg');
+    const w = Number(bg?.getAttribute('width'));
+    const h = Number(bg?.getAttribute('height'));
+    const canvas = Array.from(div.querySelectorAll('canvas')).find((c) => c.dataset.panel === 'W');
+    if (!canvas) throw new Error('no W canvas');
+    // Device pixels (1 in jsdom), not one pixel per weight.
+    expect(canvas.width).toBe(Math.round(w));
+    expect(canvas.height).toBe(Math.round(h));
+    expect(canvas.style.imageRendering).toBe('');
+    // One block per kept weight (4 panels: W, ΔW, step W masked; the fixture has no B or F).
+    const W = sim.weights?.params.W;
+    if (!W) throw new Error('no W');
+    const first = fills.slice(0, 256);
+    expect(fills.length).toBeGreaterThanOrEqual(256);
+    // Blocks tile the canvas on whole pixels: W[16, 0] (first kept) at row 16, column 0.
+    expect(first[0]).toMatchObject({ x: 0, y: Math.round((16 * canvas.height) / 32) });
+    expect(first.every((f) => Number.isInteger(f.x) && Number.isInteger(f.w) && f.w > 0)).toBe(
+      true,
+    );
+    // The hit area answers: hover reads out, a click opens the editor on that weight.
+    const hit = panel.querySelector<SVGRectElement>('rect.hit');
+    if (!hit) throw new Error('no hit area');
+    expect(hit.getAttribute('display')).toBeNull();
+    vi.spyOn(hit, 'getBoundingClientRect').mockReturnValue(new DOMRect(0, 0, 320, 320));
+    hit.dispatchEvent(new MouseEvent('mousemove', { clientX: 35, clientY: 205 }));
+    expect(div.querySelector('text.readout')?.textContent).toContain(
+      `W[20, 3] = ${format('.3~g')(W.data[20 * 32 + 3])}`,
+    );
+    hit.dispatchEvent(new MouseEvent('click', { clientX: 35, clientY: 205 }));
+    const input = div.querySelector<HTMLInputElement>('input.cell-editor');
+    if (!input) throw new Error('no editor');
+    input.value = '0.25';
+    input.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }));
+    expect(fake.sent).toEqual([
+      { type: 'edit', target: 'param', name: 'W', row: 20, col: 3, value: 0.25 },
+    ]);
   });
 
   it('a large matrix reads out values and opens a zoom on click: wheel, keys, Escape', () => {

@@ -7,15 +7,18 @@ import { useCallback, useEffect, useRef } from 'react';
 import type { SimView } from '../../state/simView';
 import { useApp, type Synapse } from '../../state/store';
 import { hostStyle, sectionStyle, useLiveDraw, type Size } from './common';
+import { requestDraw } from './frameBudget';
 import { drawNetwork } from './networkDraw';
 
 export {
   CANVAS_BUCKETS,
   CANVAS_THRESHOLD,
   drawNetwork,
+  EDGE_CHUNK,
   FLASH_INTERVAL,
   largestUpdates,
   MAX_EDGES,
+  MAX_HIT_EDGES,
   networkEdges,
   networkLayout,
   strongestSynapse,
@@ -25,6 +28,8 @@ export {
 } from './networkDraw';
 
 const pick = (synapse: Synapse | null) => useApp.setState({ synapse });
+/** Thousands of canvas edges are drawn a chunk a frame, through the views' frame queue. */
+const schedule = (step: () => void) => void requestDraw(step);
 
 /** The network view, redrawn from the snapshot bus. */
 export function NetworkView() {
@@ -41,6 +46,7 @@ export function NetworkView() {
         batch: config.batch,
         synapse,
         onSynapse: pick,
+        schedule,
       });
     },
     [synapse],

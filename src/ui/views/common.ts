@@ -134,6 +134,17 @@ export function setAttr(el: Element, name: string, value: string | null): void {
   } else if (el.getAttribute(name) !== value) el.setAttribute(name, value);
 }
 
+/** setAttr for several attributes (numbers as strings; null removes). */
+export function setAttrs(el: Element, attrs: Record<string, string | number | null>): void {
+  for (const [name, value] of Object.entries(attrs))
+    setAttr(el, name, value === null ? null : String(value));
+}
+
+/** Set an element's text only when it differs (a write replaces its text node). */
+export function setText(el: Element, text: string): void {
+  if (el.textContent !== text) el.textContent = text;
+}
+
 /** Size an SVG to `size` (explicit attributes: jsdom has no layout). */
 export function sizeSvg(svg: SVGSVGElement, { width, height }: Size): void {
   svg.setAttribute('width', String(width));

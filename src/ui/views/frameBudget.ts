@@ -22,7 +22,9 @@ function runQueue(): void {
     draw();
     if (performance.now() - start > FRAME_BUDGET_MS) break;
   }
-  if (queue.size > 0) {
+  // A draw above may have asked for a frame already (requestDraw): one frame, not two — each
+  // extra one ran the queue again in the same frame, past the budget.
+  if (queue.size > 0 && !scheduled) {
     scheduled = true;
     nextFrame(runQueue);
   }

@@ -20,6 +20,7 @@ import {
   INK,
   layer,
   setAttr,
+  setText,
   SVG_NS,
   type Size,
 } from './common';
@@ -30,7 +31,7 @@ export interface NetworkOptions extends Size {
   now?: number;
   /** Skip the ΔW flash; default: prefers-reduced-motion. */
   reducedMotion?: boolean;
-  /** Above this many edges, edges go to a canvas. Default 3000. */
+  /** Above this many edges, edges go to a canvas. Default CANVAS_THRESHOLD. */
   canvasThreshold?: number;
   /** Draw at most this many edges (the strongest, relative to their matrix). Default 6000. */
   maxEdges?: number;
@@ -48,10 +49,19 @@ export interface NetworkOptions extends Size {
   synapse?: Synapse | null;
   /** A W edge was clicked (its synapse), or empty space (null). */
   onSynapse?: (synapse: Synapse | null) => void;
+  /**
+   * Run a step of a long drawing in a later frame (the view's frame queue). With it, canvas edges
+   * of more than EDGE_CHUNK are drawn EDGE_CHUNK at a time on an offscreen canvas, rasterised step
+   * by step, and shown together at the end; without it, all at once.
+   */
+  schedule?: (step: () => void) => void;
 }
 
-/** At most this many W edges get a wide invisible stroke that is easier to click. */
-const MAX_HIT_EDGES = 600;
+/**
+ * At most this many edges (the strongest) get a wide invisible stroke that is easier to click
+ * (W edges: it picks the synapse) and carries the tooltip: W edges on SVG, all edges on a canvas.
+ */
+export const MAX_HIT_EDGES = 600;
 
 /**
  * The synapse with the largest |ΔW[post, pre]| of the last update (`lastUpdate.W`, n×n row-major,
@@ -143,7 +153,12 @@ export function synapseRule(
   };
 }
 
-export const CANVAS_THRESHOLD = 3000;
+/**
+ * Above this many edges they are painted on a canvas: SVG edges are re-styled and repainted one by
+ * one on every weights snapshot, which while training a 16-16 net (320 edges) or a 16-16-16 one
+ * (576) made long tasks.
+ */
+export const CANVAS_THRESHOLD = 200;
 export const MAX_EDGES = 6000;
 /** At most one ΔW flash per this many ms. */
 export const FLASH_INTERVAL = 500;
@@ -151,8 +166,119 @@ export const FLASH_INTERVAL = 500;
  *  weights at most every HEAVY_INTERVAL ms. */
 export const HEAVY_ENTRIES = 20_000;
 export const HEAVY_INTERVAL = 200;
-/** Strength levels of canvas edges (each level and sign is one stroke). */
+/** Strength levels of canvas edges (each level and sign is one colour, width and opacity). */
 export const CANVAS_BUCKETS = 12;
+/**
+ * Canvas edges drawn (and rasterised) in the first step of a scheduled drawing; later steps take
+ * as many as fit in EDGE_STEP_MS by the pace so far. 6,000 edges took 100–250 ms of raster in one
+ * frame's paint on a software canvas (a long task every weights snapshot while training the MNIST
+ * nets): 15–40 µs an edge on this 2-core machine (chords of a circle cost the most).
+ */
+export const EDGE_CHUNK = 200;
+export const EDGE_STEP_MS = 6;
+
+/** A software 2D context: a GPU-backed one on a software GL (SwiftShader, small machines) held
+ *  the page's frames back for seconds after each redraw while the engine trained. */
+function softContext(canvas: HTMLCanvasElement): CanvasRenderingContext2D | null {
+  try {
+    return canvas.getContext('2d', { willReadFrequently: true });
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Paint `edges` on the canvas of `ctx`, weakest first, grouped by (strength level, sign): one
+ * colour, width and opacity per group, one stroke per edge (a single path of thousands of
+ * crossing segments rasterises about twice as slowly). With `schedule` and more than EDGE_CHUNK
+ * edges, the drawing goes to an offscreen canvas in steps of about EDGE_STEP_MS, each rasterised
+ * at once (a 1-pixel read flushes it) so that no frame's paint gets all of it, and is copied over
+ * at the end; the edges shown until then stay. A later drawing (st.edgeJob) cancels it.
+ */
+function paintEdges(
+  st: NetworkState,
+  job: number,
+  canvas: HTMLCanvasElement,
+  ctx: CanvasRenderingContext2D,
+  edges: Edge[],
+  layout: NetworkLayout,
+  sw: number,
+  dpr: number,
+  schedule: ((step: () => void) => void) | undefined,
+): void {
+  const B = CANVAS_BUCKETS;
+  const buckets: Edge[][] = Array.from({ length: 2 * (B + 1) }, () => []);
+  for (const e of edges) buckets[2 * Math.round(e.s * B) + (e.w > 0 ? 1 : 0)].push(e);
+  const order: [Edge, number][] = [];
+  buckets.forEach((list, bi) => {
+    for (const e of list) order.push([e, bi]);
+  });
+  const { width: cw, height: ch } = canvas;
+  const stroke = (c: CanvasRenderingContext2D, from: number, to: number) => {
+    c.lineCap = 'round';
+    let bucket = -1;
+    for (let q = from; q < to; q++) {
+      const [e, bi] = order[q];
+      if (bi !== bucket) {
+        bucket = bi;
+        const strength = Math.floor(bi / 2) / B;
+        c.strokeStyle = signedColor(bi % 2 ? strength : -strength, 1);
+        c.globalAlpha = edgeOpacity(strength);
+        c.lineWidth = edgeWidth(strength, sw);
+      }
+      c.beginPath();
+      const k = edgeCurve(e, layout);
+      if (k) {
+        c.moveTo(k[0], k[1]);
+        c.quadraticCurveTo(k[2], k[3], k[4], k[5]);
+      } else {
+        c.moveTo(e.from.x, e.from.y);
+        c.lineTo(e.to.x, e.to.y);
+      }
+      c.stroke();
+    }
+    c.globalAlpha = 1;
+  };
+  const off =
+    schedule && order.length > EDGE_CHUNK
+      ? (st.offscreen ??= canvas.ownerDocument.createElement('canvas'))
+      : null;
+  const octx = off ? softContext(off) : null;
+  if (!off || !octx || !schedule) {
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, cw / dpr, ch / dpr);
+    stroke(ctx, 0, order.length);
+    return;
+  }
+  if (off.width !== cw) off.width = cw;
+  if (off.height !== ch) off.height = ch;
+  octx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  octx.clearRect(0, 0, cw / dpr, ch / dpr);
+  let at = 0;
+  let size = EDGE_CHUNK;
+  const step = () => {
+    if (job !== st.edgeJob) return;
+    const t0 = performance.now();
+    const to = Math.min(order.length, at + size);
+    stroke(octx, at, to);
+    at = to;
+    if (at < order.length) {
+      octx.getImageData(0, 0, 1, 1);
+      // The next step: as many edges as took EDGE_STEP_MS at this pace.
+      const pace = (performance.now() - t0) / size;
+      size = Math.max(
+        50,
+        Math.min(20 * EDGE_CHUNK, Math.floor(EDGE_STEP_MS / Math.max(pace, 1e-3))),
+      );
+      schedule(step);
+      return;
+    }
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.clearRect(0, 0, cw, ch);
+    ctx.drawImage(off, 0, 0);
+  };
+  schedule(step);
+}
 
 export type UnitKind = 'x' | 'h' | 'y';
 
@@ -479,12 +605,17 @@ interface NetworkState {
   updateSignature: string;
   lastFlash: number;
   hovered: UnitNode | null;
+  /** The edge (or W-edge click target) under the pointer: its tooltip follows new weights. */
+  hoveredEdge: SVGPathElement | null;
   latest: Snapshot | null;
   lastEdges: number;
   timer: ReturnType<typeof setTimeout> | null;
   lastCall: { view: SimView; options: NetworkOptions } | null;
   onSynapse: ((synapse: Synapse | null) => void) | undefined;
   unitsKey: string;
+  /** The canvas edges' drawing in progress (a new one cancels it) and its offscreen canvas. */
+  edgeJob: number;
+  offscreen: HTMLCanvasElement | null;
   units: {
     node: UnitNode;
     unit: SVGCircleElement;
@@ -510,12 +641,15 @@ function stateOf(root: HTMLElement): NetworkState {
       updateSignature: '',
       lastFlash: -Infinity,
       hovered: null,
+      hoveredEdge: null,
       latest: null,
       lastEdges: -Infinity,
       timer: null,
       lastCall: null,
       onSynapse: undefined,
       unitsKey: '',
+      edgeJob: 0,
+      offscreen: null,
       units: [],
     };
     states.set(root, s);
@@ -549,6 +683,80 @@ function ensureChild<K extends keyof HTMLElementTagNameMap>(
   const el = root.ownerDocument.createElement(tag);
   root.appendChild(el);
   return el;
+}
+
+/** The edge each path draws (its datum). */
+const edgeData = new WeakMap<SVGPathElement, Edge>();
+
+/** Write an edge's tooltip when the pointer enters it (and remember it as hovered). */
+function hoverTitle(p: SVGPathElement, text: (e: Edge) => string): void {
+  p.addEventListener('mouseenter', () => {
+    const e = edgeData.get(p);
+    const title = p.firstElementChild;
+    const root = p.closest('svg')?.parentElement;
+    const st = root ? states.get(root) : undefined;
+    if (st) st.hoveredEdge = p;
+    if (e && title) title.textContent = text(e);
+  });
+  p.addEventListener('mouseleave', () => {
+    const root = p.closest('svg')?.parentElement;
+    const st = root ? states.get(root) : undefined;
+    if (st?.hoveredEdge === p) st.hoveredEdge = null;
+  });
+}
+
+/**
+ * Paths `path.<cls>` in `parent`, one per edge (by key): kept ones are reused, new ones created
+ * with `create` and put in place, gone ones removed. With `reorder`, the paths are then put in
+ * the edges' order (moving only those out of place); without it, kept ones stay where they are.
+ */
+function keyedJoin(
+  parent: SVGGElement,
+  cls: string,
+  edges: Edge[],
+  reorder: boolean,
+  create: (p: SVGPathElement, e: Edge) => void,
+): [SVGPathElement, Edge][] {
+  const old = new Map<string, SVGPathElement>();
+  for (const c of Array.from(parent.children))
+    if (c instanceof SVGElement && c.localName === 'path' && c.getAttribute('class') === cls) {
+      const e = edgeData.get(c as SVGPathElement);
+      if (e) old.set(edgeKey(e), c as SVGPathElement);
+      else c.remove();
+    }
+  const out: [SVGPathElement, Edge][] = [];
+  let created = false;
+  for (const e of edges) {
+    const k = edgeKey(e);
+    let p = old.get(k);
+    if (p) old.delete(k);
+    else {
+      p = parent.ownerDocument.createElementNS(SVG_NS, 'path');
+      p.setAttribute('class', cls);
+      edgeData.set(p, e);
+      create(p, e);
+      created = true;
+    }
+    edgeData.set(p, e);
+    out.push([p, e]);
+  }
+  for (const p of old.values()) p.remove();
+  if (reorder || created) {
+    // From the end: each path goes before the one after it, unless it already is there.
+    let next: Element | null = null;
+    for (let q = out.length - 1; q >= 0; q--) {
+      const p = out[q][0];
+      if (p.parentNode !== parent || p.nextElementSibling !== next) {
+        if (!reorder && p.parentNode === parent) {
+          next = p;
+          continue;
+        }
+        parent.insertBefore(p, next);
+      }
+      next = p;
+    }
+  }
+  return out;
 }
 
 /** Draw the network of `view` into `root` (a positioned element; a canvas and an SVG go in it). */
@@ -632,7 +840,9 @@ export function drawNetwork(root: HTMLElement, view: SimView, options: NetworkOp
   const now = options.now ?? (typeof performance !== 'undefined' ? performance.now() : Date.now());
   const threshold = options.canvasThreshold ?? CANVAS_THRESHOLD;
   const frameKey = `${layoutKey}|${sw}|${threshold}|${options.maxEdges}`;
-  const edgesKey = `${view.generation}:${weights?.version ?? 'none'}|${frameKey}`;
+  // Training: edges keep their stacking order (see below); the first redraw after it restores it.
+  const training = view.latest?.phase === 'training';
+  const edgesKey = `${view.generation}:${weights?.version ?? 'none'}${training ? 't' : ''}|${frameKey}`;
   const edgeLayer = layer(svg, 'g', 'edges');
   const entries = (['W', 'U', 'D'] as const).reduce(
     (a, p) => a + (weights?.params[p]?.data.length ?? 0),
@@ -664,52 +874,61 @@ export function drawNetwork(root: HTMLElement, view: SimView, options: NetworkOp
       : { W: 1, U: 1, D: 1 };
     const onCanvas = edges.length > threshold;
     root.dataset.edges = onCanvas ? 'canvas' : 'svg';
-    select(edgeLayer)
-      .selectAll<SVGPathElement, Edge>('path.edge')
-      .data(onCanvas ? [] : edges, edgeKey)
-      .join((enter) => {
-        const p = enter.append('path').attr('class', 'edge').attr('fill', 'none');
-        p.append('title');
-        return p;
-      })
-      .each(function (e) {
-        setAttr(this, 'd', edgePath(e, layout));
-        setAttr(this, 'stroke', signedColor(e.w, limits[e.param]));
-        setAttr(this, 'stroke-width', edgeWidth(e.s, sw).toFixed(2));
-        setAttr(this, 'stroke-opacity', edgeOpacity(e.s).toFixed(2));
-        const title = this.firstElementChild;
-        const text = `${e.param}[${e.i},${e.j}] = ${fmt(e.w)}`;
-        if (title && title.textContent !== text) title.textContent = text;
-      })
-      .order();
-    // W edges are thin: a wide transparent copy of each takes the clicks that pick a synapse.
-    const hits = onCanvas ? [] : edges.filter((e) => e.param === 'W').slice(-MAX_HIT_EDGES);
-    // Set up once per edge and changed only with the layout: weights change hundreds of times a
-    // second while training, and re-setting hundreds of paths each time re-styled the whole SVG.
-    select(layer(svg, 'g', 'edge-hits'))
-      .selectAll<SVGPathElement, Edge>('path.edge-hit')
-      .data(hits, edgeKey)
-      .join((enter) => {
-        const p = enter
-          .append('path')
-          .attr('class', 'edge-hit')
-          .attr('fill', 'none')
-          .attr('stroke', 'transparent')
-          .attr('stroke-width', 9)
-          .style('cursor', 'pointer');
-        p.append('title');
-        return p;
-      })
-      .on('click', (ev: MouseEvent, e) => {
-        ev.stopPropagation();
-        st.onSynapse?.({ post: e.i, pre: e.j });
-      })
-      .each(function (e) {
-        setAttr(this, 'd', edgePath(e, layout));
-        const title = this.firstElementChild;
-        const text = `W[${e.i},${e.j}] = ${fmt(e.w)}: click to see its local update`;
-        if (title && title.textContent !== text) title.textContent = text;
-      });
+    // While training, the weights change with every update (hundreds a second, drawn twice a
+    // second): the paths keep their stacking order (weakest first, strong edges on top, restored by
+    // the first redraw after training; moving hundreds of paths in the DOM re-styled and re-laid
+    // out every one of them each time: long tasks) and the tooltips (the weight) are written on
+    // hover only.
+    const edgeText = (e: Edge) => `${e.param}[${e.i},${e.j}] = ${fmt(e.w)}`;
+    const hitText = (e: Edge) =>
+      e.param === 'W' ? `${edgeText(e)}: click to see its local update` : edgeText(e);
+    const drawn = keyedJoin(edgeLayer, 'edge', onCanvas ? [] : edges, !training, (p) => {
+      p.setAttribute('fill', 'none');
+      p.appendChild(p.ownerDocument.createElementNS(SVG_NS, 'title'));
+      hoverTitle(p, edgeText);
+    });
+    for (const [p, e] of drawn) {
+      setAttr(p, 'd', edgePath(e, layout));
+      setAttr(p, 'stroke', signedColor(e.w, limits[e.param]));
+      setAttr(p, 'stroke-width', edgeWidth(e.s, sw).toFixed(2));
+      setAttr(p, 'stroke-opacity', edgeOpacity(e.s).toFixed(2));
+      const title = p.firstElementChild;
+      if (title && (!training || !title.textContent)) setText(title, edgeText(e));
+    }
+    // W edges are thin: a wide transparent copy of each takes the clicks that pick a synapse. On
+    // a canvas, every edge (the strongest MAX_HIT_EDGES) gets one, for its tooltip.
+    const hits = (onCanvas ? edges : edges.filter((e) => e.param === 'W')).slice(-MAX_HIT_EDGES);
+    const hitPaths = keyedJoin(
+      layer(svg, 'g', 'edge-hits'),
+      'edge-hit',
+      hits,
+      !training,
+      (p, e) => {
+        p.setAttribute('fill', 'none');
+        p.setAttribute('stroke', 'transparent');
+        p.setAttribute('stroke-width', '9');
+        p.appendChild(p.ownerDocument.createElementNS(SVG_NS, 'title'));
+        hoverTitle(p, hitText);
+        if (e.param !== 'W') return;
+        p.style.cursor = 'pointer';
+        p.addEventListener('click', (ev) => {
+          ev.stopPropagation();
+          const d = edgeData.get(p);
+          if (d) st.onSynapse?.({ post: d.i, pre: d.j });
+        });
+      },
+    );
+    for (const [p, e] of hitPaths) {
+      setAttr(p, 'd', edgePath(e, layout));
+      const title = p.firstElementChild;
+      if (title && (!training || !title.textContent)) setText(title, hitText(e));
+    }
+    // The tooltip under the pointer follows the weights.
+    const hoveredEdge = st.hoveredEdge;
+    const he = hoveredEdge?.isConnected ? edgeData.get(hoveredEdge) : undefined;
+    const heTitle = hoveredEdge?.firstElementChild;
+    if (hoveredEdge && he && heTitle)
+      setText(heTitle, hoveredEdge.classList.contains('edge-hit') ? hitText(he) : edgeText(he));
     const dpr = typeof devicePixelRatio === 'number' ? devicePixelRatio : 1;
     canvas.style.width = `${width}px`;
     canvas.style.height = `${height}px`;
@@ -717,38 +936,9 @@ export function drawNetwork(root: HTMLElement, view: SimView, options: NetworkOp
     const ch = onCanvas ? Math.round(height * dpr) : 0;
     if (canvas.width !== cw) canvas.width = cw;
     if (canvas.height !== ch) canvas.height = ch;
-    // A software canvas: a GPU-backed one on a software GL (SwiftShader, small machines) held the
-    // page's frames back for seconds after each redraw while the engine trained.
-    const ctx = onCanvas ? canvas.getContext('2d', { willReadFrequently: true }) : null;
-    if (ctx) {
-      ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-      ctx.clearRect(0, 0, width, height);
-      ctx.lineCap = 'round';
-      // One stroke per (strength bucket, sign), weakest first: a few dozen strokes, not thousands.
-      const B = CANVAS_BUCKETS;
-      const buckets: Edge[][] = Array.from({ length: 2 * (B + 1) }, () => []);
-      for (const e of edges) buckets[2 * Math.round(e.s * B) + (e.w > 0 ? 1 : 0)].push(e);
-      buckets.forEach((list, bi) => {
-        if (!list.length) return;
-        const strength = Math.floor(bi / 2) / B;
-        ctx.beginPath();
-        ctx.strokeStyle = signedColor(bi % 2 ? strength : -strength, 1);
-        ctx.globalAlpha = edgeOpacity(strength);
-        ctx.lineWidth = edgeWidth(strength, sw);
-        for (const e of list) {
-          const q = edgeCurve(e, layout);
-          if (q) {
-            ctx.moveTo(q[0], q[1]);
-            ctx.quadraticCurveTo(q[2], q[3], q[4], q[5]);
-          } else {
-            ctx.moveTo(e.from.x, e.from.y);
-            ctx.lineTo(e.to.x, e.to.y);
-          }
-        }
-        ctx.stroke();
-      });
-      ctx.globalAlpha = 1;
-    }
+    const job = ++st.edgeJob;
+    const ctx = onCanvas ? softContext(canvas) : null;
+    if (ctx) paintEdges(st, job, canvas, ctx, edges, layout, sw, dpr, options.schedule);
   }
 
   // ΔW flash: a new weights version carrying a new update, at most every FLASH_INTERVAL ms.

@@ -1,17 +1,18 @@
 /**
  * The weights view's drawing (DESIGN.md §4): data in, SVG (and canvas) out. Heatmaps of a
  * parameter, its last update and the applied step, and the feedback weights, each with a
- * symmetric colour limit and legend; alignment numbers on top. Matrices larger than
- * CANVAS_THRESHOLD in either dimension are painted on a canvas, one pixel per weight; hovering
- * any matrix reads out (row, column, value), and a click on a large one opens a zoom on it
- * (wheel zooms, drag pans, arrow keys move, Escape closes). Weights are editable by hand: click
+ * symmetric colour limit and legend; alignment numbers on top. Small matrices are SVG cells;
+ * those of more than SVG_CELLS entries are painted on a canvas at the panel's size, and those
+ * larger than CANVAS_THRESHOLD in either dimension one pixel per weight. Hovering any matrix
+ * reads out (row, column, value), and a click on a large one opens a zoom on it (wheel zooms,
+ * drag pans, arrow keys move, Escape closes). Weights are editable by hand: click
  * or Enter on a cell opens a numeric input → an `edit` command.
  */
 import { color as d3color, format, scaleLinear, select } from 'd3';
 import type { SimView } from '../../state/simView';
 import type { Command, Matrix, ParamKey, WeightsSnapshot } from '../../worker/protocol';
 import { diverging, OKABE_ITO, signedColor, strokeScale } from '../theme';
-import { drawAxis, fontSize, setAttr, SVG_NS, textWidth } from './common';
+import { drawAxis, fontSize, setAttr, setAttrs, setText, SVG_NS, textWidth } from './common';
 import { drawVectorEditors, htmlChild } from './vectorEditors';
 import {
   alignmentText,
@@ -20,6 +21,7 @@ import {
   type AlignmentItem,
   hasConnection,
   layoutPanels,
+  SVG_CELLS,
   weightPanels,
   type MainParam,
   type Panel,
@@ -41,6 +43,22 @@ const fmtLimit = format('.2~g');
 function fit(text: string, width: number, fs: number): string {
   const max = Math.max(1, Math.floor(width / (0.58 * fs)));
   return text.length <= max ? text : text.slice(0, Math.max(1, max - 1)) + '…';
+}
+
+/** The LUT's index (0–255) of v on the signed scale with colour limit `limit`. */
+const lutIndex = (v: number, limit: number) =>
+  Math.round(((Math.max(-1, Math.min(1, limit > 0 ? v / limit : 0)) + 1) / 2) * 255);
+
+/** 256 colours of the signed scale as CSS strings (for canvas fills). */
+let lutCss: string[] | null = null;
+function signedLutCss(): string[] {
+  if (lutCss) return lutCss;
+  const c = signedLut();
+  lutCss = Array.from(
+    { length: 256 },
+    (_, q) => `rgb(${c[3 * q]},${c[3 * q + 1]},${c[3 * q + 2]})`,
+  );
+  return lutCss;
 }
 
 /** 256 colours of the signed scale as RGB triples (for canvas painting). */
@@ -664,49 +682,52 @@ function drawPanel(
   const h = ch * rows;
   const sel = select(g);
   const editable = panel.editable;
-  sel
-    .attr('tabindex', editable ? 0 : null)
-    .attr('role', editable ? 'group' : 'img')
-    .attr('aria-roledescription', editable ? 'editable matrix' : null)
-    .attr(
-      'aria-label',
-      m
-        ? `${panel.title}: ${rows}×${cols}, colour limit ±${fmtLimit(panel.limit)}` +
-            (editable ? '; arrow keys choose a weight, Enter edits it' : '')
-        : `${panel.title}: no update yet`,
-    )
-    .style('outline', 'none');
-  select(g.querySelector('text.title'))
-    .attr('x', x)
-    .attr('y', y - 3)
-    .attr('fill', 'currentColor')
-    .attr('font-weight', 600)
-    .text(fit(panel.title, box.boxW, fs));
-  const big = !!m && (rows > CANVAS_THRESHOLD || cols > CANVAS_THRESHOLD);
-  select(g.querySelector('rect.bg'))
-    .attr('x', x)
-    .attr('y', y)
-    .attr('width', w)
-    .attr('height', h)
-    .attr('fill', big ? 'none' : '#fbfbfb')
-    .style('fill', big ? 'none' : 'var(--panel, #fbfbfb)')
-    .attr('stroke', '#bbb')
-    .attr('stroke-width', 0.5);
-  select(g.querySelector('text.empty'))
-    .attr('x', x + 4)
-    .attr('y', y + Math.round(fs * 1.4))
-    .attr('fill', 'currentColor')
-    .attr('fill-opacity', 0.7)
-    .text(
-      !m
-        ? 'no update yet'
-        : panel.mask && !hasConnection(panel.mask)
-          ? 'no connections (masked)'
-          : '',
-    );
+  // Attributes and texts are written only when they change: every write re-styles the element,
+  // and this runs on every new weights snapshot (twice a second while training).
+  setAttrs(g, {
+    tabindex: editable ? 0 : null,
+    role: editable ? 'group' : 'img',
+    'aria-roledescription': editable ? 'editable matrix' : null,
+    'aria-label': m
+      ? `${panel.title}: ${rows}×${cols}, colour limit ±${fmtLimit(panel.limit)}` +
+        (editable ? '; arrow keys choose a weight, Enter edits it' : '')
+      : `${panel.title}: no update yet`,
+  });
+  setStyle(g, { outline: 'none' });
+  const titleEl = child(g, 'text.title');
+  setAttrs(titleEl, { x, y: y - 3, fill: 'currentColor', 'font-weight': 600 });
+  setText(titleEl, fit(panel.title, box.boxW, fs));
+  const big = !!m && isBig(m);
+  // Canvas or SVG cells: the canvas lies under the SVG, so the background stays transparent.
+  const painted = !!m && (big || rows * cols > SVG_CELLS);
+  const bg = child(g, 'rect.bg');
+  setAttrs(bg, {
+    x,
+    y,
+    width: w,
+    height: h,
+    fill: painted ? 'none' : '#fbfbfb',
+  });
+  setStyle(bg, { fill: painted ? 'none' : 'var(--panel, #fbfbfb)' });
+  setAttrs(bg, { stroke: '#bbb', 'stroke-width': 0.5 });
+  const emptyEl = child(g, 'text.empty');
+  setAttrs(emptyEl, {
+    x: x + 4,
+    y: y + Math.round(fs * 1.4),
+    fill: 'currentColor',
+    'fill-opacity': 0.7,
+  });
+  setText(
+    emptyEl,
+    !m
+      ? 'no update yet'
+      : panel.mask && !hasConnection(panel.mask)
+        ? 'no connections (masked)'
+        : '',
+  );
   const limit = panel.limit;
   const cellsG = g.querySelector('g.cells') as SVGGElement;
-  const cellData = m && !big ? Array.from({ length: rows * cols }, (_, q) => q) : [];
+  const cellData = m && !painted ? Array.from({ length: rows * cols }, (_, q) => q) : [];
   select(cellsG)
     .selectAll<SVGRectElement, number>('rect.cell')
     .data(cellData)
@@ -725,8 +746,9 @@ function drawPanel(
       );
     });
 
-  // Big matrices: one canvas pixel per weight, scaled up (CSS), over the panel.
-  if (big && m) {
+  // Big matrices: one canvas pixel per weight, scaled up (CSS), over the panel. Medium ones: a
+  // canvas at the panel's size (device pixels), one block per weight.
+  if (painted && m) {
     usedCanvases.add(panel.key);
     let canvas = Array.from(layer.querySelectorAll('canvas')).find(
       (c) => c.dataset.panel === panel.key,
@@ -736,17 +758,20 @@ function drawPanel(
       canvas.dataset.panel = panel.key;
       layer.appendChild(canvas);
     }
-    canvas.width = cols;
-    canvas.height = rows;
-    Object.assign(canvas.style, {
+    const dpr = typeof devicePixelRatio === 'number' && devicePixelRatio > 0 ? devicePixelRatio : 1;
+    const [pw, ph] = big ? [cols, rows] : [Math.round(w * dpr), Math.round(h * dpr)];
+    if (canvas.width !== pw) canvas.width = pw;
+    if (canvas.height !== ph) canvas.height = ph;
+    setStyle(canvas, {
       position: 'absolute',
       left: `${x}px`,
       top: `${y + ui.offsetY}px`,
       width: `${w}px`,
       height: `${h}px`,
-      imageRendering: 'pixelated',
+      imageRendering: big ? 'pixelated' : '',
     });
-    paintCanvas(canvas, m, limit, panel.mask);
+    if (big) paintCanvas(canvas, m, limit, panel.mask);
+    else paintCells(canvas, m, limit, panel.mask);
   }
 
   // One transparent hit area: hover shows the value, a click edits it.
@@ -757,15 +782,18 @@ function drawPanel(
     if (!(fx >= 0 && fx < 1 && fy >= 0 && fy < 1)) return null;
     return [Math.floor(fy * rows), Math.floor(fx * cols)];
   };
-  const hit = select(g.querySelector('rect.hit') as SVGRectElement)
-    .attr('x', x)
-    .attr('y', y)
-    .attr('width', w)
-    .attr('height', h)
-    .attr('fill', 'transparent')
-    .style('cursor', editable ? 'pointer' : 'crosshair')
-    .attr('display', big ? null : 'none');
-  // Big matrices: the canvas ignores pointer events, so this hit area under it answers them.
+  const hitEl = child(g, 'rect.hit');
+  setAttrs(hitEl, {
+    x,
+    y,
+    width: w,
+    height: h,
+    fill: 'transparent',
+  });
+  setStyle(hitEl, { cursor: editable ? 'pointer' : 'crosshair' });
+  setAttr(hitEl, 'display', painted ? null : 'none');
+  const hit = select(hitEl);
+  // Painted matrices: the canvas ignores pointer events, so this hit area over it answers them.
   hit
     .on('mousemove', (ev: MouseEvent) => {
       const rc = cellAt(ev);
@@ -775,7 +803,7 @@ function drawPanel(
       const rc = cellAt(ev);
       if (rc) activate(rc[0], rc[1]);
     });
-  // Cells themselves (small matrices) also answer clicks: exact even without layout boxes.
+  // SVG cells (small matrices) answer clicks themselves: exact even without layout boxes.
   select(cellsG)
     .on('mouseover', (ev: MouseEvent) => {
       const q = Number(select(ev.target as SVGRectElement).datum());
@@ -804,36 +832,42 @@ function drawPanel(
     );
   };
 
-  const cursorRect = select(g.querySelector('rect.cursor') as SVGRectElement)
-    .attr('fill', 'none')
-    .attr('stroke', OKABE_ITO.black)
-    .attr('stroke-width', 2)
-    .attr('pointer-events', 'none');
-  const ring = select(g.querySelector('rect.focus-ring') as SVGRectElement)
-    .attr('x', x - 3)
-    .attr('y', y - 3)
-    .attr('width', w + 6)
-    .attr('height', h + 6)
-    .attr('fill', 'none')
-    .attr('stroke', OKABE_ITO.orange)
-    .attr('stroke-width', 2)
-    .attr('pointer-events', 'none');
+  const cursorEl = child(g, 'rect.cursor');
+  setAttrs(cursorEl, {
+    fill: 'none',
+    stroke: OKABE_ITO.black,
+    'stroke-width': 2,
+    'pointer-events': 'none',
+  });
+  const ringEl = child(g, 'rect.focus-ring');
+  setAttrs(ringEl, {
+    x: x - 3,
+    y: y - 3,
+    width: w + 6,
+    height: h + 6,
+    fill: 'none',
+    stroke: OKABE_ITO.orange,
+    'stroke-width': 2,
+    'pointer-events': 'none',
+  });
+  const ring = select(ringEl);
   const focused = () => g.ownerDocument.activeElement === g;
   const drawCursor = (show: boolean) => {
     const rc = ui.cursor.get(panel.key);
     if (!rc || !m || !show) {
-      cursorRect.attr('display', 'none');
+      setAttr(cursorEl, 'display', 'none');
       return;
     }
     const [row, col] = [Math.min(rc[0], rows - 1), Math.min(rc[1], cols - 1)];
-    cursorRect
-      .attr('display', null)
-      .attr('x', x + col * cw - 1)
-      .attr('y', y + row * ch - 1)
-      .attr('width', cw + 2)
-      .attr('height', ch + 2);
+    setAttrs(cursorEl, {
+      display: null,
+      x: x + col * cw - 1,
+      y: y + row * ch - 1,
+      width: cw + 2,
+      height: ch + 2,
+    });
   };
-  ring.attr('display', focused() ? null : 'none');
+  setAttr(ringEl, 'display', focused() ? null : 'none');
   drawCursor(focused());
 
   // Only editable panels take focus (Chromium makes SVG elements with focus listeners focusable).
@@ -904,17 +938,20 @@ function drawLegend(
   const lw = Math.max(40, Math.min(Math.max(110, 9 * fs), box.boxW - 4));
   const steps = 16;
   const barH = Math.max(6, Math.round(fs * 0.6));
+  setAttrs(legend, { transform: `translate(${x},${y + h + 4})`, display: m ? null : 'none' });
   select(legend)
-    .attr('transform', `translate(${x},${y + h + 4})`)
-    .attr('display', m ? null : 'none')
     .selectAll<SVGRectElement, number>('rect')
     .data(Array.from({ length: steps }, (_, q) => q))
     .join('rect')
-    .attr('x', (q) => ((q * lw) / steps).toFixed(2))
-    .attr('y', 0)
-    .attr('width', (lw / steps + 0.3).toFixed(2))
-    .attr('height', barH)
-    .attr('fill', (q) => diverging(q / (steps - 1)));
+    .each(function (q) {
+      setAttrs(this, {
+        x: ((q * lw) / steps).toFixed(2),
+        y: 0,
+        width: (lw / steps + 0.3).toFixed(2),
+        height: barH,
+        fill: diverging(q / (steps - 1)),
+      });
+    });
   const text = fmtLimit(limit);
   const wide = lw >= textWidth(2 * (text.length + 1) + 1, fs) + 2 * fs;
   const labels = !(limit > 0)
@@ -930,12 +967,73 @@ function drawLegend(
     .selectAll<SVGTextElement, (typeof labels)[number]>('text')
     .data(labels)
     .join('text')
-    .attr('class', 'tick-label')
-    .attr('x', (d) => d.x)
-    .attr('y', barH + Math.round(fs * 1.05))
-    .attr('text-anchor', (d) => d.anchor)
-    .attr('fill', 'currentColor')
-    .text((d) => d.text);
+    .each(function (d) {
+      setAttrs(this, {
+        class: 'tick-label',
+        x: d.x,
+        y: barH + Math.round(fs * 1.05),
+        'text-anchor': d.anchor,
+        fill: 'currentColor',
+      });
+      setText(this, d.text);
+    });
+}
+
+/** The child of `g` matching `selector` (created with the panel). */
+function child(g: SVGGElement, selector: string): SVGElement {
+  const el = g.querySelector<SVGElement>(selector);
+  if (!el) throw new Error(`weights panel without ${selector}`);
+  return el;
+}
+
+/** Set inline styles that differ (a write of the same value still dirties the style). */
+function setStyle(el: HTMLElement | SVGElement, styles: Record<string, string>): void {
+  const style = el.style as unknown as Record<string, string>;
+  for (const [k, v] of Object.entries(styles)) if (style[k] !== v) style[k] = v;
+}
+
+/** A software 2D context (see paintCanvas), or null (none, or jsdom). */
+function softContext(canvas: HTMLCanvasElement): CanvasRenderingContext2D | null {
+  try {
+    return canvas.getContext('2d', { willReadFrequently: true });
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A medium matrix on a canvas of the panel's size in device pixels: one filled block per weight,
+ * on whole-pixel boundaries (no seams), masked and non-finite entries left transparent.
+ */
+function paintCells(
+  canvas: HTMLCanvasElement,
+  m: Matrix,
+  limit: number,
+  mask: Float32Array | null,
+): void {
+  const ctx = softContext(canvas);
+  if (!ctx) return;
+  const colours = signedLutCss();
+  const W = canvas.width;
+  const H = canvas.height;
+  ctx.clearRect(0, 0, W, H);
+  const xs = Array.from({ length: m.cols + 1 }, (_, c) => Math.round((c * W) / m.cols));
+  let fill = -1;
+  for (let r = 0; r < m.rows; r++) {
+    const y0 = Math.round((r * H) / m.rows);
+    const y1 = Math.round(((r + 1) * H) / m.rows);
+    for (let c = 0; c < m.cols; c++) {
+      const q = r * m.cols + c;
+      const v = m.data[q];
+      if ((mask && mask[q] === 0) || !Number.isFinite(v)) continue;
+      const idx = lutIndex(v, limit);
+      if (idx !== fill) {
+        ctx.fillStyle = colours[idx];
+        fill = idx;
+      }
+      ctx.fillRect(xs[c], y0, xs[c + 1] - xs[c], y1 - y0);
+    }
+  }
 }
 
 function paintCanvas(
@@ -944,14 +1042,9 @@ function paintCanvas(
   limit: number,
   mask: Float32Array | null,
 ) {
-  let ctx: CanvasRenderingContext2D | null;
-  try {
-    // A software canvas: a GPU-backed one on a software GL (SwiftShader, small machines) held the
-    // page's frames back for seconds after each redraw while the engine trained.
-    ctx = canvas.getContext('2d', { willReadFrequently: true });
-  } catch {
-    return;
-  }
+  // A software canvas: a GPU-backed one on a software GL (SwiftShader, small machines) held the
+  // page's frames back for seconds after each redraw while the engine trained.
+  const ctx = softContext(canvas);
   if (!ctx) return;
   const img = ctx.createImageData(m.cols, m.rows);
   const colours = signedLut();
@@ -961,8 +1054,7 @@ function paintCanvas(
       img.data[o + 3] = 0;
       continue;
     }
-    const t = limit > 0 ? Math.max(-1, Math.min(1, m.data[q] / limit)) : 0;
-    const c = Math.round(((t + 1) / 2) * 255);
+    const c = lutIndex(m.data[q], limit);
     img.data[o] = colours[3 * c];
     img.data[o + 1] = colours[3 * c + 1];
     img.data[o + 2] = colours[3 * c + 2];

@@ -7,8 +7,15 @@ import type { SimView } from '../../state/simView';
 import type { Matrix, ParamKey } from '../../worker/protocol';
 import { cosineAtNoise, VOCABULARY } from './common';
 
-/** Above this many rows or columns a matrix is painted on a canvas. */
+/** Above this many rows or columns a matrix is painted on a canvas, one pixel per weight, and a
+ *  click zooms in on it. */
 export const CANVAS_THRESHOLD = 64;
+/**
+ * Above this many entries a matrix's cells are painted on a canvas (at the panel's size, one
+ * block per weight) rather than drawn as SVG cells: four 32×32 panels redrawn twice a second
+ * while training re-styled and repainted 4,096 rects each time (long tasks of 50–300 ms).
+ */
+export const SVG_CELLS = 256;
 
 export const MAIN_PARAMS = ['W', 'U', 'b', 'D', 'd'] as const;
 export type MainParam = (typeof MAIN_PARAMS)[number];
