@@ -161,6 +161,14 @@ export function startLinkSync(): () => void {
 
 /** Copy the run's link to the clipboard (the address bar holds it too). */
 export async function copyLink(): Promise<void> {
+  if (replaying) {
+    pushNotice({
+      level: 'info',
+      key: 'copy-link',
+      text: 'The opened link is still being replayed: copy the link when it has finished (or Stop it).',
+    });
+    return;
+  }
   const current = currentLink();
   if (!('link' in current)) {
     pushNotice({
@@ -172,7 +180,7 @@ export async function copyLink(): Promise<void> {
   }
   const hash = `#${encodeLink(current.link)}`;
   const url = `${location.origin}${location.pathname}${location.search}${hash}`;
-  if (!replaying) history.replaceState(history.state, '', url);
+  history.replaceState(history.state, '', url);
   const actions = current.link.log.length;
   try {
     await navigator.clipboard.writeText(url);
