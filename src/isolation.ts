@@ -13,6 +13,27 @@ export interface Isolation {
 }
 
 const RELOADED = 'lcp-coi-reloaded';
+const ISOLATION_RELOAD = 'lcp-isolation-reload';
+
+/**
+ * Did the user reload this page (not a first visit, not a link followed, not the isolation
+ * reload)? Read at start-up, before ensureIsolation, and kept.
+ */
+let reloadedByUser: boolean | null = null;
+
+export function userReloaded(): boolean {
+  reloadedByUser ??= readReload();
+  return reloadedByUser;
+}
+
+function readReload(): boolean {
+  const nav = performance.getEntriesByType?.('navigation')[0] as
+    PerformanceNavigationTiming | undefined;
+  const store = storage();
+  const ours = store?.getItem(ISOLATION_RELOAD) === '1';
+  store?.removeItem(ISOLATION_RELOAD);
+  return nav?.type === 'reload' && !ours;
+}
 
 /** The build this page belongs to (vite.config.ts): the service worker's version. */
 export const BUILD_ID: string = import.meta.env.VITE_LCP_BUILD ?? 'dev';
@@ -75,6 +96,8 @@ export async function ensureIsolation(): Promise<Isolation> {
     };
   }
   store.setItem(RELOADED, '1');
+  // This reload is ours, not the user's (a user's reload offers the saved session back).
+  store.setItem(ISOLATION_RELOAD, '1');
   window.location.reload();
   return new Promise<Isolation>(() => {});
 }

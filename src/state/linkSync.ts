@@ -106,6 +106,13 @@ export function openRun(link: LinkState, replayed?: () => void): void {
 let replayId = 0;
 let afterReplay: (() => void) | null = null;
 
+/** Another run replaces the one being replayed (a restored session): its end is not news. */
+export function abandonReplay(): void {
+  replayId++;
+  replaying = false;
+  afterReplay = null;
+}
+
 /** The engine says replay `id` has ended (engine.ts forwards its message). */
 export function replayEnded(id: number, done: number, total: number): void {
   if (id !== replayId) return;

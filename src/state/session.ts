@@ -9,6 +9,7 @@ import { parseConfig, type TrainConfig } from '../engine/config';
 import { PRESETS } from '../engine/presets';
 import type { Checkpoint, Matrix } from '../worker/protocol';
 import { engine, pageCheckpoint } from './engine';
+import { abandonReplay } from './linkSync';
 import { leaveScene, showScene } from './scenes';
 import { clearSimView, simView } from './simView';
 import { useApp } from './store';
@@ -149,6 +150,7 @@ export function restoreSession(session: SavedSession): void {
     ? parseConfig({ ...PRESETS[preset].config, backend: session.config.backend })
     : session.config;
   leaveScene();
+  abandonReplay();
   useApp.setState({
     config: session.config,
     preset,

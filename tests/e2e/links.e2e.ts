@@ -24,7 +24,7 @@ afterAll(async () => {
 interface DebugHooks {
   lcpDebug?: {
     app: () => { busy: unknown; sceneRunning: boolean; config: Record<string, unknown> };
-    latest: () => Record<string, unknown> | null;
+    latest: () => (Record<string, unknown> & { updates?: number }) | null;
     view: () => {
       learning: unknown[];
       weights: { params: Record<string, { data: Float32Array }> } | null;
@@ -193,6 +193,11 @@ describe('a link replays the run exactly', () => {
     await openChapter(page, 'inversion-vs-feedback');
     await page.getByTestId('train-updates').selectOption('50');
     await page.keyboard.press('t');
+    await page.waitForFunction(
+      () => (window as unknown as DebugHooks).lcpDebug!.latest()?.updates === 50,
+      null,
+      { timeout: 180_000 },
+    );
     await settled(page, 180_000);
     const epochEnd = await page.evaluate(() =>
       (
@@ -228,6 +233,11 @@ describe('a link replays the run exactly', () => {
     await openChapter(page, 'inversion-vs-feedback');
     await page.getByTestId('train-updates').selectOption('5');
     await page.keyboard.press('t');
+    await page.waitForFunction(
+      () => (window as unknown as DebugHooks).lcpDebug!.latest()?.updates === 5,
+      null,
+      { timeout: 60_000 },
+    );
     await settled(page);
     await send(page, { type: 'train', updates: 1000 });
     await page.waitForFunction(

@@ -6,6 +6,7 @@ import {
   sessionTitle,
   type SavedSession,
 } from '../../state/session';
+import { userReloaded } from '../../isolation';
 import { linkOpened } from '../../state/linkSync';
 import { focusStage } from '../configEdits';
 
@@ -21,7 +22,9 @@ function ago(ms: number): string {
 export function SessionBanner() {
   const [session, setSession] = useState<SavedSession | null>(null);
   useEffect(() => {
-    if (linkOpened()) return;
+    // A link opened wins over the saved session, unless the user reloaded their own tab: then
+    // the session (weights kept) is the faster way back than replaying the link.
+    if (linkOpened() && !userReloaded()) return;
     let live = true;
     void loadSession().then((s) => {
       if (live) setSession(s);
