@@ -9,7 +9,7 @@ import { CHAPTERS, chapterById, type Chapter, type SceneAction } from '../chapte
 import { baseConfig, sceneFields } from '../chapters/schema';
 import type { TrainConfig } from '../engine/config';
 import { loadChapter } from '../ui/configEdits';
-import { strongestSynapse as strongestOf } from '../ui/views/networkDraw';
+import { strongestSynapse as strongestOf } from '../ui/views/networkSynapse';
 import type { Busy, Command } from '../worker/protocol';
 import { requestAlphaSweep, requestEpComparison } from './analyses';
 import { setConfigFields } from './configChanges';

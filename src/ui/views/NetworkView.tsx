@@ -10,22 +10,15 @@ import { hostStyle, sectionStyle, useLiveDraw, type Size } from './common';
 import { requestDraw } from './frameBudget';
 import { drawNetwork } from './networkDraw';
 
-export {
-  CANVAS_BUCKETS,
-  CANVAS_THRESHOLD,
-  drawNetwork,
-  EDGE_CHUNK,
-  FLASH_INTERVAL,
-  largestUpdates,
-  MAX_EDGES,
-  MAX_HIT_EDGES,
-  networkEdges,
-  networkLayout,
-  strongestSynapse,
-  synapseRule,
-  unitText,
-  type NetworkOptions,
-} from './networkDraw';
+export { CANVAS_BUCKETS, EDGE_CHUNK } from './networkCanvasEdges';
+export { CANVAS_THRESHOLD, drawNetwork } from './networkDraw';
+export { largestUpdates, MAX_EDGES, networkEdges } from './networkEdgeModel';
+export { FLASH_INTERVAL } from './networkFlash';
+export { networkLayout } from './networkLayout';
+export type { NetworkOptions } from './networkState';
+export { MAX_HIT_EDGES } from './networkSvgEdges';
+export { strongestSynapse, synapseRule } from './networkSynapse';
+export { unitText } from './networkUnits';
 
 const pick = (synapse: Synapse | null) => useApp.setState({ synapse });
 /** Thousands of canvas edges are drawn a chunk a frame, through the views' frame queue. */

@@ -140,9 +140,37 @@ export function setAttrs(el: Element, attrs: Record<string, string | number | nu
     setAttr(el, name, value === null ? null : String(value));
 }
 
+/** Set inline styles that differ (a write of the same value still dirties the style). */
+export function setStyle(el: HTMLElement | SVGElement, styles: Record<string, string>): void {
+  const style = el.style as unknown as Record<string, string>;
+  for (const [k, v] of Object.entries(styles)) if (style[k] !== v) style[k] = v;
+}
+
 /** Set an element's text only when it differs (a write replaces its text node). */
 export function setText(el: Element, text: string): void {
   if (el.textContent !== text) el.textContent = text;
+}
+
+/**
+ * A software 2D context, or null (none, or jsdom): a GPU-backed one on a software GL (SwiftShader,
+ * small machines) held the page's frames back for seconds after each redraw while training.
+ */
+export function softContext(canvas: HTMLCanvasElement): CanvasRenderingContext2D | null {
+  try {
+    return canvas.getContext('2d', { willReadFrequently: true });
+  } catch {
+    return null;
+  }
+}
+
+/** The largest |a[i]| (0 for an empty array). */
+export function absMax(a: ArrayLike<number>): number {
+  let mx = 0;
+  for (let i = 0; i < a.length; i++) {
+    const v = Math.abs(a[i]);
+    if (v > mx) mx = v;
+  }
+  return mx;
 }
 
 /** Size an SVG to `size` (explicit attributes: jsdom has no layout). */

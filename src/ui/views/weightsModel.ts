@@ -16,6 +16,8 @@ export const CANVAS_THRESHOLD = 64;
  * while training re-styled and repainted 4,096 rects each time (long tasks of 50–300 ms).
  */
 export const SVG_CELLS = 256;
+/** Is `m` painted one pixel per weight (above CANVAS_THRESHOLD rows or columns)? */
+export const isBig = (m: Matrix) => m.rows > CANVAS_THRESHOLD || m.cols > CANVAS_THRESHOLD;
 
 export const MAIN_PARAMS = ['W', 'U', 'b', 'D', 'd'] as const;
 export type MainParam = (typeof MAIN_PARAMS)[number];
@@ -207,6 +209,13 @@ export interface PanelBox {
   boxW: number;
   /** Is there room for the colour legend under the matrix? */
   legend: boolean;
+}
+
+/** The grid of a panel: its rows and columns (1 × 1 without a matrix) and its size (px). */
+export function panelGrid(box: PanelBox): { rows: number; cols: number; w: number; h: number } {
+  const rows = box.panel.matrix?.rows ?? 1;
+  const cols = box.panel.matrix?.cols ?? 1;
+  return { rows, cols, w: box.cw * cols, h: box.ch * rows };
 }
 
 /** Heights (px) of the view's bands at type size fs: a panel's title and colour legend, the
