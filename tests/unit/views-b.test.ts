@@ -31,7 +31,8 @@ import {
   TaskView,
 } from '../../src/ui/views/TaskView';
 import { WeightsView } from '../../src/ui/views/WeightsView';
-import { clampZoom, drawWeights } from '../../src/ui/views/weightsDraw';
+import { drawWeights } from '../../src/ui/views/weightsDraw';
+import { clampZoom } from '../../src/ui/views/weightsZoom';
 import { alignmentText, colourLimit, weightPanels } from '../../src/ui/views/weightsModel';
 import type {
   Command,

@@ -8,7 +8,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { SimView } from '../../src/state/simView';
 import { drawLearning, learningPanels } from '../../src/ui/views/learningDraw';
-import { drawNetwork, strongestSynapse, synapseRule } from '../../src/ui/views/networkDraw';
+import { drawNetwork } from '../../src/ui/views/networkDraw';
+import { strongestSynapse, synapseRule } from '../../src/ui/views/networkSynapse';
 import { drawPhase, type PhaseModel } from '../../src/ui/views/phaseDraw';
 import { leastControlOverlay, phaseRange, targetRange } from '../../src/ui/views/phaseModel';
 import { alignmentText } from '../../src/ui/views/weightsModel';

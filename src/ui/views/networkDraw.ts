@@ -21,9 +21,6 @@ import { drawSvgEdges } from './networkSvgEdges';
 import { drawSynapse } from './networkSynapse';
 import { drawOutputs, drawUnits } from './networkUnits';
 
-// The unit tests import these from here.
-export { strongestSynapse, synapseRule } from './networkSynapse';
-
 /**
  * Above this many edges they are painted on a canvas: SVG edges are re-styled and repainted one by
  * one on every weights snapshot, which while training a 16-16 net (320 edges) or a 16-16-16 one

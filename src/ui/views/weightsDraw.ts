@@ -31,9 +31,6 @@ import { ensureUi, type ShowValue } from './weightsState';
 import { svgChild } from './weightsSvg';
 import { drawZoom } from './weightsZoom';
 
-// The unit tests import it from here.
-export { clampZoom } from './weightsZoom';
-
 export interface WeightsModel {
   sim: SimView;
   /** Which parameter the first three panels show. */
