@@ -14,7 +14,8 @@ export const EXIT_INTERNAL = 1;
 export const EXIT_INPUT = 2;
 export const EXIT_DIVERGED = 3;
 
-export const USAGE = 'usage: lcp solve FILE.json | lcp train PRESET|FILE [key=value ...]';
+export const USAGE =
+  'usage: lcp solve FILE.json | lcp train PRESET|FILE [key=value ...] | lcp sweep PRESET|FILE key=lo..hi[:n][:log] [key=value ...] [seeds=N]';
 
 /** Where internal errors are to be reported (docs/cli.md, "Reporting a problem"). */
 export const REPORT_HINT =
@@ -58,10 +59,15 @@ async function dispatch(argv: string[], io: CliIo): Promise<void> {
       await runTrain(rest, { out: io.out, err: io.err, progress: io.progress ?? false });
       return;
     }
+    case 'sweep': {
+      const { runSweep } = await import('./sweep');
+      await runSweep(rest, { out: io.out, err: io.err, progress: io.progress ?? false });
+      return;
+    }
     default:
       throw InputError.single(
         'command',
-        `expected "solve" or "train", got "${oneLine(command ?? '', 40)}"; ${USAGE}`,
+        `expected "solve", "train" or "sweep", got "${oneLine(command ?? '', 40)}"; ${USAGE}`,
       );
   }
 }

@@ -11,7 +11,7 @@ import { Trainer, type EpochMetrics } from '../engine/trainer';
 import { jsonKind } from '../engine/validation';
 import { CONFIG_FILE_LIMIT, fileLabel, isJsonObject, readJsonFile } from './io';
 
-const PRESET_LIST = Object.keys(PRESETS).join(', ');
+export const PRESET_LIST = Object.keys(PRESETS).join(', ');
 
 /** A preset by name: own keys of PRESETS only (`constructor`, `__proto__` are not presets). */
 function presetConfig(name: string): TrainConfig | null {
@@ -80,7 +80,7 @@ export async function loadTrainConfig(source: string, overrides: string[]): Prom
 }
 
 /** MNIST from `npm run data`'s file; its absence is the user's to fix (exit 2). */
-async function loadMnist(): Promise<MnistData> {
+export async function loadMnist(): Promise<MnistData> {
   try {
     return await loadMnistNode();
   } catch (e) {
@@ -93,7 +93,7 @@ async function loadMnist(): Promise<MnistData> {
   }
 }
 
-function round(v: number | null | undefined, digits = 6): number | null {
+export function round(v: number | null | undefined, digits = 6): number | null {
   return v === null || v === undefined || !Number.isFinite(v)
     ? null
     : Number(v.toPrecision(digits));
@@ -133,6 +133,15 @@ export async function runTrain(args: string[], io: TrainIo): Promise<void> {
     throw InputError.single('arguments', `expected a preset (${PRESET_LIST}) or a config file`);
   const config = await loadTrainConfig(source, overrides);
   await prepareBackend(config);
+  await trainRun(config, io, (line) => io.out(JSON.stringify(line) + '\n'));
+}
+
+/** Train `config` for its epochs (on the backend already chosen), one epoch line at a time. */
+export async function trainRun(
+  config: TrainConfig,
+  io: Pick<TrainIo, 'err' | 'progress'>,
+  onEpoch: (line: Record<string, number | null>) => void,
+): Promise<void> {
   const streams = seededStreams(config.seed);
   const mnist = config.task === 'mnist' ? await loadMnist() : undefined;
   const data = createDataset(config, streams.stream('data'), mnist);
@@ -154,7 +163,7 @@ export async function runTrain(args: string[], io: TrainIo): Promise<void> {
         }
       });
       if (io.progress) io.err('\n');
-      io.out(JSON.stringify(epochLine(m)) + '\n');
+      onEpoch(epochLine(m));
     }
   } finally {
     trainer.dispose();

@@ -42,6 +42,34 @@ const MNIST_FF: Partial<TrainConfig> = {
   gain: 1,
 };
 
+/** Figure 1's network (the seed poster's formulation): the first chapters and the α limit. */
+const FIGURE_1: Partial<TrainConfig> = {
+  task: 'pattern',
+  inputs: 1,
+  outputs: 1,
+  topology: 'recurrent',
+  readout: 'units',
+  hidden: 2,
+  gain: 0.8,
+  activation: 'tanh',
+  controller: 'dynamic-inversion',
+  // α small: the controlled state sits on the target line (offset α·u_I ≈ 0.01). τ_u = 10
+  // keeps the integral loop slower than the units (with τ_u = 1 it can ring for thousands of
+  // steps and give a wrong ψ*), which lets dt = 0.2 settle in a few hundred steps.
+  alpha: 0.01,
+  tauU: 10,
+  dt: 0.2,
+  tol: 1e-5,
+  // A few hundred steps settle it; more than this means it is not settling.
+  maxSteps: 5000,
+  optimizer: 'sgd',
+  lr: 0.2,
+  batch: 1,
+  epochs: 100,
+  // Seed 2 puts both units in their responsive range, so ψ (not u alone) does the work.
+  seed: 2,
+};
+
 export const PRESETS: Record<string, Preset> = {
   'figure-1': {
     title: 'Figure 1: least control on two neurons',
@@ -49,32 +77,13 @@ export const PRESETS: Record<string, Preset> = {
       'Two recurrent tanh units, one input; the second unit is the output (y ≡ φ₂) with a target t: watch φ settle, the least control pull the state onto the line φ₂ = t, and learning remove the need for control',
     // The seed poster's formulation (its Figure 1): the output is a unit of the network, so the
     // controlled equilibrium lands on the target line φ_y = t in the phase plane as α → 0.
-    config: {
-      task: 'pattern',
-      inputs: 1,
-      outputs: 1,
-      topology: 'recurrent',
-      readout: 'units',
-      hidden: 2,
-      gain: 0.8,
-      activation: 'tanh',
-      controller: 'dynamic-inversion',
-      // α small: the controlled state sits on the target line (offset α·u_I ≈ 0.01). τ_u = 10
-      // keeps the integral loop slower than the units (with τ_u = 1 it can ring for thousands of
-      // steps and give a wrong ψ*), which lets dt = 0.2 settle in a few hundred steps.
-      alpha: 0.01,
-      tauU: 10,
-      dt: 0.2,
-      tol: 1e-5,
-      // A few hundred steps settle it; more than this means it is not settling.
-      maxSteps: 5000,
-      optimizer: 'sgd',
-      lr: 0.2,
-      batch: 1,
-      epochs: 100,
-      // Seed 2 puts both units in their responsive range, so ψ (not u alone) does the work.
-      seed: 2,
-    },
+    config: FIGURE_1,
+  },
+  'alpha-limit': {
+    title: 'The α limit on Figure 1’s network',
+    description:
+      'Figure 1’s two neurons (mse): as α grows, (α/k_i)·ΔW approaches −∇L; as it shrinks, y* reaches t. `sweep alpha-limit alpha=1e-3..1e3:19:log` prints the cosine, the norm ratio and ‖y* − t‖ / ‖y⁰ − t‖ per α',
+    config: FIGURE_1,
   },
   'circle-lcp-di': {
     title: 'Circle, LCP with dynamic inversion',
