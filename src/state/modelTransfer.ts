@@ -22,10 +22,11 @@ import { leaveScene, showScene } from './scenes';
 import { clearSimView, simView } from './simView';
 import { pushNotice, useApp } from './store';
 
-function baseName(): string {
+/** A file name's stem that says what it holds: chapter (or custom), what, step. */
+export function runFileStem(what?: string): string {
   const { chapter } = useApp.getState();
   const step = simView.getState().latest?.step ?? 0;
-  return `lcp-${chapter ?? 'custom'}-step${step}`;
+  return `lcp-${chapter ?? 'custom'}${what ? `-${what}` : ''}-step${step}`;
 }
 
 /** Download the run as a model file. */
@@ -53,12 +54,12 @@ export function exportModel(): void {
     log: { continued: base.continued, entries },
     checkpoint,
   });
-  download(JSON.stringify(file), `${baseName()}.model.json`, 'application/json');
+  download(JSON.stringify(file), `${runFileStem()}.model.json`, 'application/json');
 }
 
 /** Download the configuration as a CLI config file. */
 export function exportCliConfig(): void {
-  download(cliConfig(useApp.getState().config), `${baseName()}.config.json`, 'application/json');
+  download(cliConfig(useApp.getState().config), `${runFileStem()}.config.json`, 'application/json');
 }
 
 /** Load a model file's text: nothing changes unless it is valid. */

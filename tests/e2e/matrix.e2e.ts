@@ -43,6 +43,11 @@ async function idle(timeout = 120_000): Promise<void> {
     .toMatch(/^(idle|refresh)$/);
 }
 
+/** Is control on, as the page shows it (its button)? */
+async function controlOn(): Promise<boolean> {
+  return (await page.getByTestId('control').getAttribute('aria-pressed')) === 'true';
+}
+
 async function updates(): Promise<number> {
   return statusNumber(page, 'status-updates');
 }
@@ -54,16 +59,15 @@ async function chooseController(kind: string): Promise<void> {
 
 /**
  * One chapter per distinct preset the chapters build on: the first whose first scene leaves the
- * controller off (the walk switches it on itself).
+ * controller off (the walk switches it on itself), else the preset's first chapter.
  */
-const WALKED = [...new Set(CHAPTERS.map((c) => c.base.preset))].map(
-  (preset) =>
-    CHAPTERS.find(
-      (c) =>
-        c.base.preset === preset &&
-        !(c.scenes[0].actions ?? []).some((a) => a.do === 'control' && a.on),
-    )!.id,
-);
+const WALKED = [...new Set(CHAPTERS.map((c) => c.base.preset))].map((preset) => {
+  const chapters = CHAPTERS.filter((c) => c.base.preset === preset);
+  const off = chapters.find(
+    (c) => !(c.scenes[0].actions ?? []).some((a) => a.do === 'control' && a.on),
+  );
+  return (off ?? chapters[0]).id;
+});
 
 describe('every chapter × every controller', () => {
   it('walks one chapter per preset, each preset once', () => {
@@ -121,7 +125,8 @@ async function walk(chapter: string): Promise<void> {
     // Equilibrium, then control on.
     await page.keyboard.press('e');
     await idle();
-    await page.keyboard.press('c');
+    // A scene may have switched control on already (the α-limit chapter does).
+    if (!(await controlOn())) await page.keyboard.press('c');
     await expect.poll(async () => (await latest(page))?.control, { timeout: 30_000 }).toBe(true);
     // Learn applies one update.
     const u0 = await updates();
@@ -140,7 +145,7 @@ async function walk(chapter: string): Promise<void> {
     // Stop (Esc): the run may also have finished by itself already.
     await page.keyboard.press('Escape');
     await idle();
-    await page.keyboard.press('c');
+    if (await controlOn()) await page.keyboard.press('c');
     expect(await engineErrors(), label).toEqual([]);
     expect(problems, label).toEqual([]);
   }

@@ -1,9 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { parseConfig } from '../../src/engine/config';
 import { DivergenceError, InputError } from '../../src/engine/errors';
 import { PRESETS } from '../../src/engine/presets';
 import { Simulation } from '../../src/engine/simulation';
-import { tf } from '../../src/engine/tf';
+import { selectBackend, tf } from '../../src/engine/tf';
 import { computeDecisionMap, computeFlowField } from '../../src/worker/fields';
 
 const figure1 = () => new Simulation(parseConfig(PRESETS['figure-1'].config));
@@ -59,6 +59,25 @@ describe('the interactive simulation', () => {
       expect(largest).toBeGreaterThan(1e-3);
       sim.dispose();
     }
+  });
+
+  it('Figure 1 trains on once its control is float32 noise: a flickering ψ* is no divergence', async () => {
+    // Before: on WASM, at update 24 (½‖ψ*‖² + ½‖u*‖² ≈ 1e-12) the controlled solve "did not
+    // settle" and the update was rolled back as if it had made the network unstable.
+    await import('@tensorflow/tfjs-backend-wasm');
+    await selectBackend('wasm');
+    onTestFinished(() => selectBackend('cpu'));
+    const sim = figure1();
+    sim.setControl(true);
+    for (let i = 0; i < 3; i++) {
+      sim.learn();
+      sim.afterUpdate(false);
+    }
+    let last = null;
+    for (let i = 0; i < 40; i++) last = sim.trainStep();
+    expect(sim.trainer.updates).toBe(43);
+    expect(last!.control).toBeLessThan(1e-10);
+    sim.dispose();
   });
 
   it('diverging play keeps the last good state and says so', () => {

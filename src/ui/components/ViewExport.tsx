@@ -1,7 +1,8 @@
 import { useRef, useState } from 'react';
 import { learningCsv, tracesCsv } from '../../state/csv';
 import { simView } from '../../state/simView';
-import { pushNotice, useApp, type ViewId } from '../../state/store';
+import { runFileStem } from '../../state/modelTransfer';
+import { pushNotice, type ViewId } from '../../state/store';
 import { download, exportsAsSvg, viewPng, viewSvg } from '../exportView';
 
 /** The views whose data (not only their picture) can be saved, and how. */
@@ -10,12 +11,7 @@ const DATA: Partial<Record<ViewId, { label: string; csv: () => string }>> = {
   learning: { label: 'Learning curves (CSV)', csv: () => learningCsv(simView.getState().learning) },
 };
 
-/** A file name that says what it holds: chapter (or custom), view, step. */
-function fileName(view: ViewId, ext: string): string {
-  const { chapter } = useApp.getState();
-  const step = simView.getState().latest?.step ?? 0;
-  return `lcp-${chapter ?? 'custom'}-${view}-step${step}.${ext}`;
-}
+const fileName = (view: ViewId, ext: string): string => `${runFileStem(view)}.${ext}`;
 
 /** A view's export menu: its picture as SVG or PNG (2×, for slides), its data as CSV. */
 export function ViewExport({ view, title }: { view: ViewId; title: string }) {
