@@ -17,7 +17,7 @@ const WRITE_DELAY_MS = 500;
 
 /** A link is being replayed: the hash keeps the opened link until the replay has ended. */
 let replaying = false;
-/** A link was opened on this page (a saved session is then not offered: the link won). */
+/** A link was opened on this page (a saved session is then offered only on a reload of the tab). */
 let opened = false;
 
 export function linkOpened(): boolean {
