@@ -7,7 +7,12 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { SimView } from '../../src/state/simView';
-import { drawLearning, learningPanels } from '../../src/ui/views/learningDraw';
+import {
+  drawLearning,
+  learningPanels,
+  MAX_MARKERS,
+  thinned,
+} from '../../src/ui/views/learningDraw';
 import { drawNetwork } from '../../src/ui/views/networkDraw';
 import { strongestSynapse, synapseRule } from '../../src/ui/views/networkSynapse';
 import { drawPhase, type PhaseModel } from '../../src/ui/views/phaseDraw';
@@ -264,5 +269,18 @@ describe('feedback alignment (learning curves, weights text)', () => {
     const item = items.find((i) => i.text.startsWith('cos(Qu*, Mu*)'));
     expect(item?.text).toBe('cos(Qu*, Mu*) = 0.700');
     expect(item?.title).toContain(`update ${learning[2].update}`);
+  });
+});
+
+describe('learning curves with hundreds of one-sample epochs', () => {
+  it('draw at most MAX_MARKERS test and noise markers per panel, evenly spaced, the last kept', () => {
+    const points = Array.from({ length: 500 }, (_, i) => i);
+    const kept = thinned(points);
+    expect(kept.length).toBeLessThanOrEqual(MAX_MARKERS);
+    expect(kept.length).toBeGreaterThan(MAX_MARKERS / 2);
+    expect(kept[kept.length - 1]).toBe(499);
+    const gaps = kept.slice(1).map((v, i) => v - kept[i]);
+    expect(new Set(gaps).size).toBe(1);
+    expect(thinned([1, 2, 3])).toEqual([1, 2, 3]);
   });
 });

@@ -149,6 +149,20 @@ const drawn = new WeakMap<
 >();
 
 /** Draw the learning curves of `view` into `svg`. */
+/** Most marker circles of one kind in a panel (a run of one-sample epochs has one per update). */
+export const MAX_MARKERS = 80;
+
+/**
+ * At most MAX_MARKERS of `points`, evenly spaced, the last kept: hundreds of circles restyled at
+ * every snapshot held a training page at a few frames per second, and the curve carries the rest.
+ */
+export function thinned<T>(points: T[]): T[] {
+  if (points.length <= MAX_MARKERS) return points;
+  const stride = Math.ceil(points.length / MAX_MARKERS);
+  const kept = points.filter((_, i) => (points.length - 1 - i) % stride === 0);
+  return kept;
+}
+
 export function drawLearning(svg: SVGSVGElement, view: SimView, options: LearningOptions): void {
   const { width, height } = options;
   const batch = options.batch ?? 1;
@@ -290,10 +304,11 @@ export function drawLearning(svg: SVGSVGElement, view: SimView, options: Learnin
       .attr('cx', (p) => x(p.update))
       .attr('cy', (p) => y(panel.value(p)));
     // Cosines of updates at float noise: grey, hollow, apart from the curve.
-    const noise =
+    const noise = thinned(
       panel.key === 'cosine'
         ? points.filter((p) => Number.isFinite(p.cosine) && pointAtNoise(p))
-        : [];
+        : [],
+    );
     select(layer(g, 'g', 'noise'))
       .selectAll('circle.noise-point')
       .data(noise)
@@ -311,7 +326,7 @@ export function drawLearning(svg: SVGSVGElement, view: SimView, options: Learnin
       );
     g.setAttribute('data-noise', String(noise.length));
     const test = panel.test;
-    const testPoints = test ? all.filter((p) => Number.isFinite(test(p))) : [];
+    const testPoints = thinned(test ? all.filter((p) => Number.isFinite(test(p))) : []);
     select(layer(g, 'g', 'tests'))
       .selectAll('circle.test-point')
       .data(testPoints)
