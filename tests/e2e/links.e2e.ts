@@ -86,6 +86,17 @@ async function openChapter(page: Page, id: string): Promise<void> {
   await settled(page);
 }
 
+/** Train `updates` from a fresh chapter with the page's Train, and wait until all have landed. */
+async function train(page: Page, updates: number, timeout: number): Promise<void> {
+  await page.getByTestId('train-updates').selectOption(String(updates));
+  await page.keyboard.press('t');
+  await page.waitForFunction(
+    (n) => (window as unknown as DebugHooks).lcpDebug!.latest()?.updates === n,
+    updates,
+    { timeout },
+  );
+}
+
 /** Save a file through the page's own button; its path on disk. */
 async function saved(page: Page, click: () => Promise<void>): Promise<string> {
   const [file] = await Promise.all([page.waitForEvent('download'), click()]);
@@ -191,13 +202,7 @@ describe('a link replays the run exactly', () => {
   it("the CLI config trains the CLI to the app's Train metrics (cpu backend)", async () => {
     const { page, problems } = await openPage(browser, `${inject('baseUrl')}?backend=cpu`);
     await openChapter(page, 'inversion-vs-feedback');
-    await page.getByTestId('train-updates').selectOption('50');
-    await page.keyboard.press('t');
-    await page.waitForFunction(
-      () => (window as unknown as DebugHooks).lcpDebug!.latest()?.updates === 50,
-      null,
-      { timeout: 180_000 },
-    );
+    await train(page, 50, 180_000);
     await settled(page, 180_000);
     const epochEnd = await page.evaluate(() =>
       (
@@ -231,13 +236,7 @@ describe('a link replays the run exactly', () => {
   it('circle: Train, a Train stopped halfway, next sample, an input edit, learn', async () => {
     const { page, problems } = await openPage(browser, inject('baseUrl'));
     await openChapter(page, 'inversion-vs-feedback');
-    await page.getByTestId('train-updates').selectOption('5');
-    await page.keyboard.press('t');
-    await page.waitForFunction(
-      () => (window as unknown as DebugHooks).lcpDebug!.latest()?.updates === 5,
-      null,
-      { timeout: 60_000 },
-    );
+    await train(page, 5, 60_000);
     await settled(page);
     await send(page, { type: 'train', updates: 1000 });
     await page.waitForFunction(
