@@ -8,8 +8,7 @@ import { BACKENDS } from '../engine/config';
 import { decodeLink, describeRejected, encodeLink, type LinkState } from './link';
 import { engine, onReplayEnded } from './engine';
 import { runLog } from './runLog';
-import { leaveScene, showScene } from './scenes';
-import { clearSimView } from './simView';
+import { showRun } from './scenes';
 import { pushNotice, useApp } from './store';
 
 /** The hash is rewritten this long after the first change of a burst. */
@@ -80,23 +79,16 @@ export function openLink(hash: string): boolean {
 export function openRun(link: LinkState, replayed?: () => void): void {
   const config = link.backend ? { ...link.config, backend: link.backend } : link.config;
   const chapter = chapterById(link.chapter);
-  leaveScene();
   opened = true;
   replaying = true;
   runLog.setState({ base: null, entries: [], full: false });
-  useApp.setState({
+  showRun({
     config,
     chapterConfig: config,
     preset: chapter?.base.preset ?? null,
-    playing: false,
-    control: false,
-    busy: null,
-    chapter: null,
-    scene: 0,
-    sceneViews: null,
+    chapter: chapter?.id ?? null,
+    scene: link.scene,
   });
-  if (chapter) showScene(chapter.id, link.scene);
-  clearSimView(true);
   replayId++;
   afterReplay = replayed ?? null;
   engine().send({ type: 'replay', id: replayId, config, log: link.log });

@@ -18,8 +18,8 @@ import {
   type ModelFile,
 } from './modelFile';
 import { runLog } from './runLog';
-import { leaveScene, showScene } from './scenes';
-import { clearSimView, simView } from './simView';
+import { showRun } from './scenes';
+import { simView } from './simView';
 import { pushNotice, useApp } from './store';
 
 /** A file name's stem that says what it holds: chapter (or custom), what, step. */
@@ -99,19 +99,7 @@ export function importModelText(text: string, name = 'the file'): void {
 function continueFrom(file: ModelFile): void {
   const backend = fileBackend(file);
   const config = backend ? { ...file.config, backend } : file.config;
-  leaveScene();
-  useApp.setState({
-    config,
-    chapterConfig: config,
-    playing: false,
-    control: false,
-    busy: null,
-    chapter: null,
-    scene: 0,
-    sceneViews: null,
-  });
-  if (file.chapter) showScene(file.chapter, file.scene);
-  clearSimView(true);
+  showRun({ config, chapterConfig: config, chapter: file.chapter, scene: file.scene });
   engine().send({ type: 'restore', config, checkpoint: checkpointOf(file) });
 }
 

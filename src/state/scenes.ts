@@ -292,6 +292,34 @@ function resolveSynapse(chapter: Chapter, index: number): Synapse | null {
   return s === 'strongest' ? strongestSynapse() : s;
 }
 
+/**
+ * Put a run on the page before the engine builds it (a link, a saved session, a model file): its
+ * configuration, and its chapter's scene shown without running the scene's actions; play and
+ * control off, the views cleared for the network on its way. `preset` undefined keeps the page's.
+ */
+export function showRun(run: {
+  config: TrainConfig;
+  chapterConfig: TrainConfig;
+  preset?: string | null;
+  chapter: string | null;
+  scene: number;
+}): void {
+  leaveScene();
+  useApp.setState({
+    config: run.config,
+    chapterConfig: run.chapterConfig,
+    ...(run.preset !== undefined ? { preset: run.preset } : {}),
+    playing: false,
+    control: false,
+    busy: null,
+    chapter: null,
+    scene: 0,
+    sceneViews: null,
+  });
+  if (run.chapter) showScene(run.chapter, run.scene);
+  clearSimView(true);
+}
+
 /** Show scene `index` of the chapter (views, overlays, synapse) without running anything. */
 export function showScene(chapterId: string, index: number): void {
   const chapter = chapterById(chapterId);

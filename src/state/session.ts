@@ -10,8 +10,8 @@ import { PRESETS } from '../engine/presets';
 import type { Checkpoint, Matrix } from '../worker/protocol';
 import { engine, pageCheckpoint } from './engine';
 import { abandonReplay } from './linkSync';
-import { leaveScene, showScene } from './scenes';
-import { clearSimView, simView } from './simView';
+import { showRun } from './scenes';
+import { simView } from './simView';
 import { useApp } from './store';
 
 const KEY = 'lcp-lab/session';
@@ -149,21 +149,14 @@ export function restoreSession(session: SavedSession): void {
   const chapterConfig = preset
     ? parseConfig({ ...PRESETS[preset].config, backend: session.config.backend })
     : session.config;
-  leaveScene();
   abandonReplay();
-  useApp.setState({
+  showRun({
     config: session.config,
-    preset,
     chapterConfig,
-    chapter: null,
-    scene: 0,
-    sceneViews: null,
-    playing: false,
-    control: false,
-    busy: null,
+    preset,
+    chapter: session.chapter,
+    scene: session.scene,
   });
-  if (session.chapter) showScene(session.chapter, session.scene);
-  clearSimView(true);
   engine().send({ type: 'restore', config: session.config, checkpoint: session.checkpoint });
 }
 
