@@ -3,9 +3,21 @@ import { DivergenceError } from './errors';
 import { lossGradient } from './losses';
 import { localOuterProducts, type ParamSet } from './learning';
 import { outputUnits, type Network } from './model';
-import { outputFeedback, type Presentation } from './dynamics';
+import {
+  disposeState,
+  outputFeedback,
+  type ControllerSettings,
+  type DynState,
+  type Presentation,
+} from './dynamics';
 import { drain, yieldClock, type Sliced } from './sliced';
-import { NORM_FLOOR, type SolverSettings } from './solver';
+import {
+  NORM_FLOOR,
+  RelaxDivergence,
+  relaxSliced,
+  usesFusedPath,
+  type SolverSettings,
+} from './solver';
 import { tf, type Tensor } from './tf';
 
 export interface GradientResult {
@@ -51,17 +63,74 @@ export function* rbpGradientSliced(
       value: delta,
       steps,
       converged,
-    } = yield* relaxLinearSliced(
-      (delta) => tf.add(tf.mul(s, tf.matMul(delta, net.params.W)), source),
-      tf.zerosLike(phi0),
-      solver,
-      'adjoint (RBP)',
-    );
+    } = usesFusedPath(solver, net) && !process.env.NOFUSEADJ
+      ? yield* frozenInversionSliced(net, solver, phi0, y0, g, 'adjoint (RBP)')
+      : yield* relaxLinearSliced(
+          (delta) => tf.add(tf.mul(s, tf.matMul(delta, net.params.W)), source),
+          tf.zerosLike(phi0),
+          solver,
+          'adjoint (RBP)',
+        );
     const descent = gradientFromAdjoint(net, p, delta, g, r);
     delta.dispose();
     return { descent, steps, converged };
   } finally {
     tf.dispose([r, s, g, source]);
+  }
+}
+
+/**
+ * The fixed point of ψ = ρ'(φ) ⊙ (Wᵀψ + Dᵀv) at a frozen φ (readout `units`: + Pᵀv, no slope):
+ * RBP's adjoint for v = ∂L/∂y, dynamic inversion's ψ = M(φ) v for v = u. It is the ψ-block of
+ * the controlled dynamic-inversion step with φ, y and u_I frozen (dt/τ = 0; k_i = 1, k_p = 0, so
+ * u = u_I = v), so the fused step kernel relaxes it: one dispatch for many steps, its stopping
+ * rule on the device, instead of ~6 tensor ops a step. Every divergence is a DivergenceError.
+ */
+export function* frozenInversionSliced(
+  net: Network,
+  solver: SolverSettings,
+  phi: Tensor,
+  y: Tensor,
+  v: Tensor,
+  phase: string,
+): Sliced<{ value: Tensor; steps: number; converged: boolean }> {
+  const frozen: ControllerSettings = {
+    kind: 'dynamic-inversion',
+    alpha: 1,
+    ki: 1,
+    kp: 0,
+    tauPhi: Infinity,
+    tauY: Infinity,
+    tauU: Infinity,
+    tauPsi: 1,
+    lr: 0,
+  };
+  // Only φ (the slopes) and v are read: the drive and target feed the frozen blocks alone.
+  const p: Presentation = {
+    x: phi,
+    drive: tf.zerosLike(phi),
+    target: tf.zerosLike(v),
+    loss: 'mse',
+  };
+  const init: DynState = {
+    phi: phi.clone(),
+    y: net.readout === 'units' ? outputUnits(net, phi) : y.clone(),
+    uI: v.clone(),
+    psi: tf.zerosLike(phi),
+  };
+  try {
+    const r = yield* relaxSliced(net, frozen, solver, p, init, true, phase);
+    const { psi } = r.state;
+    tf.dispose([r.state.phi, r.state.y, r.state.uI]);
+    return { value: psi, steps: r.steps, converged: r.converged };
+  } catch (e) {
+    if (e instanceof RelaxDivergence) {
+      disposeState(e.lastGood);
+      throw new DivergenceError(e.phase, e.step, e.reason);
+    }
+    throw e;
+  } finally {
+    tf.dispose([p.drive, p.target]);
   }
 }
 

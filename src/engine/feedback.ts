@@ -12,8 +12,8 @@ import { cosine } from './metrics';
 import { outputUnits, type Network } from './model';
 import { drain, yieldClock, type Sliced } from './sliced';
 import type { Rng } from './rng';
-import type { SolverSettings } from './solver';
-import { relaxLinear } from './baselines';
+import { usesFusedPath, type SolverSettings } from './solver';
+import { frozenInversionSliced, relaxLinear } from './baselines';
 import { tf, type Tensor } from './tf';
 
 /**
@@ -123,6 +123,14 @@ export function inversionControl(
   u: Tensor,
   solver: SolverSettings,
 ): Tensor {
+  if (usesFusedPath(solver, net)) {
+    const y = tf.zeros([phi.shape[0], net.k]);
+    try {
+      return drain(frozenInversionSliced(net, solver, phi, y, u, 'inversion')).value;
+    } finally {
+      y.dispose();
+    }
+  }
   const { s, source } = tf.tidy(() => {
     const s = slope(net.activation, phi);
     return { s, source: outputFeedback(net, s, u) };

@@ -64,7 +64,12 @@ export function receiveSnapshot(s: Snapshot): void {
   const prev = simView.getState();
   if (prev.awaitingBuild) return;
   const traces = s.trace.length ? appendTrace(prev.traces, s.trace) : prev.traces;
-  const markers = [...prev.markers, ...s.markers].filter((m) => m.t >= (traces[0]?.t ?? 0));
+  // The same array while nothing changes, so that views drawing from it can skip a redraw.
+  const from = traces[0]?.t ?? 0;
+  const markers =
+    s.markers.length === 0 && (prev.markers[0]?.t ?? from) >= from
+      ? prev.markers
+      : [...prev.markers, ...s.markers].filter((m) => m.t >= from);
   simView.setState({
     latest: s,
     traces,

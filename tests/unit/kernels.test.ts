@@ -13,6 +13,7 @@ import { ACTIVATIONS, type Activation } from '../../src/engine/activations';
 import {
   disposeState,
   eulerStep,
+  outputFeedback,
   presentation,
   zeroState,
   type ControllerSettings,
@@ -48,6 +49,9 @@ import { parseConfig } from '../../src/engine/config';
 import { PRESETS } from '../../src/engine/presets';
 import { Simulation } from '../../src/engine/simulation';
 import { selectBackend, tf, type Tensor } from '../../src/engine/tf';
+import { frozenInversionSliced, relaxLinear } from '../../src/engine/baselines';
+import { slope } from '../../src/engine/activations';
+import { drain } from '../../src/engine/sliced';
 
 const KINDS = ['dynamic-inversion', 'dynamic-inversion-kp', 'linear-feedback', 'free'] as const;
 type Kind = (typeof KINDS)[number];
@@ -454,6 +458,54 @@ describe.each(BACKENDS)('fused Euler step on %s', (backend) => {
       disposeCase(c);
     }
   });
+
+  it.each(['separate', 'units'] as const)(
+    'the frozen inversion (RBP’s adjoint) on the kernel equals the unfused linear relaxation (readout %s)',
+    (readout) => {
+      const c = makeCase(12, 'dynamic-inversion', 'cross-entropy', 'tanh', undefined, readout);
+      const solver: SolverSettings = { dt: 0.5, tol: 1e-7, maxSteps: 2000 };
+      const v = tf.tidy(() => tf.sub(tf.softmax(c.start.y), c.p.target));
+      const before = tf.memory().numTensors;
+      try {
+        // δ = ρ'(φ) ⊙ (Wᵀδ) + source, relaxed op by op as relaxLinear does …
+        const { s, source } = tf.tidy(() => {
+          const s = slope(c.net.activation, c.start.phi);
+          return { s, source: outputFeedback(c.net, s, v) };
+        });
+        const reference = relaxLinear(
+          (d) => tf.add(tf.mul(s, tf.matMul(d, c.net.params.W)), source),
+          tf.zerosLike(c.start.phi),
+          solver,
+          'reference',
+        );
+        tf.dispose([s, source]);
+        // … and by the fused step with φ, y and u_I frozen.
+        const fused = drain(
+          frozenInversionSliced(c.net, solver, c.start.phi, c.start.y, v, 'adjoint'),
+        );
+        expect(reference.converged && fused.converged).toBe(true);
+        const a = reference.value.dataSync();
+        const b = fused.value.dataSync();
+        let num = 0;
+        let den = 0;
+        for (let i = 0; i < a.length; i++) {
+          num += (a[i] - b[i]) ** 2;
+          den += a[i] ** 2;
+        }
+        expect(den).toBeGreaterThan(1e-6);
+        expect(Math.sqrt(num / den)).toBeLessThan(1e-5);
+        // The kernel checks every step (the reference every 8th) and stops where float32 stops
+        // resolving the change (observed 43–44 steps against 56), never later.
+        expect(fused.steps).toBeGreaterThan(10);
+        expect(fused.steps).toBeLessThanOrEqual(reference.steps);
+        tf.dispose([reference.value, fused.value]);
+        expect(tf.memory().numTensors).toBe(before);
+      } finally {
+        v.dispose();
+        disposeCase(c);
+      }
+    },
+  );
 
   it.each(['separate', 'units'] as const)(
     'leaks no tensors (readout %s): tf.memory().numTensors is the same after 10,000 steps as after 100',

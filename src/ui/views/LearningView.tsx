@@ -16,6 +16,9 @@ export {
   type LearningOptions,
 } from './learningDraw';
 
+/** What drawLearning reads: the points, and the last update for its noise markers. */
+const learningInputs = (view: SimView) => [view.learning, view.weights, view.generation];
+
 /** The learning-curves view, redrawn from the snapshot bus. */
 export function LearningView() {
   const host = useRef<HTMLDivElement>(null);
@@ -27,7 +30,7 @@ export function LearningView() {
     [batch],
   );
   // Curves of thousands of points: ten redraws a second are plenty while training.
-  useLiveDraw(host, draw, 100);
+  useLiveDraw(host, draw, 100, learningInputs);
   return (
     <section
       data-testid="view-learning"

@@ -391,6 +391,9 @@ export function markerGroups(
   return out;
 }
 
+/** What drawTraces reads (a Train adds no trace samples: the panels stay as they are). */
+const traceInputs = (view: SimView) => [view.traces, view.markers, view.generation];
+
 /** The traces view: panels redrawn from the snapshot bus; the unit count is a React control. */
 export function TracesView() {
   const host = useRef<HTMLDivElement>(null);
@@ -401,7 +404,7 @@ export function TracesView() {
     },
     [units],
   );
-  useLiveDraw(host, draw);
+  useLiveDraw(host, draw, 0, traceInputs);
   return (
     <section
       data-testid="view-traces"

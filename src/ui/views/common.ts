@@ -39,6 +39,12 @@ export function useLiveDraw<E extends HTMLElement>(
   draw: (el: E, view: SimView, size: Size) => void,
   /** Snapshots redraw at most this often (resizes and mode changes at once). */
   snapshotIntervalMs = 0,
+  /**
+   * What the drawing reads from the snapshot bus: a snapshot whose inputs are all the same
+   * objects as at the last draw redraws nothing (a repaint of an unchanged SVG still costs its
+   * raster). Omitted: every snapshot redraws. Give a stable function (a new one redraws).
+   */
+  inputs?: (view: SimView) => readonly unknown[],
 ): void {
   const drawRef = useRef(draw);
   const scheduleRef = useRef<() => void>(() => undefined);
@@ -49,6 +55,9 @@ export function useLiveDraw<E extends HTMLElement>(
     const rect = el.getBoundingClientRect();
     let size: Size = { width: Math.floor(rect.width), height: Math.floor(rect.height) };
     let frame: number | null = null;
+    let drawn: readonly unknown[] | null = null;
+    // Anything but a snapshot (a resize, lecture mode, new options) redraws whatever the inputs.
+    let forced = true;
     const measure = () => {
       const r = el.getBoundingClientRect();
       return { width: Math.floor(r.width), height: Math.floor(r.height) };
@@ -58,14 +67,27 @@ export function useLiveDraw<E extends HTMLElement>(
       // Draw at the size the element has now: a resize notified while this draw waited in the
       // frame queue (or one that arrived between two notifications) is never drawn stale.
       const now = measure();
-      if (now.width > 0 && now.height > 0) size = now;
-      if (size.width > 0 && size.height > 0) drawRef.current(el, simView.getState(), size);
+      if (now.width > 0 && now.height > 0) {
+        if (now.width !== size.width || now.height !== size.height) forced = true;
+        size = now;
+      }
+      if (size.width <= 0 || size.height <= 0) return;
+      const view = simView.getState();
+      const next = inputs?.(view) ?? null;
+      if (!forced && next && drawn && sameInputs(next, drawn)) return;
+      forced = false;
+      drawn = next;
+      drawRef.current(el, view, size);
     };
-    const schedule = () => {
+    const request = () => {
       if (frame === null) frame = requestFrame(run);
     };
+    const schedule = () => {
+      forced = true;
+      request();
+    };
     scheduleRef.current = schedule;
-    const onSnapshot = throttle(schedule, snapshotIntervalMs);
+    const onSnapshot = throttle(request, snapshotIntervalMs);
     const unsubscribe = simView.subscribe(onSnapshot.call);
     const resize =
       typeof ResizeObserver === 'function'
@@ -92,12 +114,16 @@ export function useLiveDraw<E extends HTMLElement>(
       if (frame !== null) cancelFrame(frame);
       scheduleRef.current = () => undefined;
     };
-  }, [ref, snapshotIntervalMs]);
+  }, [ref, snapshotIntervalMs, inputs]);
 
   useEffect(() => {
     drawRef.current = draw;
     scheduleRef.current();
   }, [draw]);
+}
+
+function sameInputs(a: readonly unknown[], b: readonly unknown[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 /** The direct child of `parent` with this tag and these classes (space-separated), created
