@@ -515,8 +515,12 @@ function updateN(f: Fn): void {
   const xv = f.local(V128);
   const pv = f.local(V128);
   const drv = f.local(V128);
+  const rv = f.local(V128);
+  const keepv = f.local(V128);
   f.get(cPhi).simd(Simd.f32x4Splat).set(cpv);
   f.get(cPsi).simd(Simd.f32x4Splat).set(csv);
+  // c_φ = 0 (φ frozen: RBP's adjoint, M(φ)u): φ′ = φ exactly, and A = ρ(φ)Wᵀ was not computed.
+  f.get(cPhi).f32(0).op(Op.f32Ne).i32(1).op(Op.i32Sub).simd(Simd.i32x4Splat).set(keepv);
   const at = (base: Local) => f.get(base).get(o).op(Op.i32Add);
   const loop = (body: () => void) => {
     f.get(r0).set(row);
@@ -539,7 +543,8 @@ function updateN(f: Fn): void {
       psiUsed();
       f.simd(Simd.f32x4Add);
     }
-    f.get(xv).simd(Simd.f32x4Sub).get(cpv).simd(Simd.f32x4Mul).simd(Simd.f32x4Add).vstore();
+    f.get(xv).simd(Simd.f32x4Sub).get(cpv).simd(Simd.f32x4Mul).simd(Simd.f32x4Add).set(rv);
+    f.get(xv).get(rv).get(keepv).simd(Simd.v128Bitselect).vstore();
   };
   f.get(kind)
     .i32(KIND.free)
@@ -987,7 +992,10 @@ function run(f: Fn, mod: ModuleBuilder): void {
         call('gemm');
       };
       const own = () => f.get(p0).get(p1);
-      gemmCall(rT, rowB, I.Y0, I.A, rowB, own, n, 0);
+      f.get(cPhi)
+        .f32(0)
+        .op(Op.f32Ne)
+        .if_(() => gemmCall(rT, rowB, I.Y0, I.A, rowB, own, n, 0));
       // Readout `units` has no Dρ(φ) and no Dᵀu (or F u): u enters ψ in updateN.
       f.get(ownsK)
         .get(units)
