@@ -5,6 +5,12 @@
 import { signedColor } from '../theme';
 import { softContext, type Size } from './common';
 import { edgeCurve, edgeOpacity, edgeWidth, type Edge } from './networkEdgeModel';
+import {
+  EDGE_FLOATS,
+  strokeEdges,
+  type EdgeGroupStyle,
+  type EdgeRasterJob,
+} from './networkEdgeRaster';
 import type { NetworkLayout } from './networkLayout';
 import type { NetworkState } from './networkState';
 
@@ -19,13 +25,47 @@ export const CANVAS_BUCKETS = 12;
 export const EDGE_CHUNK = 200;
 export const EDGE_STEP_MS = 6;
 
+/** The edges in stroking order (weakest first, grouped by strength level and sign) as numbers. */
+function edgeRasterData(
+  edges: Edge[],
+  layout: NetworkLayout,
+  sw: number,
+): { data: Float32Array; groups: EdgeGroupStyle[] } {
+  const B = CANVAS_BUCKETS;
+  const buckets: Edge[][] = Array.from({ length: 2 * (B + 1) }, () => []);
+  for (const e of edges) buckets[2 * Math.round(e.s * B) + (e.w > 0 ? 1 : 0)].push(e);
+  const groups = buckets.map((_, bi) => {
+    const strength = Math.floor(bi / 2) / B;
+    return {
+      color: signedColor(bi % 2 ? strength : -strength, 1),
+      alpha: edgeOpacity(strength),
+      width: edgeWidth(strength, sw),
+    };
+  });
+  const data = new Float32Array(edges.length * EDGE_FLOATS);
+  let o = 0;
+  buckets.forEach((list, bi) => {
+    for (const e of list) {
+      const k = edgeCurve(e, layout);
+      data.set(
+        k
+          ? [bi, k[0], k[1], k[2], k[3], k[4], k[5], 1]
+          : [bi, e.from.x, e.from.y, 0, 0, e.to.x, e.to.y, 0],
+        o,
+      );
+      o += EDGE_FLOATS;
+    }
+  });
+  return { data, groups };
+}
+
 /**
  * Paint `edges` on the canvas of `ctx`, weakest first, grouped by (strength level, sign): one
- * colour, width and opacity per group, one stroke per edge (a single path of thousands of
- * crossing segments rasterises about twice as slowly). With `schedule` and more than EDGE_CHUNK
- * edges, the drawing goes to an offscreen canvas in steps of about EDGE_STEP_MS, each rasterised
- * at once (a 1-pixel read flushes it) so that no frame's paint gets all of it, and is copied over
- * at the end; the edges shown until then stay. A later drawing (st.edgeJob) cancels it.
+ * colour, width and opacity per group. With `schedule` and more than EDGE_CHUNK edges the
+ * drawing leaves the main thread: the edge worker paints it whole and the page copies its bitmap
+ * over (where there is no such worker: on an offscreen canvas in steps of about EDGE_STEP_MS,
+ * each rasterised at once — a 1-pixel read flushes it — so that no frame's paint gets all of
+ * it). The edges shown until then stay. A later drawing (st.edgeJob) cancels it.
  */
 function paintEdges(
   st: NetworkState,
@@ -38,48 +78,18 @@ function paintEdges(
   dpr: number,
   schedule: ((step: () => void) => void) | undefined,
 ): void {
-  const B = CANVAS_BUCKETS;
-  const buckets: Edge[][] = Array.from({ length: 2 * (B + 1) }, () => []);
-  for (const e of edges) buckets[2 * Math.round(e.s * B) + (e.w > 0 ? 1 : 0)].push(e);
-  const order: [Edge, number][] = [];
-  buckets.forEach((list, bi) => {
-    for (const e of list) order.push([e, bi]);
-  });
+  const { data, groups } = edgeRasterData(edges, layout, sw);
+  const count = edges.length;
   const { width: cw, height: ch } = canvas;
-  const stroke = (c: CanvasRenderingContext2D, from: number, to: number) => {
-    c.lineCap = 'round';
-    let bucket = -1;
-    for (let q = from; q < to; q++) {
-      const [e, bi] = order[q];
-      if (bi !== bucket) {
-        bucket = bi;
-        const strength = Math.floor(bi / 2) / B;
-        c.strokeStyle = signedColor(bi % 2 ? strength : -strength, 1);
-        c.globalAlpha = edgeOpacity(strength);
-        c.lineWidth = edgeWidth(strength, sw);
-      }
-      c.beginPath();
-      const k = edgeCurve(e, layout);
-      if (k) {
-        c.moveTo(k[0], k[1]);
-        c.quadraticCurveTo(k[2], k[3], k[4], k[5]);
-      } else {
-        c.moveTo(e.from.x, e.from.y);
-        c.lineTo(e.to.x, e.to.y);
-      }
-      c.stroke();
-    }
-    c.globalAlpha = 1;
-  };
-  const off =
-    schedule && order.length > EDGE_CHUNK
-      ? (st.offscreen ??= canvas.ownerDocument.createElement('canvas'))
-      : null;
+  const big = schedule !== undefined && count > EDGE_CHUNK;
+  if (big && paintInWorker(st, job, ctx, { job, width: cw, height: ch, dpr, edges: data, groups }))
+    return;
+  const off = big ? (st.offscreen ??= canvas.ownerDocument.createElement('canvas')) : null;
   const octx = off ? softContext(off) : null;
   if (!off || !octx || !schedule) {
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, cw / dpr, ch / dpr);
-    stroke(ctx, 0, order.length);
+    strokeEdges(ctx, data, groups, 0, count);
     return;
   }
   if (off.width !== cw) off.width = cw;
@@ -91,10 +101,10 @@ function paintEdges(
   const step = () => {
     if (job !== st.edgeJob) return;
     const t0 = performance.now();
-    const to = Math.min(order.length, at + size);
-    stroke(octx, at, to);
+    const to = Math.min(count, at + size);
+    strokeEdges(octx, data, groups, at, to);
     at = to;
-    if (at < order.length) {
+    if (at < count) {
       octx.getImageData(0, 0, 1, 1);
       // The next step: as many edges as took EDGE_STEP_MS at this pace.
       const pace = (performance.now() - t0) / size;
@@ -110,6 +120,57 @@ function paintEdges(
     ctx.drawImage(off, 0, 0);
   };
   schedule(step);
+}
+
+/** The edge worker, its jobs in flight, and whether it could be started at all. */
+let edgeWorker: Worker | null | undefined;
+const inFlight = new Map<
+  number,
+  { st: NetworkState; job: number; ctx: CanvasRenderingContext2D }
+>();
+let workerJobs = 0;
+
+function startEdgeWorker(): Worker | null {
+  if (typeof Worker !== 'function' || typeof OffscreenCanvas !== 'function') return null;
+  try {
+    const w = new Worker(new URL('./networkEdges.worker.ts', import.meta.url), { type: 'module' });
+    w.onmessage = (e: MessageEvent<{ job: number; bitmap: ImageBitmap }>) => {
+      const { job, bitmap } = e.data;
+      const target = inFlight.get(job);
+      // Jobs the worker skipped for a newer one never answer: drop them with this one.
+      for (const id of inFlight.keys()) if (id <= job) inFlight.delete(id);
+      if (target && target.job === target.st.edgeJob) {
+        const { ctx } = target;
+        ctx.setTransform(1, 0, 0, 1, 0, 0);
+        ctx.clearRect(0, 0, ctx.canvas.width, ctx.canvas.height);
+        ctx.drawImage(bitmap, 0, 0);
+      }
+      bitmap.close();
+    };
+    w.onerror = () => {
+      // A worker that cannot run (a strict host, a failed load): paint on the page from now on.
+      edgeWorker = null;
+      inFlight.clear();
+    };
+    return w;
+  } catch {
+    return null;
+  }
+}
+
+/** Hand the drawing to the edge worker (false where there is none). */
+function paintInWorker(
+  st: NetworkState,
+  job: number,
+  ctx: CanvasRenderingContext2D,
+  raster: EdgeRasterJob,
+): boolean {
+  if (edgeWorker === undefined) edgeWorker = startEdgeWorker();
+  if (!edgeWorker) return false;
+  const id = ++workerJobs;
+  inFlight.set(id, { st, job, ctx });
+  edgeWorker.postMessage({ ...raster, job: id }, [raster.edges.buffer]);
+  return true;
 }
 
 /**
