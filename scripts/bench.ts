@@ -24,6 +24,7 @@
  *   --unfused          also measure the unfused reference path (one tfjs op at a time)
  *   --no-torch         skip the peers;  --no-mnist  skip the CLI epochs;  --app-seconds 0  skip the app
  *   --dist DIR         what to serve (default dist)
+ *   --chapters a,b     the app part on these chapters only (default every chapter)
  *   --webgl-two-pass X WebGL kernel: compute ρ, ρ′ in a first pass when B·n² ≥ X (0: always)
  *   --wasm-no-fma      WASM kernel without relaxed SIMD's fused multiply-add
  *   --wasm-tile R,U    WASM GEMM: R rows per register tile, inner loop unrolled U times
@@ -262,7 +263,7 @@ async function main(): Promise<void> {
     }
     if (appSeconds > 0) {
       const before = await ceilingFps(browser, 5);
-      for (const { id } of CHAPTERS) {
+      for (const { id } of appChapters) {
         const load = await chapterUnderLoad(browser, server.url, id, appSeconds);
         console.log(JSON.stringify({ app: load }));
         loads.push(load);
@@ -319,6 +320,15 @@ async function main(): Promise<void> {
 }
 
 const appSeconds = Number(option('app-seconds', '10'));
+const appChapters = option('chapters', '')
+  ? option('chapters', '')
+      .split(',')
+      .flatMap((id) => {
+        const chapter = chapterById(id);
+        if (!chapter) console.error(`bench: no chapter "${id}" (skipped)`);
+        return chapter ? [chapter] : [];
+      })
+  : CHAPTERS;
 
 /** The FF MNIST chapters, whose per-update cost in the app is compared with the CLI's. */
 const UPDATE_COST_PRESETS = ['mnist-ff-lcp-lf', 'mnist-ff-lcp-kp'];
