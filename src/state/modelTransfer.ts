@@ -7,7 +7,7 @@
 import { InputError } from '../engine/errors';
 import { download } from '../ui/exportView';
 import { engine, pageCheckpoint } from './engine';
-import { openRun } from './linkSync';
+import { abandonReplay, openRun } from './linkSync';
 import {
   checkpointOf,
   cliConfig,
@@ -97,6 +97,8 @@ export function importModelText(text: string, name = 'the file'): void {
 
 /** Continue from the file's weights and state (no replay). */
 function continueFrom(file: ModelFile): void {
+  // A replay still running (a link, an earlier file) would end on this run and report on it.
+  abandonReplay();
   const backend = fileBackend(file);
   const config = backend ? { ...file.config, backend } : file.config;
   showRun({ config, chapterConfig: config, chapter: file.chapter, scene: file.scene });
