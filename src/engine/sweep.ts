@@ -157,6 +157,13 @@ export const METRIC_LABELS: Record<SweepMetric, string> = {
   control: 'control ½‖ψ‖² + ½‖u‖²',
 };
 
+/** What a sweep uses when not told: 2 seeds, 10 updates per run, the test loss shown. */
+export const DEFAULT_SWEEP: { seeds: number; updates: number; metric: SweepMetric } = {
+  seeds: 2,
+  updates: 10,
+  metric: 'testLoss',
+};
+
 /**
  * The app's sweep: one or two axes (the text of each, range or list), `seeds` seeds from the
  * configuration's (seed, seed + 1, …), `updates` training updates per run.

@@ -4,9 +4,10 @@
  * here (engine/sweep.ts planSweep) before anything is sent, so a bad range is said at once.
  */
 import { createStore } from 'zustand/vanilla';
-import { FIELDS, type ConfigKey } from '../engine/config';
+import { FIELDS, configDiff, type ConfigKey, type TrainConfig } from '../engine/config';
 import { InputError } from '../engine/errors';
 import {
+  DEFAULT_SWEEP,
   isSweepArg,
   planSweep,
   type SweepMetric,
@@ -15,6 +16,8 @@ import {
 } from '../engine/sweep';
 import type { SweepPoint } from '../engine/sweepRun';
 import { engine } from './engine';
+import type { LinkSweep } from './link';
+import { useApp } from './store';
 
 /** One parameter of the form: a range (lo, hi, points, log) or a list of values. */
 export interface SweepAxisForm {
@@ -42,6 +45,8 @@ export interface SweepsState {
   /** The request in flight or last answered (older replies are ignored). */
   id: number;
   plan: SweepPlan | null;
+  /** The configuration the sweep ran from (the page's when it was asked for). */
+  config: TrainConfig | null;
   points: SweepPoint[];
   /** Why the last sweep stopped or was not sent. */
   message: string | null;
@@ -64,9 +69,7 @@ export function defaultAxis(key: ConfigKey): SweepAxisForm {
 
 export const DEFAULT_FORM: SweepForm = {
   axes: [{ ...defaultAxis('lr'), lo: '0.001', hi: '0.1', log: true }],
-  seeds: 2,
-  updates: 10,
-  metric: 'testLoss',
+  ...DEFAULT_SWEEP,
   band: 'sd',
 };
 
@@ -75,6 +78,7 @@ export const sweeps = createStore<SweepsState>(() => ({
   status: 'idle',
   id: 0,
   plan: null,
+  config: null,
   points: [],
   message: null,
 }));
@@ -128,7 +132,14 @@ export function requestSweep(): void {
     return;
   }
   const id = nextId++;
-  sweeps.setState({ status: 'running', id, plan, points: [], message: null });
+  sweeps.setState({
+    status: 'running',
+    id,
+    plan,
+    config: useApp.getState().config,
+    points: [],
+    message: null,
+  });
   engine().send({ type: 'sweep', id, request: plan.request });
 }
 
@@ -152,4 +163,26 @@ export function sweepDone(id: number): void {
 export function sweepFailed(id: number, message: string): void {
   if (sweeps.getState().id !== id) return;
   sweeps.setState({ status: 'failed', message });
+}
+
+/** The sweep a link carries: the one asked for last (with the metric shown now), if any. */
+export function linkedSweep(): LinkSweep | null {
+  const s = sweeps.getState();
+  // A sweep from another configuration would not be the one seen: the link leaves it out.
+  if (!s.plan || !s.config || Object.keys(configDiff(useApp.getState().config, s.config)).length)
+    return null;
+  return { request: s.plan.request, metric: s.form.metric };
+}
+
+/** A link's sweep: into the form, the panel shown, and run. */
+export function runLinkedSweep(sweep: LinkSweep): void {
+  const { request, metric } = sweep;
+  setSweepForm({
+    axes: request.axes.map(axisForm),
+    seeds: request.seeds,
+    updates: request.updates,
+    metric,
+  });
+  useApp.setState((s) => ({ hidden: s.hidden.filter((v) => v !== 'sweeps') }));
+  requestSweep();
 }

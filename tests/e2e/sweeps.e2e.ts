@@ -8,6 +8,9 @@
 import { mkdirSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { parseConfig } from '../../src/engine/config';
+import { PRESETS } from '../../src/engine/presets';
+import { decodeLink, encodeLink } from '../../src/state/link';
 import { chapterReady, launch, openPage } from './browser';
 
 const OUT = 'test-results/sweeps';
@@ -131,6 +134,37 @@ describe('parameter sweeps', () => {
     const status = await page.getByTestId('sweeps-status').textContent();
     expect(status).toMatch(/^\d+ of 27 runs.*stopped/);
     expect(Number(status?.split(' ')[0])).toBeGreaterThan(0);
+    expect(realProblems(problems)).toEqual([]);
+    await page.close();
+  });
+
+  it('a link carries its sweep: opening it runs the sweep again; running one puts it in the link', async () => {
+    const config = parseConfig(
+      { trainSize: 200, testSize: 200 },
+      parseConfig(PRESETS['circle-lcp-di'].config),
+    );
+    const hash = encodeLink({
+      config,
+      backend: null,
+      chapter: null,
+      scene: 0,
+      log: [],
+      sweep: { request: { axes: ['lr=0.01,0.03'], seeds: 1, updates: 2 }, metric: 'cosine' },
+    });
+    const { page, problems } = await openPage(browser, `${inject('baseUrl')}#${hash}`);
+    const view = page.getByTestId('view-sweeps');
+    await expect
+      .poll(() => page.getByTestId('sweeps-status').textContent(), { timeout: 120_000 })
+      .toMatch(/^2 of 2 runs/);
+    expect(await page.getByTestId('sweeps-metric').inputValue()).toBe('cosine');
+    expect(await page.getByTestId('sweeps-list-0').inputValue()).toBe('0.01,0.03');
+    await expect.poll(() => view.locator('.sweep-line .points circle').count()).toBe(2);
+    // The address follows: a sweep run here is in the link.
+    await page.getByTestId('sweeps-updates').fill('1');
+    await runAndWait(page);
+    await expect
+      .poll(async () => decodeLink(await page.evaluate(() => location.hash)).link?.sweep?.request)
+      .toEqual({ axes: ['lr=0.01,0.03'], seeds: 1, updates: 1 });
     expect(realProblems(problems)).toEqual([]);
     await page.close();
   });

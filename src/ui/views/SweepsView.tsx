@@ -85,7 +85,14 @@ export function SweepsView() {
       data-testid="view-sweeps"
       aria-label="Parameter sweeps: a metric against one or two configuration parameters"
       className="view view-sweeps"
-      style={{ ...sectionStyle, display: 'flex', flexDirection: 'column', height: '100%' }}
+      // A small cell scrolls: the form above, the plot below at a legible height.
+      style={{
+        ...sectionStyle,
+        display: 'flex',
+        flexDirection: 'column',
+        height: '100%',
+        overflowY: 'auto',
+      }}
     >
       <div className="view-toolbar sweep-toolbar">
         <SweepForm running={running} />
@@ -107,7 +114,7 @@ export function SweepsView() {
           </span>
         </span>
       </div>
-      <div ref={host} style={{ position: 'relative', flex: 1, minHeight: 120 }} />
+      <div ref={host} style={{ position: 'relative', flex: '1 0 auto', minHeight: 180 }} />
     </section>
   );
 }
