@@ -172,7 +172,10 @@ describe('parameter sweeps', () => {
       .toMatch(/^2 of 2 runs/);
     expect(await page.getByTestId('sweeps-metric').inputValue()).toBe('cosine');
     expect(await page.getByTestId('sweeps-list-0').inputValue()).toBe('0.01,0.03');
-    await expect.poll(() => view.locator('.sweep-line .points circle').count()).toBe(2);
+    await page.getByRole('button', { name: 'Enlarge Parameter sweeps' }).click();
+    await expect
+      .poll(() => view.locator('.sweep-line .points circle').count(), { timeout: 10_000 })
+      .toBe(2);
     // The address follows: a sweep run here is in the link.
     await page.getByTestId('sweeps-updates').fill('1');
     await runAndWait(page);
