@@ -49,6 +49,9 @@ async function shoot(page: Page, name: string): Promise<void> {
   const view = page.getByTestId('view-sweeps');
   await view.scrollIntoViewIfNeeded();
   await view.screenshot({ path: `${OUT}/${name}-panel.png` });
+  // A small cell scrolls: the plot below the form.
+  await view.locator('svg').first().scrollIntoViewIfNeeded();
+  await view.locator('svg').first().screenshot({ path: `${OUT}/${name}-plot.png` });
 }
 
 /** Serious or critical axe-core violations inside the Sweeps panel. */

@@ -86,6 +86,9 @@ describe('sweepLineDraw', () => {
       range.querySelector('path.band')?.getAttribute('d'),
     );
     expect(range.querySelector('.legend')?.textContent).toMatch(/min–max/);
+    // A small cell gets the short legend.
+    drawSweepLine(sd, lineModel('sd'), { width: 240, height: 180 });
+    expect(sd.querySelector('.legend')?.textContent).toBe('● mean, band ±1 sd; × diverged');
   });
 
   it('says what to do before the first sweep, and why one was not run', () => {

@@ -173,14 +173,11 @@ export function drawSweepHeat(
     'text-anchor': 'end',
     fill: INK,
   });
-  label(
-    g,
-    'label-x',
-    `${ax0.key}${ax0.log ? ' (log)' : ''} →   mean of ${model.seeds} seed${model.seeds === 1 ? '' : 's'}; hatched: a run diverged or was refused`,
-    4,
-    size.height - 0.5 * fs,
-    { fill: INK },
-  );
+  const axisName = `${ax0.key}${ax0.log ? ' (log)' : ''} →`;
+  const long = `${axisName}   mean of ${model.seeds} seed${model.seeds === 1 ? '' : 's'}; hatched: a run diverged or was refused`;
+  // The long label where it fits, the axis's name alone in a small cell.
+  const fitsLong = textWidth(long.length, fs) * 0.8 <= size.width - 8;
+  label(g, 'label-x', fitsLong ? long : axisName, 4, size.height - 0.5 * fs, { fill: INK });
   return box;
 }
 

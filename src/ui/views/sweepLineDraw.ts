@@ -139,14 +139,14 @@ export function drawSweepLine(
     },
   );
   const bandWords = model.band === 'sd' ? '±1 sd' : 'min–max';
-  label(
-    g,
-    'legend',
-    `● mean of ${model.seeds} seed${model.seeds === 1 ? '' : 's'}, band ${bandWords}; × diverged, ⊘ refused`,
-    4,
-    size.height - 0.5 * fs,
-    { fill: INK, 'fill-opacity': 0.85 },
-  );
+  const seeds = `${model.seeds} seed${model.seeds === 1 ? '' : 's'}`;
+  // The long legend where it fits, a short one in a small cell.
+  const legends = [
+    `● mean of ${seeds}, band ${bandWords}; × diverged, ⊘ refused`,
+    `● mean, band ${bandWords}; × diverged`,
+  ];
+  const legend = legends.find((t) => textWidth(t.length, fs) * 0.8 <= size.width - 8) ?? legends[1];
+  label(g, 'legend', legend, 4, size.height - 0.5 * fs, { fill: INK, 'fill-opacity': 0.85 });
   return box;
 }
 
