@@ -524,8 +524,10 @@ function* jobWork(s: Simulation, spec: JobSpec): Sliced<unknown> {
 function* sweepWork(s: Simulation, spec: Extract<JobSpec, { kind: 'sweep' }>): Sliced<void> {
   const plan = planSweep(spec.request);
   spec.total = plan.cells.length * spec.request.seeds;
+  // The configuration as it is now: a live change made while the sweep runs is not its business.
+  const base = structuredClone(s.config);
   const runs = sweepSliced(
-    s.config,
+    base,
     plan,
     (point) => {
       spec.done++;
