@@ -51,7 +51,10 @@ async function shoot(page: Page, name: string): Promise<void> {
   await view.screenshot({ path: `${OUT}/${name}-panel.png` });
   // A small cell scrolls: the plot below the form.
   await view.locator('svg').first().scrollIntoViewIfNeeded();
-  await view.locator('svg').first().screenshot({ path: `${OUT}/${name}-plot.png` });
+  await view
+    .locator('svg')
+    .first()
+    .screenshot({ path: `${OUT}/${name}-plot.png` });
 }
 
 /** Serious or critical axe-core violations inside the Sweeps panel. */
