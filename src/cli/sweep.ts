@@ -9,65 +9,31 @@
  * Any other field trains for the configuration's epochs and prints the last epoch's line.
  */
 import { alphaSweepSliced, analysisInput, disposeInput } from '../engine/alphaSweep';
-import { FIELDS, parseConfig, type ConfigKey, type TrainConfig } from '../engine/config';
-import { DivergenceError, InputError, oneLine } from '../engine/errors';
+import type { ConfigKey, TrainConfig } from '../engine/config';
+import { InputError } from '../engine/errors';
 import { Simulation } from '../engine/simulation';
 import { drain } from '../engine/sliced';
+import {
+  MAX_SEEDS,
+  isSweepArg,
+  parseSweepSpec,
+  pointConfig as cellConfig,
+  type SweepSpec,
+} from '../engine/sweep';
+import { trainRunSliced } from '../engine/sweepRun';
 import type { MnistData } from '../engine/tasks/mnistData';
-import { PRESET_LIST, loadMnist, loadTrainConfig, prepareBackend, round, trainRun } from './train';
+import {
+  PRESET_LIST,
+  epochLine,
+  loadMnist,
+  loadTrainConfig,
+  prepareBackend,
+  round,
+  trainProgress,
+} from './train';
 
-/** Most points in one sweep, and most seeds. */
-export const MAX_POINTS = 1000;
-export const MAX_SEEDS = 100;
-
-export interface SweepSpec {
-  key: ConfigKey;
-  values: number[];
-}
-
-/** Is this argument a sweep range (`key=lo..hi…`) rather than a `key=value` override? */
-export function isSweepArg(arg: string): boolean {
-  return /^[^=]+=[^=]*\.\./.test(arg);
-}
-
-/**
- * `key=lo..hi[:n][:log]`: n values (default 9) from lo to hi, evenly or (log) geometrically
- * spaced; an integer field's values are rounded and repeats dropped.
- */
-export function parseSweepSpec(arg: string): SweepSpec {
-  const eq = arg.indexOf('=');
-  const key = arg.slice(0, eq);
-  if (!Object.hasOwn(FIELDS, key)) throw InputError.single(oneLine(key, 40), 'unknown field');
-  const field = FIELDS[key as ConfigKey];
-  if (field.type !== 'number' && field.type !== 'integer')
-    throw InputError.single(key, `a sweep needs a numeric field; ${key} is ${field.type}`);
-  const [range, ...options] = arg.slice(eq + 1).split(':');
-  const [loText, hiText] = range.split('..');
-  const lo = Number(loText);
-  const hi = Number(hiText);
-  if (loText.trim() === '' || hiText === undefined || hiText.trim() === '')
-    throw InputError.single(key, 'expected lo..hi');
-  if (!Number.isFinite(lo) || !Number.isFinite(hi))
-    throw InputError.single(key, `lo and hi must be numbers, got ${oneLine(range, 40)}`);
-  let count = 9;
-  let log = false;
-  for (const option of options) {
-    if (option === 'log') log = true;
-    else if (/^\d+$/.test(option)) count = Number(option);
-    else throw InputError.single(key, `unknown option "${oneLine(option, 20)}" (a count or log)`);
-  }
-  if (count < 1 || count > MAX_POINTS)
-    throw InputError.single(key, `the count must be 1…${MAX_POINTS}`);
-  if (log && (lo <= 0 || hi <= 0))
-    throw InputError.single(key, 'a log range needs lo > 0 and hi > 0');
-  let values = Array.from({ length: count }, (_, i) => {
-    const f = count === 1 ? 0 : i / (count - 1);
-    // Twelve digits: 1e-2, not 0.009999999999999998, in the lines a user reads.
-    return Number((log ? lo * (hi / lo) ** f : lo + (hi - lo) * f).toPrecision(12));
-  });
-  if (field.type === 'integer') values = [...new Set(values.map(Math.round))];
-  return { key: key as ConfigKey, values };
-}
+// The range syntax and the points live in the engine (the app's sweeps read them too).
+export { MAX_POINTS, MAX_SEEDS, isSweepArg, parseSweepSpec, type SweepSpec } from '../engine/sweep';
 
 /** The arguments: source, the one sweep range, `seeds=N`, and the other overrides. */
 function parseArgs(args: string[]): {
@@ -120,21 +86,12 @@ export async function runSweep(args: string[], io: SweepIo): Promise<void> {
       alphaPoints(pointConfig(base, 'seed', seed, seed), values, print, mnist);
     else
       for (const value of values)
-        await trainPoint(pointConfig(base, spec.key, value, seed), spec.key, value, io, print);
+        trainPoint(pointConfig(base, spec.key, value, seed), spec.key, value, io, print, mnist);
   }
 }
 
 function pointConfig(base: TrainConfig, key: ConfigKey, value: number, seed: number): TrainConfig {
-  try {
-    return parseConfig({ [key]: value, seed }, base);
-  } catch (e) {
-    if (e instanceof InputError)
-      throw new InputError(
-        e.issues.map((i) => ({ ...i, message: `at ${key} = ${value}: ${i.message}` })),
-        e.omitted,
-      );
-    throw e;
-  }
+  return cellConfig(base, key === 'seed' ? {} : { [key]: value }, seed);
 }
 
 /** The α analysis of the first training sample, at every α of the sweep. */
@@ -166,20 +123,21 @@ function alphaPoints(
 }
 
 /** Train one point; a divergence is that point's result, not the sweep's end. */
-async function trainPoint(
+function trainPoint(
   config: TrainConfig,
   key: ConfigKey,
   value: number,
   io: SweepIo,
   print: (line: Record<string, unknown>) => void,
-): Promise<void> {
-  const epochs: Record<string, number | null>[] = [];
-  try {
-    await trainRun(config, io, (line) => epochs.push(line));
-    print({ [key]: value, seed: config.seed, ...epochs.at(-1), diverged: false });
-  } catch (e) {
-    if (!(e instanceof DivergenceError)) throw e;
-    // The epochs before it stand: the last one is printed with the reason.
-    print({ [key]: value, seed: config.seed, ...epochs.at(-1), diverged: true, error: e.message });
-  }
+  mnist?: MnistData,
+): void {
+  const run = drain(
+    trainRunSliced(config, { epochs: config.epochs }, mnist, trainProgress(config, io)),
+  );
+  const last = run.epochs.at(-1);
+  const line = last ? epochLine(last) : {};
+  // The epochs before a divergence stand: the last one is printed with the reason.
+  if (run.diverged)
+    print({ [key]: value, seed: config.seed, ...line, diverged: true, error: run.reason });
+  else print({ [key]: value, seed: config.seed, ...line, diverged: false });
 }

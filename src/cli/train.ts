@@ -2,12 +2,11 @@ import { existsSync } from 'node:fs';
 import { defaultConfig, parseConfig, parseOverrides, type TrainConfig } from '../engine/config';
 import { InputError, oneLine, type Issue } from '../engine/errors';
 import { PRESETS } from '../engine/presets';
-import { seededStreams } from '../engine/rng';
-import { createDataset } from '../engine/tasks';
+import { seededTrainer } from '../engine/sweepRun';
 import { loadMnistNode } from '../engine/tasks/loadMnistNode';
 import type { MnistData } from '../engine/tasks/mnistData';
 import { selectBackend } from '../engine/tf';
-import { Trainer, type EpochMetrics } from '../engine/trainer';
+import type { BatchResult, EpochMetrics } from '../engine/trainer';
 import { jsonKind } from '../engine/validation';
 import { CONFIG_FILE_LIMIT, fileLabel, isJsonObject, readJsonFile } from './io';
 
@@ -100,7 +99,7 @@ export function round(v: number | null | undefined, digits = 6): number | null {
 }
 
 /** The epoch line of DESIGN.md §2 (then the extra alignment metrics). */
-function epochLine(m: EpochMetrics): Record<string, number | null> {
+export function epochLine(m: EpochMetrics): Record<string, number | null> {
   const line: Record<string, number | null> = {
     epoch: m.epoch,
     loss: round(m.loss),
@@ -142,32 +141,37 @@ export async function trainRun(
   io: Pick<TrainIo, 'err' | 'progress'>,
   onEpoch: (line: Record<string, number | null>) => void,
 ): Promise<void> {
-  const streams = seededStreams(config.seed);
   const mnist = config.task === 'mnist' ? await loadMnist() : undefined;
-  const data = createDataset(config, streams.stream('data'), mnist);
-  const trainer = new Trainer(config, data, {
-    init: streams.stream('init'),
-    order: streams.stream('order'),
-    noise: streams.stream('noise'),
-  });
+  const trainer = seededTrainer(config, mnist);
+  const progress = trainProgress(config, io);
   try {
     for (let e = 0; e < config.epochs; e++) {
-      let last = 0;
-      const m = trainer.trainEpoch((done, total, r) => {
-        const now = performance.now();
-        if (io.progress && (now - last > 1000 || done === total)) {
-          last = now;
-          io.err(
-            `\repoch ${e + 1}/${config.epochs}  batch ${done}/${total}  loss ${r.loss.toFixed(4)}  steps ${r.steps}   `,
-          );
-        }
-      });
-      if (io.progress) io.err('\n');
+      const m = trainer.trainEpoch((done, total, r) => progress(e, done, total, r));
       onEpoch(epochLine(m));
     }
   } finally {
     trainer.dispose();
   }
+}
+
+/** Progress on stderr (when `io.progress`): a line per epoch, rewritten at most once a second. */
+export function trainProgress(
+  config: TrainConfig,
+  io: Pick<TrainIo, 'err' | 'progress'>,
+): (epoch: number, done: number, total: number, r: BatchResult) => void {
+  let last = 0;
+  return (e, done, total, r) => {
+    if (!io.progress) return;
+    const now = performance.now();
+    if (done === 1) last = 0;
+    if (now - last > 1000 || done === total) {
+      last = now;
+      io.err(
+        `\repoch ${e + 1}/${config.epochs}  batch ${done}/${total}  loss ${r.loss.toFixed(4)}  steps ${r.steps}   `,
+      );
+    }
+    if (done === total) io.err('\n');
+  };
 }
 
 /** The backend `train` computes on in Node: wasm when asked, or when auto finds it faster. */

@@ -76,6 +76,8 @@ export interface SimMetrics {
   cosine: number;
   /** ‖φ* − φ⁰‖ of the last controlled equilibrium. */
   displacement: number;
+  /** Steps the last free solve took (backprop through time would keep that many states). */
+  freeSteps: number;
 }
 
 /** Everything needed to continue a run on another backend (plain arrays, no tensors). */
@@ -361,7 +363,13 @@ export class Simulation {
       // Weights edited or trained meanwhile: these numbers describe the old ones.
       if (version !== this.weightsVersion) return;
       this.freePhi = phi;
-      this.metrics = { ...this.metrics, scope: 'sample', loss: lossValue, spectralRadius: radius };
+      this.metrics = {
+        ...this.metrics,
+        scope: 'sample',
+        loss: lossValue,
+        spectralRadius: radius,
+        freeSteps: free.steps,
+      };
       if (this.config.method !== 'lcp') {
         this.trainer.confirmWeights();
         return;
@@ -961,6 +969,7 @@ const NO_EQUILIBRIUM = {
   controlPsi: NaN,
   controlU: NaN,
   displacement: NaN,
+  freeSteps: NaN,
 } as const;
 
 function emptyMetrics(): SimMetrics {
@@ -974,6 +983,7 @@ function emptyMetrics(): SimMetrics {
     settled: false,
     cosine: NaN,
     displacement: NaN,
+    freeSteps: NaN,
   };
 }
 

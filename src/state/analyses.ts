@@ -24,6 +24,9 @@ export interface AnalysesState {
   epCompare: AnalysisSlot<EpResult>;
 }
 
+/** The analyses kept here (the parameter sweep has its own store, sweeps.ts). */
+type SlotKind = Exclude<AnalysisKind, 'sweep'>;
+
 const idle = <T>(): AnalysisSlot<T> => ({ status: 'idle', id: 0, result: null, message: null });
 
 export const analyses = createStore<AnalysesState>(() => ({
@@ -34,7 +37,7 @@ export const analyses = createStore<AnalysesState>(() => ({
 /** Request ids, increasing over the page's life (never reused after a clear). */
 let nextId = 1;
 
-function start(kind: AnalysisKind): number {
+function start(kind: SlotKind): number {
   const id = nextId++;
   analyses.setState((s) => ({ [kind]: { ...s[kind], status: 'running', id, message: null } }));
   return id;
@@ -63,7 +66,7 @@ export function receiveEpComparison(id: number, result: EpResult): void {
 }
 
 /** Request `id` will not be answered (stopped, rebuilt, no equilibrium). */
-export function analysisFailed(kind: AnalysisKind, id: number, message: string): void {
+export function analysisFailed(kind: SlotKind, id: number, message: string): void {
   const slot = analyses.getState()[kind];
   if (slot.id !== id) return;
   analyses.setState({ [kind]: { ...slot, status: 'failed', message } });

@@ -15,6 +15,7 @@ import type {
 } from '../worker/protocol';
 import { analysisFailed, clearAnalyses, receiveAlphaSweep, receiveEpComparison } from './analyses';
 import { setConfigFields } from './configChanges';
+import { receiveSweepPoint, sweepDone, sweepFailed } from './sweeps';
 import { receiveLog } from './runLog';
 import { clearSimView, receiveSnapshot, receiveTask, simView } from './simView';
 import { dismissNoticeKey, pushNotice, useApp, type AppState } from './store';
@@ -141,7 +142,14 @@ export function createEngineClient(worker: Worker): EngineClient {
         receiveEpComparison(msg.id, msg.result);
         break;
       case 'analysisFailed':
-        analysisFailed(msg.analysis, msg.id, msg.message);
+        if (msg.analysis === 'sweep') sweepFailed(msg.id, msg.message);
+        else analysisFailed(msg.analysis, msg.id, msg.message);
+        break;
+      case 'sweepPoint':
+        receiveSweepPoint(msg.id, msg.point);
+        break;
+      case 'sweepDone':
+        sweepDone(msg.id);
         break;
       case 'log':
         receiveLog(msg.base, msg.from, msg.entries, msg.full);

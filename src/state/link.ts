@@ -4,7 +4,9 @@
  *
  *   { c: configuration fields that differ from the defaults (seed and backend included),
  *     b: the backend that actually ran (what `auto` chose), ch: chapter id, sc: scene index,
- *     l: the action log since the network was built (engine/actionLog.ts) }
+ *     l: the action log since the network was built (engine/actionLog.ts),
+ *     sw: a parameter sweep to run once the log is replayed: { a: axes (engine/sweep.ts syntax),
+ *         s: seeds, u: updates per run, m: the metric shown } }
  *
  * Reading is defensive: every field is checked on its own and a bad one falls back to its
  * default alone, named in `rejected`; sizes are bounded before anything is decompressed or
@@ -24,6 +26,16 @@ import {
   type TrainConfig,
 } from '../engine/config';
 import { InputError } from '../engine/errors';
+import {
+  DEFAULT_SWEEP,
+  MAX_SEEDS,
+  MAX_UPDATES,
+  SWEEP_METRICS,
+  parseSweepAxis,
+  planSweep,
+  type SweepMetric,
+  type SweepRequest,
+} from '../engine/sweep';
 import { chapterById } from '../chapters';
 
 export const LINK_VERSION = 1;
@@ -44,6 +56,13 @@ export interface LinkState {
   chapter: string | null;
   scene: number;
   log: LogEntry[];
+  /** A parameter sweep the link runs after its replay (absent: none). */
+  sweep?: LinkSweep;
+}
+
+export interface LinkSweep {
+  request: SweepRequest;
+  metric: SweepMetric;
 }
 
 export interface DecodedLink {
@@ -66,6 +85,10 @@ export function encodeLink(state: LinkState): string {
     payload.sc = state.scene;
   }
   if (state.log.length) payload.l = state.log;
+  if (state.sweep) {
+    const { request, metric } = state.sweep;
+    payload.sw = { a: request.axes, s: request.seeds, u: request.updates, m: metric };
+  }
   return `v=${LINK_VERSION}&s=${compressToEncodedURIComponent(JSON.stringify(payload))}`;
 }
 
@@ -143,7 +166,7 @@ function own(payload: Payload, key: string): unknown {
   return Object.hasOwn(payload, key) ? payload[key] : undefined;
 }
 
-const PAYLOAD_KEYS = ['c', 'b', 'ch', 'sc', 'l'];
+const PAYLOAD_KEYS = ['c', 'b', 'ch', 'sc', 'l', 'sw'];
 
 function readPayload(payload: Payload, rejected: string[]): LinkState {
   for (const key of Object.keys(payload))
@@ -167,7 +190,70 @@ function readPayload(payload: Payload, rejected: string[]): LinkState {
     else rejected.push('sc (scene)');
   }
   const log = readLog(own(payload, 'l'), config, rejected);
-  return { config, backend, chapter: chapter?.id ?? null, scene, log };
+  const sweep = readSweep(own(payload, 'sw'), rejected);
+  return { config, backend, chapter: chapter?.id ?? null, scene, log, ...(sweep ? { sweep } : {}) };
+}
+
+/** Longest axis text read (a list of a thousand values is far shorter than the hash bound). */
+const MAX_AXIS_CHARS = 4096;
+
+/**
+ * The sweep: its axes are its substance (without them there is no sweep); seeds, updates and
+ * metric each fall back to their defaults alone. A sweep too large as a whole is refused.
+ */
+function readSweep(raw: unknown, rejected: string[]): LinkSweep | null {
+  if (raw === undefined) return null;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    rejected.push('sw (sweep)');
+    return null;
+  }
+  const sw = raw as Payload;
+  for (const key of Object.keys(sw))
+    if (!['a', 's', 'u', 'm'].includes(key)) rejected.push(`sw.${shown(key)}`);
+  const a = own(sw, 'a');
+  const axes =
+    Array.isArray(a) &&
+    a.length >= 1 &&
+    a.length <= 2 &&
+    a.every((t) => typeof t === 'string' && t.length <= MAX_AXIS_CHARS && axisOk(t))
+      ? (a as string[])
+      : null;
+  if (!axes) {
+    rejected.push('sw.a (the sweep’s parameters; no sweep)');
+    return null;
+  }
+  const integer = (key: string, max: number, fallback: number): number => {
+    const v = own(sw, key);
+    if (v === undefined) return fallback;
+    if (Number.isInteger(v) && (v as number) >= 1 && (v as number) <= max) return v as number;
+    rejected.push(`sw.${key}`);
+    return fallback;
+  };
+  const seeds = integer('s', MAX_SEEDS, DEFAULT_SWEEP.seeds);
+  const updates = integer('u', MAX_UPDATES, DEFAULT_SWEEP.updates);
+  const m = own(sw, 'm');
+  let metric: SweepMetric = DEFAULT_SWEEP.metric;
+  if (typeof m === 'string' && (SWEEP_METRICS as readonly string[]).includes(m))
+    metric = m as SweepMetric;
+  else if (m !== undefined) rejected.push('sw.m (metric)');
+  const request = { axes, seeds, updates };
+  try {
+    planSweep(request);
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    rejected.push(`sw (${shown(e.message)})`);
+    return null;
+  }
+  return { request, metric };
+}
+
+function axisOk(text: string): boolean {
+  try {
+    parseSweepAxis(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -9,6 +9,7 @@ import { decodeLink, describeRejected, encodeLink, type LinkState } from './link
 import { engine, onReplayEnded } from './engine';
 import { runLog } from './runLog';
 import { showRun } from './scenes';
+import { linkedSweep, runLinkedSweep, sweeps } from './sweeps';
 import { pushNotice, useApp } from './store';
 
 /** The hash is rewritten this long after the first change of a burst. */
@@ -34,6 +35,7 @@ export function currentLink(): { link: LinkState } | { problem: string } {
   if (full) return { problem: 'its action log is longer than a link holds' };
   const { chapter, scene, backend } = useApp.getState();
   const ran = (BACKENDS as readonly string[]).includes(backend) && backend !== 'auto';
+  const sweep = linkedSweep();
   return {
     link: {
       config: base.config,
@@ -41,6 +43,7 @@ export function currentLink(): { link: LinkState } | { problem: string } {
       chapter,
       scene,
       log: entries,
+      ...(sweep ? { sweep } : {}),
     },
   };
 }
@@ -68,7 +71,9 @@ export function openLink(hash: string): boolean {
       text: `Not used from the link (defaults instead): ${describeRejected(rejected)}.`,
     });
   if (!link) return false;
-  openRun(link);
+  const { sweep } = link;
+  // The sweep runs from the replayed run's configuration, once the replay has ended.
+  openRun(link, sweep ? () => runLinkedSweep(sweep) : undefined);
   return true;
 }
 
@@ -138,6 +143,9 @@ export function startLinkSync(): () => void {
   writeSoon = later;
   onReplayEnded(replayEnded);
   const offLog = runLog.subscribe(later);
+  const offSweeps = sweeps.subscribe((s, prev) => {
+    if (s.plan !== prev.plan || s.form.metric !== prev.form.metric) later();
+  });
   const offApp = useApp.subscribe((s, prev) => {
     if (
       s.chapter !== prev.chapter ||
@@ -152,6 +160,7 @@ export function startLinkSync(): () => void {
   window.addEventListener('hashchange', onHashChange);
   return () => {
     offLog();
+    offSweeps();
     offApp();
     window.removeEventListener('hashchange', onHashChange);
     if (timer) clearTimeout(timer);

@@ -17,6 +17,8 @@ export const VIEW_IDS = [
   // Analyses a chapter's scene asks for (hidden until then): the α limit and EP against LCP.
   'sweep',
   'ep',
+  // Parameter sweeps (the user's own, hidden until asked for).
+  'sweeps',
 ] as const;
 export type ViewId = (typeof VIEW_IDS)[number];
 
@@ -122,7 +124,7 @@ export const useApp = create<AppState>(() => ({
   preset: null,
   chapterConfig: defaultConfig(),
   ...initialRun,
-  hidden: ['sweep', 'ep'],
+  hidden: ['sweep', 'ep', 'sweeps'],
   embed: null,
   overlays: [],
   synapse: null,

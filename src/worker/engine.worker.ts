@@ -18,6 +18,8 @@ import {
 } from '../engine/config';
 import { diagnoseDivergence } from '../engine/diagnosis';
 import { epCompareSliced } from '../engine/ep';
+import { planSweep, type SweepRequest } from '../engine/sweep';
+import { sweepSliced } from '../engine/sweepRun';
 import { DivergenceError, InputError } from '../engine/errors';
 import { hiddenSize } from '../engine/init';
 import { setWasmKernelOptions } from '../engine/kernels/wasm/kernel';
@@ -103,13 +105,15 @@ type JobSpec =
   /** Analyses of the current sample: their result goes back as a reply to `id`. */
   | { kind: 'alphaSweep'; id: number; alphas?: number[] }
   | { kind: 'epCompare'; id: number; betas?: number[] }
+  /** A parameter sweep: `done` of `total` runs so far (each a fresh network, not the one shown). */
+  | { kind: 'sweep'; id: number; request: SweepRequest; done: number; total: number }
   /** An opened link's action log, `done` of its entries so far. */
   | { kind: 'replay'; id: number; entries: LogEntry[]; done: number };
 
 type AnalysisSpec = Extract<JobSpec, { kind: AnalysisKind }>;
 
 function isAnalysis(spec: JobSpec): spec is AnalysisSpec {
-  return spec.kind === 'alphaSweep' || spec.kind === 'epCompare';
+  return spec.kind === 'alphaSweep' || spec.kind === 'epCompare' || spec.kind === 'sweep';
 }
 
 /** Tell the page an analysis will not be answered (its view stops waiting). */
@@ -363,6 +367,7 @@ const LABELS: Record<JobSpec['kind'], string> = {
   edit: 'Editing',
   alphaSweep: 'Sweeping α',
   epCompare: 'Equilibrium propagation against LCP',
+  sweep: 'Sweeping parameters',
   replay: 'Replaying the link',
 };
 
@@ -505,9 +510,41 @@ function* jobWork(s: Simulation, spec: JobSpec): Sliced<unknown> {
       }
       return;
     }
+    case 'sweep':
+      return yield* sweepWork(s, spec);
     case 'build':
       return;
   }
+}
+
+/**
+ * The sweep's runs from the running configuration, each reported as it ends; the progress line
+ * says which run of how many is training.
+ */
+function* sweepWork(s: Simulation, spec: Extract<JobSpec, { kind: 'sweep' }>): Sliced<void> {
+  const plan = planSweep(spec.request);
+  spec.total = plan.cells.length * spec.request.seeds;
+  // The configuration as it is now: a live change made while the sweep runs is not its business.
+  const base = structuredClone(s.config);
+  const runs = sweepSliced(
+    base,
+    plan,
+    (point) => {
+      spec.done++;
+      post({ type: 'sweepPoint', id: spec.id, point });
+    },
+    mnist,
+  );
+  try {
+    for (;;) {
+      const r = runs.next();
+      if (r.done) break;
+      yield { ...r.value, stage: `run ${spec.done + 1} of ${spec.total}: ${r.value.stage}` };
+    }
+  } finally {
+    runs.return(undefined);
+  }
+  post({ type: 'sweepDone', id: spec.id });
 }
 
 /**
@@ -627,12 +664,11 @@ function chunkSize(s: Simulation): number {
 function busyOf(j: Job): Busy {
   const p = j.progress;
   const spec = j.spec;
-  const done = spec.kind === 'train' ? spec.done : spec.kind === 'replay' ? spec.done : 0;
-  const total =
-    spec.kind === 'train' ? spec.total : spec.kind === 'replay' ? spec.entries.length : 1;
+  const counted = spec.kind === 'train' || spec.kind === 'sweep';
+  const done = counted || spec.kind === 'replay' ? spec.done : 0;
+  const total = counted ? spec.total : spec.kind === 'replay' ? spec.entries.length : 1;
   const elapsed = (performance.now() - j.started) / 1000;
-  const secondsLeft =
-    spec.kind === 'train' && done > 0 ? Math.round((elapsed / done) * (total - done)) : null;
+  const secondsLeft = counted && done > 0 ? Math.round((elapsed / done) * (total - done)) : null;
   return {
     kind: spec.kind,
     label: j.label,
@@ -730,7 +766,8 @@ function work(): void {
       if (!job) break;
     }
     const current = job;
-    training = current.spec.kind === 'train';
+    // A sweep trains too: it rests between slices as Train does, so the page keeps its share.
+    training = current.spec.kind === 'train' || current.spec.kind === 'sweep';
     try {
       const r = current.work.next();
       if (r.done) {
@@ -1164,6 +1201,9 @@ function handle(cmd: Command): void {
       return;
     case 'epCompare':
       enqueue({ kind: 'epCompare', id: cmd.id, ...(cmd.betas ? { betas: cmd.betas } : {}) });
+      return;
+    case 'sweep':
+      enqueue({ kind: 'sweep', id: cmd.id, request: cmd.request, done: 0, total: 0 });
       return;
     case 'replay': {
       let c: TrainConfig;

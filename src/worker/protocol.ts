@@ -7,6 +7,8 @@ import type { BackendChoice, TrainConfig } from '../engine/config';
 import type { AlphaSweepResult } from '../engine/alphaSweep';
 import type { DivergenceFix } from '../engine/diagnosis';
 import type { EpResult } from '../engine/ep';
+import type { SweepRequest } from '../engine/sweep';
+import type { SweepPoint } from '../engine/sweepRun';
 import type {
   Checkpoint,
   UpdateState,
@@ -80,9 +82,11 @@ export interface Busy {
 export type { Checkpoint, DivergenceFix };
 export type { AlphaPoint, AlphaSweepResult } from '../engine/alphaSweep';
 export type { EpPoint, EpResult, LcpPoint, Trace } from '../engine/ep';
+export type { SweepRequest } from '../engine/sweep';
+export type { SweepPoint } from '../engine/sweepRun';
 
-/** The analyses a chapter's scene asks for (worker jobs with a reply). */
-export type AnalysisKind = 'alphaSweep' | 'epCompare';
+/** The analyses a chapter's scene or the user asks for (worker jobs with a reply). */
+export type AnalysisKind = 'alphaSweep' | 'epCompare' | 'sweep';
 
 /** What views draw: the current sample's state and what changed. */
 export interface Snapshot {
@@ -202,6 +206,11 @@ export type Command =
   | { type: 'alphaSweep'; id: number; alphas?: number[] }
   /** EP's two phases against LCP's one on the current sample (default β: 1e-4 … 1, 9 points). */
   | { type: 'epCompare'; id: number; betas?: number[] }
+  /**
+   * A parameter sweep from the running configuration: short trainings of fresh networks, one
+   * `sweepPoint` reply per run as it ends, then `sweepDone` (or `analysisFailed` when stopped).
+   */
+  | { type: 'sweep'; id: number; request: SweepRequest }
   /** Build `config` from its seed and replay `log` on it (an opened link), with progress. */
   | { type: 'replay'; id: number; config: TrainConfig; log: LogEntry[] };
 
@@ -237,6 +246,9 @@ export type WorkerMessage =
   | { type: 'pong'; id: number }
   | { type: 'alphaSweep'; id: number; points: AlphaSweepResult['points']; result: AlphaSweepResult }
   | { type: 'epCompare'; id: number; result: EpResult }
+  | { type: 'sweepPoint'; id: number; point: SweepPoint }
+  /** Sweep `id` ran all its points. */
+  | { type: 'sweepDone'; id: number }
   /** An analysis that will not be answered: stopped, rebuilt, or failed (no free equilibrium…). */
   | { type: 'analysisFailed'; id: number; analysis: AnalysisKind; message: string }
   | { type: 'error'; message: string }

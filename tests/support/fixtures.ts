@@ -366,6 +366,7 @@ export function fixtureSimView(options: FixtureOptions = {}): SimView {
       settled: residual < 1e-3,
       cosine: learning.length ? 0.93 : NaN,
       displacement: Math.hypot(...phi.map((e, i) => e - phi0[i])),
+      freeSteps,
     },
     weights,
     learning: [],

@@ -41,6 +41,48 @@ describe('links', () => {
     expect(encodeLink({ ...state, log: [], chapter: null }).length).toBeLessThan(200);
   });
 
+  it('carry a sweep: its parameters, seeds, updates and metric read back the same', () => {
+    const state: LinkState = {
+      config: circle(),
+      backend: null,
+      chapter: null,
+      scene: 0,
+      log: [],
+      sweep: {
+        request: { axes: ['lr=1e-3..0.1:5:log', 'alpha=1,2,4'], seeds: 3, updates: 20 },
+        metric: 'testAccuracy',
+      },
+    };
+    const { link, rejected } = decodeLink(`#${encodeLink(state)}`);
+    expect(rejected).toEqual([]);
+    expect(link).toEqual(state);
+    // Without a sweep the link has no `sweep` at all.
+    expect(decodeLink(`#${encodeLink({ ...state, sweep: undefined })}`).link).not.toHaveProperty(
+      'sweep',
+    );
+  });
+
+  it('a sweep’s bad field falls back alone; bad parameters or too many runs drop the sweep', () => {
+    const read = (sw: unknown) => decodeLink(pack({ sw }));
+    const some = read({ a: ['lr=0.01,0.02'], s: 0, u: 'ten', m: 'nope', z: 1 });
+    expect(some.link?.sweep).toEqual({
+      request: { axes: ['lr=0.01,0.02'], seeds: 2, updates: 10 },
+      metric: 'testLoss',
+    });
+    expect(some.rejected).toEqual(['sw.z', 'sw.s', 'sw.u', 'sw.m (metric)']);
+    for (const a of [['task=1,2'], [], 'lr=1..2', ['lr=1', 'lr=2', 'dt=1'], [7]]) {
+      const r = read({ a, s: 1 });
+      expect(r.link?.sweep, JSON.stringify(a)).toBeUndefined();
+      expect(r.rejected[0]).toMatch(/^sw\.a/);
+      // The rest of the link stands.
+      expect(r.link?.config).toEqual(defaultConfig());
+    }
+    const big = read({ a: ['lr=0..1:100', 'alpha=1..2:100'], s: 1 });
+    expect(big.link?.sweep).toBeUndefined();
+    expect(big.rejected[0]).toMatch(/^sw \(points: 10000 points/);
+    expect(read('x').rejected).toEqual(['sw (sweep)']);
+  });
+
   it('an address without a link changes nothing', () => {
     expect(decodeLink('')).toEqual({ link: null, rejected: [] });
     expect(decodeLink('#')).toEqual({ link: null, rejected: [] });

@@ -543,7 +543,7 @@ describe('axes and stage', () => {
         expect(spans.every((s) => s >= 1 && s <= cols)).toBe(true);
       }
     }
-    expect(stageLayout([...VIEW_IDS], 1010, 660)).toMatchObject({ cols: 3, rows: 3 });
+    expect(stageLayout([...VIEW_IDS], 1010, 660)).toMatchObject({ cols: 4, rows: 3 });
   });
 });
 
@@ -578,6 +578,13 @@ describe('equations view', () => {
     expect(root.querySelector('.eq-blocks')).toBe(blocks);
     expect(value('psi')).toBe(fmt(0.5 * 0.25 * psi.length));
     expect(value('t')).toBe('99');
+
+    // Memory per update, by hand for the fixture's n = 6, k = 2, T = 60 free steps, batch 8:
+    // LCP (2·6 + 3·2)·8·4 = 576 B, RBP (2·6 + 2)·8·4 = 448 B, BPTT 60·(6 + 2)·8·4 = 15360 B.
+    drawEquations(root, { ...view, latest: later }, { ...SIZE, config, batch: 8 });
+    expect(root.querySelector('.eq-memory')!.textContent).toBe(
+      'Memory per update (batch 8): LCP 576 B · RBP 448 B · backprop through time (T = 60 steps) 15 KB',
+    );
 
     // Control off: the controller's equations fade; their titles stay legible.
     drawEquations(root, { ...view, latest: { ...later, control: false } }, { ...SIZE, config });

@@ -7,6 +7,7 @@ import { useCallback, useRef } from 'react';
 import katex from 'katex';
 import 'katex/dist/katex.min.css';
 import type { TrainConfig } from '../../engine/config';
+import { formatBytes, updateMemory } from '../../engine/memory';
 import type { SimView } from '../../state/simView';
 import { useApp } from '../../state/store';
 import { ROLE } from '../theme';
@@ -31,6 +32,8 @@ export type EquationConfig = Pick<
 
 export interface EquationsOptions extends Size {
   config: EquationConfig;
+  /** The batch of an update (the memory line counts states per sample × batch); default 1. */
+  batch?: number;
 }
 
 interface Block {
@@ -286,7 +289,14 @@ export function drawEquations(
       }
       typeset(body, block.tex, true);
     }
+    const memory = div(container, 'eq-memory');
+    memory.style.cssText = 'margin-top:0.4em;font-size:0.85em;font-variant-numeric:tabular-nums';
+    memory.title =
+      'Bytes of state each method keeps to compute one update of this network (float32, × batch; the weights, the same for all, not counted): ' +
+      'LCP one controlled equilibrium φ*, y* and the control ψ*, u*, u_I*; RBP one free equilibrium and its adjoint δ; ' +
+      'backprop through time the T states of the free solve (T = the steps the last one took).';
   }
+  drawMemory(container, view, options);
   // Type scales with the view (KaTeX sizes itself in em), then shrinks until it fits (measured
   // only when the equations or the size changed; jsdom has no layout and skips this).
   const fit = `${key}|${width}x${height}|${fontSize()}`;
@@ -327,6 +337,20 @@ export function drawEquations(
   }
 }
 
+/** The memory line: bytes per update for LCP, RBP and BPTT (engine/memory.ts), as text. */
+function drawMemory(container: HTMLElement, view: SimView, options: EquationsOptions): void {
+  const el = container.querySelector<HTMLElement>('.eq-memory');
+  const s = view.latest;
+  if (!el) return;
+  const batch = options.batch ?? 1;
+  const m = s ? updateMemory({ n: s.n, k: s.k, batch, steps: s.metrics.freeSteps }) : null;
+  const T = s && Number.isFinite(s.metrics.freeSteps) ? String(s.metrics.freeSteps) : '?';
+  const text = m
+    ? `Memory per update (batch ${batch}): LCP ${formatBytes(m.lcp)} · RBP ${formatBytes(m.rbp)} · backprop through time (T = ${T} steps) ${formatBytes(m.bptt)}`
+    : 'Memory per update: —';
+  if (el.textContent !== text) el.textContent = text;
+}
+
 /** The equations view: typeset per configuration, live values from the snapshot bus. */
 export function EquationsView() {
   const host = useRef<HTMLDivElement>(null);
@@ -338,13 +362,15 @@ export function EquationsView() {
   const learnQ = useApp((s) => s.config.learnQ);
   const lambdaKP = useApp((s) => s.config.lambdaKP);
   const readout = useApp((s) => s.config.readout);
+  const batch = useApp((s) => s.config.batch);
   const draw = useCallback(
     (el: HTMLDivElement, view: SimView, size: Size) =>
       drawEquations(el, view, {
         ...size,
+        batch,
         config: { controller, method, alpha, ki, kp, learnQ, lambdaKP, readout },
       }),
-    [controller, method, alpha, ki, kp, learnQ, lambdaKP, readout],
+    [controller, method, alpha, ki, kp, learnQ, lambdaKP, readout, batch],
   );
   // Live values as text: ten updates a second are readable and keep KaTeX's layout cheap.
   useLiveDraw(host, draw, 100);
