@@ -7,6 +7,7 @@
  * a piece at a time, so that it can show progress and stop between pieces; the plain methods run
  * them to the end (tests, scripts).
  */
+import { confusionMatrix, type TestEvaluation } from './digits';
 import { rate } from './activations';
 import { INPUT_LIMIT, needsRebuild, parseConfig, type TrainConfig } from './config';
 import {
@@ -161,6 +162,8 @@ export class Simulation {
   freePhi: Float32Array | null = null;
   /** Points and markers produced since the caller last took them. */
   pendingLearning: LearningPoint[] = [];
+  /** The test split's evaluation at the end of the last epoch, until the caller takes it. */
+  pendingTestEvaluation: TestEvaluation | null = null;
   pendingMarkers: SimMarker[] = [];
   /** Trace samples taken since the caller last took them (see advance). */
   pendingTrace: TraceSample[] = [];
@@ -777,9 +780,29 @@ export class Simulation {
       const test = yield* this.trainer.evaluateSliced(this.data.test);
       point.testLoss = test.loss;
       point.testAccuracy = this.data.classification ? test.accuracy : null;
+      if (test.predictions && this.data.test.labels) {
+        const k = this.data.k;
+        this.pendingTestEvaluation = {
+          epoch: this.trainer.epoch,
+          updates: this.trainer.updates,
+          loss: test.loss,
+          accuracy: test.accuracy,
+          k,
+          confusion: Array.from(confusionMatrix(this.data.test.labels, test.predictions, k)),
+        };
+      }
     }
     this.pendingLearning.push(point);
     return point;
+  }
+
+  /**
+   * Train updates until the current epoch ends (its test evaluation): a whole epoch,
+   * ⌈train size / batch⌉, from an epoch's start, the rest of it after a stop.
+   */
+  get updatesLeftInEpoch(): number {
+    const per = this.trainer.batchesPerEpoch;
+    return per - (this.trainer.updates % per);
   }
 
   /** ρ(W diag ρ′) at the last training batch's first free equilibrium (while training). */
