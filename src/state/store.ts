@@ -17,6 +17,8 @@ export const VIEW_IDS = [
   // Analyses a chapter's scene asks for (hidden until then): the α limit and EP against LCP.
   'sweep',
   'ep',
+  // The digits chapters' test evaluation and drawing pad (hidden elsewhere).
+  'digits',
 ] as const;
 export type ViewId = (typeof VIEW_IDS)[number];
 
@@ -122,7 +124,7 @@ export const useApp = create<AppState>(() => ({
   preset: null,
   chapterConfig: defaultConfig(),
   ...initialRun,
-  hidden: ['sweep', 'ep'],
+  hidden: ['sweep', 'ep', 'digits'],
   embed: null,
   overlays: [],
   synapse: null,

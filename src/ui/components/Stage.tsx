@@ -9,6 +9,7 @@ import { TracesView } from '../views/TracesView';
 import { WeightsView } from '../views/WeightsView';
 import { SweepView } from '../views/SweepView';
 import { EpView } from '../views/EpView';
+import { DigitsView } from '../views/DigitsView';
 import { SceneBar } from './SceneBar';
 import { ViewExport } from './ViewExport';
 
@@ -22,6 +23,7 @@ export const VIEWS: Record<ViewId, { title: string; Component: ComponentType }> 
   equations: { title: 'Equations', Component: EquationsView },
   sweep: { title: 'The α limit', Component: SweepView },
   ep: { title: 'One phase, not two', Component: EpView },
+  digits: { title: 'Digits: test and draw', Component: DigitsView },
 };
 
 /** Which views take a row's spare columns first: time series and text read better wide; the
@@ -30,6 +32,7 @@ const WIDE_FIRST: ViewId[] = [
   'traces',
   'learning',
   'equations',
+  'digits',
   'weights',
   'network',
   'task',
