@@ -88,7 +88,7 @@ describe('digit response view', () => {
       'controlled toward 7',
     );
     expect(svg.querySelector('text.control')?.textContent).toBe(
-      '½‖ψ*‖² = 0.0123  ·  p(7): 10% free → 74% controlled',
+      '½‖ψ*‖² = 0.0123  ·  p(7): 0.1 free → 0.74 controlled',
     );
     expect(normalise(svg)).toMatchSnapshot();
   });

@@ -9,7 +9,7 @@ import { padToDigit } from '../../engine/tasks/padImage';
 /** Canvas pixels per side (4 per MNIST pixel), and the pen's width in them (MNIST strokes are
  *  about two pixels wide). */
 const PAD_PIXELS = 112;
-const PEN_WIDTH = 9;
+const PEN_WIDTH = 12;
 
 export type PadDigit = NonNullable<ReturnType<typeof padToDigit>>;
 

@@ -9,7 +9,7 @@ import { emptyMessage, fontSize, INK, label, layer, sizeSvg, type Size } from '.
 import { OKABE_ITO } from '../theme';
 
 /** What the view says before the first epoch has ended. */
-export const CONFUSION_EMPTY = 'The confusion matrix appears when an epoch ends (Train 1 epoch).';
+export const CONFUSION_EMPTY = 'Confusion matrix: when an epoch ends.';
 
 /** Share of the row → fill: white for none, blue for all (the diagonal), vermillion off it. */
 function cellFill(share: number, diagonal: boolean): string {

@@ -10,9 +10,9 @@ import { OKABE_ITO, ROLE } from '../theme';
 
 /** What the view says before there is a response (or why there is none). */
 export function responseEmptyText(status: 'idle' | 'waiting' | 'failed', message = ''): string {
-  if (status === 'waiting') return 'The network is settling on your digit…';
+  if (status === 'waiting') return 'Settling on your digit…';
   if (status === 'failed') return `No response: ${message}`;
-  return 'Draw a digit on the pad to see the free and controlled responses.';
+  return 'Draw a digit on the pad.';
 }
 
 interface Panel {
@@ -96,15 +96,14 @@ export function drawResponse(
       .attr('fill', INK)
       .text((_, i) => String(i));
   });
+  // Probabilities to three digits: weak control (large α) moves them only a little.
   const psi = response.controlledProbs ? fmt(response.controlPsi) : '—';
+  const before = fmt(response.freeProbs[response.target]);
+  const after = response.controlledProbs ? fmt(response.controlledProbs[response.target]) : '—';
   label(
     g,
     'control',
-    `½‖ψ*‖² = ${psi}  ·  p(${response.target}): ${(response.freeProbs[response.target] * 100).toFixed(0)}% free → ${
-      response.controlledProbs
-        ? (response.controlledProbs[response.target] * 100).toFixed(0) + '% controlled'
-        : '—'
-    }`,
+    `½‖ψ*‖² = ${psi}  ·  p(${response.target}): ${before} free → ${after} controlled`,
     2,
     size.height - Math.round(0.4 * fs),
     { fill: INK },
