@@ -164,6 +164,8 @@ export class Simulation {
   pendingLearning: LearningPoint[] = [];
   /** The test split's evaluation at the end of the last epoch, until the caller takes it. */
   pendingTestEvaluation: TestEvaluation | null = null;
+  /** The last epoch whose test evaluation ran to its end. */
+  private testedEpoch = 0;
   pendingMarkers: SimMarker[] = [];
   /** Trace samples taken since the caller last took them (see advance). */
   pendingTrace: TraceSample[] = [];
@@ -777,23 +779,44 @@ export class Simulation {
     };
     if (this.trainer.updates % this.trainer.batchesPerEpoch === 0) {
       this.trainer.epoch++;
-      const test = yield* this.trainer.evaluateSliced(this.data.test);
+      const test = yield* this.testEvaluationSliced();
       point.testLoss = test.loss;
       point.testAccuracy = this.data.classification ? test.accuracy : null;
-      if (test.predictions && this.data.test.labels) {
-        const k = this.data.k;
-        this.pendingTestEvaluation = {
-          epoch: this.trainer.epoch,
-          updates: this.trainer.updates,
-          loss: test.loss,
-          accuracy: test.accuracy,
-          k,
-          confusion: Array.from(confusionMatrix(this.data.test.labels, test.predictions, k)),
-        };
-      }
     }
     this.pendingLearning.push(point);
     return point;
+  }
+
+  /**
+   * The test split at the free equilibrium, at the end of an epoch: loss, accuracy and (classes)
+   * the confusion matrix, left in pendingTestEvaluation for the caller.
+   */
+  *testEvaluationSliced(): Sliced<{ loss: number; accuracy: number }> {
+    const test = yield* this.trainer.evaluateSliced(this.data.test);
+    this.testedEpoch = this.trainer.epoch;
+    if (test.predictions && this.data.test.labels) {
+      const k = this.data.k;
+      this.pendingTestEvaluation = {
+        epoch: this.trainer.epoch,
+        updates: this.trainer.updates,
+        loss: test.loss,
+        accuracy: test.accuracy,
+        k,
+        confusion: Array.from(confusionMatrix(this.data.test.labels, test.predictions, k)),
+      };
+    }
+    return test;
+  }
+
+  /**
+   * Did a stop come between an epoch's last update and its test evaluation? (Train 1 epoch then
+   * evaluates, and trains no further.)
+   */
+  get testEvaluationMissing(): boolean {
+    return (
+      this.trainer.epoch > this.testedEpoch &&
+      this.trainer.updates % this.trainer.batchesPerEpoch === 0
+    );
   }
 
   /**
@@ -944,6 +967,7 @@ export class Simulation {
     this.control = cp.control;
     this.trainer.updates = cp.updates;
     this.trainer.epoch = cp.epoch;
+    this.testedEpoch = cp.epoch;
     this.weightsVersion++;
   }
 

@@ -486,7 +486,14 @@ function* jobWork(s: Simulation, spec: JobSpec): Sliced<unknown> {
       return;
     case 'train':
       spec.startUpdates ??= s.trainer.updates - spec.done;
-      if (spec.untilEpochEnd && spec.total < 0) spec.total = s.updatesLeftInEpoch;
+      if (spec.untilEpochEnd && spec.total < 0) {
+        // Stopped during the last epoch's test evaluation: resuming finishes just that.
+        if (s.testEvaluationMissing) {
+          spec.total = 0;
+          yield* s.testEvaluationSliced();
+          sendTestEvaluation(s);
+        } else spec.total = s.updatesLeftInEpoch;
+      }
       while (spec.done < spec.total) {
         yield* logged(s.trainStepSliced(), ['t', 1]);
         spec.done++;
@@ -671,7 +678,13 @@ function busyOf(j: Job): Busy {
     stageTotal: p?.total ?? 0,
     secondsLeft,
   };
-  if (spec.kind === 'train' && spec.untilEpochEnd && sim && spec.startUpdates !== null) {
+  if (
+    spec.kind === 'train' &&
+    spec.untilEpochEnd &&
+    spec.total > 0 &&
+    sim &&
+    spec.startUpdates !== null
+  ) {
     // The epoch this job finishes, and how far into it training is (a resumed epoch starts
     // part-way); at its last update the epoch is complete while its test evaluation runs.
     const batches = sim.trainer.batchesPerEpoch;

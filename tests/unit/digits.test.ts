@@ -158,4 +158,27 @@ describe('the network on digits', () => {
       expect(e.confusion.slice(t * 10, t * 10 + 10).reduce((a, b) => a + b, 0)).toBe(perClass[t]);
     sim.dispose();
   });
+
+  it('a stop during the test evaluation leaves it missing, and it can be run on its own', () => {
+    const sim = small();
+    sim.trainStep();
+    sim.trainStep();
+    const work = sim.trainStepSliced();
+    for (;;) {
+      const r = work.next();
+      expect(r.done).toBe(false);
+      if (!r.done && r.value.stage === 'evaluate') break;
+    }
+    work.return(undefined as never);
+    // The update stands; its epoch's evaluation does not.
+    expect(sim.trainer.updates).toBe(3);
+    expect(sim.trainer.epoch).toBe(1);
+    expect(sim.pendingTestEvaluation).toBeNull();
+    expect(sim.testEvaluationMissing).toBe(true);
+    const test = drain(sim.testEvaluationSliced());
+    expect(sim.testEvaluationMissing).toBe(false);
+    expect(sim.pendingTestEvaluation!.epoch).toBe(1);
+    expect(sim.pendingTestEvaluation!.accuracy).toBe(test.accuracy);
+    sim.dispose();
+  });
 });
