@@ -322,12 +322,8 @@ function enqueueBuild(c: TrainConfig, options: BuildOptions = {}): void {
   const inFlight = fieldJob;
   cancelAll();
   generation++;
+  restartDigitResponse();
   if (keepFields) {
-    // The digit response starts again on the new network.
-    if (digitJob) {
-      closeDigit(digitJob);
-      digitJob.work = null;
-    }
     if (inFlight) {
       closeField(inFlight);
       fieldJob = null;
@@ -352,6 +348,7 @@ function cancelBuild(): boolean {
   cancelAll();
   generation++;
   failFieldRequests('stopped');
+  restartDigitResponse();
   if (builtConfig) {
     config = builtConfig;
     // The same network again: its action log goes on.
@@ -925,12 +922,17 @@ function closeField(f: NonNullable<typeof fieldJob>): void {
   }
 }
 
+/**
+ * A digit response is answered by the network there is when it runs: a new one (a build) starts
+ * it again, and Stop leaves it be (it is the view's question, not the user's job).
+ */
+function restartDigitResponse(): void {
+  if (!digitJob) return;
+  closeDigit(digitJob);
+  digitJob.work = null;
+}
+
 function failFieldRequests(message: string): void {
-  if (digitJob) {
-    closeDigit(digitJob);
-    post({ type: 'fieldFailed', id: digitJob.id, message });
-    digitJob = null;
-  }
   if (fieldJob) {
     closeField(fieldJob);
     post({ type: 'fieldFailed', id: fieldJob.id, message });

@@ -49,12 +49,12 @@ async function busyLabel(page: Page): Promise<string> {
   return (await label.count()) ? ((await label.textContent()) ?? '') : '';
 }
 
-/** The batch the progress bar shows, or null when it shows no epoch. */
-async function epochBatch(page: Page): Promise<number | null> {
-  const m = /Epoch 1 · batch (\d+)\/(\d+)/.exec(await busyLabel(page));
-  if (!m) return null;
-  expect(Number(m[2])).toBe(BATCHES);
-  return Number(m[1]);
+/** The batch the progress bar shows in epoch `epoch`, or null when it shows no such epoch. */
+async function epochBatch(page: Page, epoch = 1): Promise<number | null> {
+  const m = /Epoch (\d+) · batch (\d+)\/(\d+)/.exec(await busyLabel(page));
+  if (!m || Number(m[1]) !== epoch) return null;
+  expect(Number(m[3])).toBe(BATCHES);
+  return Number(m[2]);
 }
 
 async function idle(page: Page): Promise<void> {
@@ -187,6 +187,18 @@ describe('digits: whole epochs, the test set and a digit of your own', () => {
         .map((v) => `${v.id} (${v.impact}, ${v.nodes.length} nodes)`);
     });
     expect(violations).toEqual([]);
+
+    // Training on with a drawing on the pad, then a stop: the response stays (asked again for
+    // the new weights, never failed by the stop).
+    await page.keyboard.press('p');
+    await expect
+      .poll(() => epochBatch(page, 2), { timeout: 60_000, interval: 100 })
+      .toBeGreaterThanOrEqual(2);
+    await page.keyboard.press('Escape');
+    await idle(page);
+    await page.waitForTimeout(1000);
+    expect(await response.locator('text.empty').textContent()).toBe('');
+    expect(await response.locator('.panel-controlled rect.bar').count()).toBe(10);
 
     // The keyboard clears the pad: the response goes with the drawing.
     await page.getByTestId('digit-pad-clear').focus();
