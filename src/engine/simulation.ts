@@ -7,6 +7,7 @@
  * a piece at a time, so that it can show progress and stop between pieces; the plain methods run
  * them to the end (tests, scripts).
  */
+import { confusionMatrix, type TestEvaluation } from './digits';
 import { rate } from './activations';
 import { INPUT_LIMIT, needsRebuild, parseConfig, type TrainConfig } from './config';
 import {
@@ -163,6 +164,10 @@ export class Simulation {
   freePhi: Float32Array | null = null;
   /** Points and markers produced since the caller last took them. */
   pendingLearning: LearningPoint[] = [];
+  /** The test split's evaluation at the end of the last epoch, until the caller takes it. */
+  pendingTestEvaluation: TestEvaluation | null = null;
+  /** The last epoch whose test evaluation ran to its end. */
+  private testedEpoch = 0;
   pendingMarkers: SimMarker[] = [];
   /** Trace samples taken since the caller last took them (see advance). */
   pendingTrace: TraceSample[] = [];
@@ -782,12 +787,53 @@ export class Simulation {
     };
     if (this.trainer.updates % this.trainer.batchesPerEpoch === 0) {
       this.trainer.epoch++;
-      const test = yield* this.trainer.evaluateSliced(this.data.test);
+      const test = yield* this.testEvaluationSliced();
       point.testLoss = test.loss;
       point.testAccuracy = this.data.classification ? test.accuracy : null;
     }
     this.pendingLearning.push(point);
     return point;
+  }
+
+  /**
+   * The test split at the free equilibrium, at the end of an epoch: loss, accuracy and (classes)
+   * the confusion matrix, left in pendingTestEvaluation for the caller.
+   */
+  *testEvaluationSliced(): Sliced<{ loss: number; accuracy: number }> {
+    const test = yield* this.trainer.evaluateSliced(this.data.test);
+    this.testedEpoch = this.trainer.epoch;
+    if (test.predictions && this.data.test.labels) {
+      const k = this.data.k;
+      this.pendingTestEvaluation = {
+        epoch: this.trainer.epoch,
+        updates: this.trainer.updates,
+        loss: test.loss,
+        accuracy: test.accuracy,
+        k,
+        confusion: Array.from(confusionMatrix(this.data.test.labels, test.predictions, k)),
+      };
+    }
+    return test;
+  }
+
+  /**
+   * Did a stop come between an epoch's last update and its test evaluation? (Train 1 epoch then
+   * evaluates, and trains no further.)
+   */
+  get testEvaluationMissing(): boolean {
+    return (
+      this.trainer.epoch > this.testedEpoch &&
+      this.trainer.updates % this.trainer.batchesPerEpoch === 0
+    );
+  }
+
+  /**
+   * Train updates until the current epoch ends (its test evaluation): a whole epoch,
+   * ⌈train size / batch⌉, from an epoch's start, the rest of it after a stop.
+   */
+  get updatesLeftInEpoch(): number {
+    const per = this.trainer.batchesPerEpoch;
+    return per - (this.trainer.updates % per);
   }
 
   /** ρ(W diag ρ′) at the last training batch's first free equilibrium (while training). */
@@ -929,6 +975,7 @@ export class Simulation {
     this.control = cp.control;
     this.trainer.updates = cp.updates;
     this.trainer.epoch = cp.epoch;
+    this.testedEpoch = cp.epoch;
     this.weightsVersion++;
   }
 

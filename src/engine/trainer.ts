@@ -41,6 +41,13 @@ export interface BatchResult {
   phi0: Float32Array;
 }
 
+/** Loss and accuracy over a split, and each sample's predicted class (classification only). */
+export interface Evaluation {
+  loss: number;
+  accuracy: number;
+  predictions: Uint8Array | null;
+}
+
 /** One JSON line of `train` per epoch (DESIGN.md §2), plus alignment metrics. */
 export interface EpochMetrics {
   epoch: number;
@@ -465,14 +472,18 @@ export class Trainer {
     return out;
   }
 
-  /** Loss and accuracy at the free equilibrium over a whole split, in batches. */
-  evaluate(split: Split, batchSize = 256): { loss: number; accuracy: number } {
+  /**
+   * Loss and accuracy at the free equilibrium over a whole split, in batches, and for classes
+   * each sample's predicted class (arg max of y⁰).
+   */
+  evaluate(split: Split, batchSize = 256): Evaluation {
     return drain(this.evaluateSliced(split, batchSize));
   }
 
-  *evaluateSliced(split: Split, batchSize = 256): Sliced<{ loss: number; accuracy: number }> {
+  *evaluateSliced(split: Split, batchSize = 256): Sliced<Evaluation> {
     let loss = 0;
     let correct = 0;
+    const predictions = this.data.classification ? new Uint8Array(split.count) : null;
     for (let start = 0; start < split.count; start += batchSize) {
       if (start > 0) yield { stage: 'evaluate', done: start, total: split.count };
       const idx = Array.from(
@@ -493,6 +504,11 @@ export class Trainer {
           state = (yield* this.freeEquilibriumSliced(p, solver)).state;
         }
         const s = this.freeStats(p, state);
+        if (predictions) {
+          const classes = tf.tidy(() => tf.argMax(state.y, -1));
+          predictions.set(classes.dataSync(), start);
+          classes.dispose();
+        }
         tf.dispose(Object.values(state));
         loss += s.loss * batch.size;
         correct += s.accuracy * batch.size;
@@ -500,7 +516,7 @@ export class Trainer {
         tf.dispose([batch.x, batch.target, p.drive]);
       }
     }
-    return { loss: loss / split.count, accuracy: correct / split.count };
+    return { loss: loss / split.count, accuracy: correct / split.count, predictions };
   }
 
   /**

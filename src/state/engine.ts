@@ -9,6 +9,7 @@ import type {
   Checkpoint,
   Command,
   DecisionMap,
+  DigitResponse,
   FlowField,
   FlowFieldRequest,
   WorkerMessage,
@@ -16,6 +17,7 @@ import type {
 import { analysisFailed, clearAnalyses, receiveAlphaSweep, receiveEpComparison } from './analyses';
 import { setConfigFields } from './configChanges';
 import { receiveSweepPoint, sweepDone, sweepFailed } from './sweeps';
+import { clearDigits, receiveTestEvaluation } from './digits';
 import { receiveLog } from './runLog';
 import { clearSimView, receiveSnapshot, receiveTask, simView } from './simView';
 import { dismissNoticeKey, pushNotice, useApp, type AppState } from './store';
@@ -25,6 +27,8 @@ export interface EngineClient {
   send(cmd: Command): void;
   flowField(request: FlowFieldRequest): Promise<FlowField>;
   decisionMap(size: number): Promise<DecisionMap>;
+  /** The free and controlled response to input `x` (standardised), controlled toward `target`. */
+  digitResponse(x: Float32Array, target: number | null): Promise<DigitResponse>;
   dispose(): void;
 }
 
@@ -104,6 +108,7 @@ export function createEngineClient(worker: Worker): EngineClient {
         if (msg.fresh) {
           clearSimView();
           clearAnalyses();
+          clearDigits();
         }
         receiveTask(msg.data);
         break;
@@ -120,12 +125,22 @@ export function createEngineClient(worker: Worker): EngineClient {
         );
         break;
       case 'flowField':
-      case 'decisionMap': {
+      case 'decisionMap':
+      case 'digitResponse': {
         const p = pending.get(msg.id);
         pending.delete(msg.id);
-        p?.resolve((msg.type === 'flowField' ? msg.field : msg.map) as never);
+        const value =
+          msg.type === 'flowField'
+            ? msg.field
+            : msg.type === 'decisionMap'
+              ? msg.map
+              : msg.response;
+        p?.resolve(value as never);
         break;
       }
+      case 'testEvaluation':
+        receiveTestEvaluation(msg.evaluation);
+        break;
       case 'fieldFailed': {
         const p = pending.get(msg.id);
         pending.delete(msg.id);
@@ -211,6 +226,8 @@ export function createEngineClient(worker: Worker): EngineClient {
     },
     flowField: (req) => request<FlowField>((id) => ({ type: 'flowField', request: req, id })),
     decisionMap: (size) => request<DecisionMap>((id) => ({ type: 'decisionMap', size, id })),
+    digitResponse: (x, target) =>
+      request<DigitResponse>((id) => ({ type: 'digitResponse', id, x, target })),
     dispose: () => {
       disposed = true;
       clearInterval(heartbeat);

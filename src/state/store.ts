@@ -19,6 +19,8 @@ export const VIEW_IDS = [
   'ep',
   // Parameter sweeps (the user's own, hidden until asked for).
   'sweeps',
+  // The digits chapters' test evaluation and drawing pad (hidden elsewhere).
+  'digits',
 ] as const;
 export type ViewId = (typeof VIEW_IDS)[number];
 
@@ -124,7 +126,7 @@ export const useApp = create<AppState>(() => ({
   preset: null,
   chapterConfig: defaultConfig(),
   ...initialRun,
-  hidden: ['sweep', 'ep', 'sweeps'],
+  hidden: ['sweep', 'ep', 'sweeps', 'digits'],
   embed: null,
   overlays: [],
   synapse: null,

@@ -18,6 +18,7 @@ export type ActionId =
   | 'learn'
   | 'next'
   | 'train'
+  | 'trainEpoch'
   | 'stop'
   | 'reset'
   | 'newSeed'
@@ -139,6 +140,19 @@ export const ACTIONS: Action[] = [
       const training = useApp.getState().busy?.kind === 'train';
       if (training) stop();
       else engine().send({ type: 'train', updates: useApp.getState().trainUpdates });
+    },
+  },
+  {
+    id: 'trainEpoch',
+    label: 'Train 1 epoch',
+    keys: ['p'],
+    keyLabel: 'P',
+    description:
+      'Train to the end of the epoch: a whole pass over the training set, or the rest of one a Stop interrupted (the sample order goes on); the test set is evaluated at its end (again to stop)',
+    perform: () => {
+      pause();
+      if (useApp.getState().busy?.kind === 'train') stop();
+      else engine().send({ type: 'trainEpoch' });
     },
   },
   {

@@ -17,6 +17,7 @@ import {
   type TrainConfig,
 } from '../engine/config';
 import { diagnoseDivergence } from '../engine/diagnosis';
+import { digitResponseSliced, type DigitResponse } from '../engine/digits';
 import { epCompareSliced } from '../engine/ep';
 import { planSweep, type SweepRequest } from '../engine/sweep';
 import { sweepSliced } from '../engine/sweepRun';
@@ -99,7 +100,15 @@ type JobSpec =
    * `done` of `total` updates; `startUpdates`: the trainer's count when the job began; `present`:
    * show the current sample again from rest at the end (a replayed log says so separately).
    */
-  | { kind: 'train'; total: number; done: number; startUpdates: number | null; present: boolean }
+  | {
+      kind: 'train';
+      total: number;
+      done: number;
+      startUpdates: number | null;
+      present: boolean;
+      /** Train 1 epoch: `total` is set when the job starts, to the updates the epoch has left. */
+      untilEpochEnd?: boolean;
+    }
   | { kind: 'next' }
   | { kind: 'edit'; cmd: Extract<Command, { type: 'edit' }> }
   /** Analyses of the current sample: their result goes back as a reply to `id`. */
@@ -150,6 +159,14 @@ let prepareStage: { stage: string; done: number; total: number } | null = null;
 let generation = 0;
 const fieldRequests: FieldRequest[] = [];
 let fieldJob: { id: number; size: number; work: Sliced<DecisionMap> } | null = null;
+/** The digit response asked for last (its work starts on the network of its first slice). */
+interface DigitJob {
+  id: number;
+  x: Float32Array;
+  target: number | null;
+  work: Sliced<DigitResponse> | null;
+}
+let digitJob: DigitJob | null = null;
 
 let playing = false;
 let learnWhilePlaying = false;
@@ -309,6 +326,7 @@ function enqueueBuild(c: TrainConfig, options: BuildOptions = {}): void {
   const inFlight = fieldJob;
   cancelAll();
   generation++;
+  restartDigitResponse();
   if (keepFields) {
     if (inFlight) {
       closeField(inFlight);
@@ -334,6 +352,7 @@ function cancelBuild(): boolean {
   cancelAll();
   generation++;
   failFieldRequests('stopped');
+  restartDigitResponse();
   if (builtConfig) {
     config = builtConfig;
     // The same network again: its action log goes on.
@@ -469,10 +488,19 @@ function* jobWork(s: Simulation, spec: JobSpec): Sliced<unknown> {
       return;
     case 'train':
       spec.startUpdates ??= s.trainer.updates - spec.done;
+      if (spec.untilEpochEnd && spec.total < 0) {
+        // Stopped during the last epoch's test evaluation: resuming finishes just that.
+        if (s.testEvaluationMissing) {
+          spec.total = 0;
+          yield* s.testEvaluationSliced();
+          sendTestEvaluation(s);
+        } else spec.total = s.updatesLeftInEpoch;
+      }
       while (spec.done < spec.total) {
         yield* logged(s.trainStepSliced(), ['t', 1]);
         spec.done++;
         dirty = true;
+        sendTestEvaluation(s);
         if (performance.now() - lastRadius > RADIUS_INTERVAL_MS) {
           lastRadius = performance.now();
           yield* s.batchRadiusSliced();
@@ -666,10 +694,14 @@ function busyOf(j: Job): Busy {
   const spec = j.spec;
   const counted = spec.kind === 'train' || spec.kind === 'sweep';
   const done = counted || spec.kind === 'replay' ? spec.done : 0;
-  const total = counted ? spec.total : spec.kind === 'replay' ? spec.entries.length : 1;
+  const total = counted
+    ? Math.max(0, spec.total)
+    : spec.kind === 'replay'
+      ? spec.entries.length
+      : 1;
   const elapsed = (performance.now() - j.started) / 1000;
   const secondsLeft = counted && done > 0 ? Math.round((elapsed / done) * (total - done)) : null;
-  return {
+  const busy: Busy = {
     kind: spec.kind,
     label: j.label,
     done,
@@ -679,6 +711,29 @@ function busyOf(j: Job): Busy {
     stageTotal: p?.total ?? 0,
     secondsLeft,
   };
+  if (
+    spec.kind === 'train' &&
+    spec.untilEpochEnd &&
+    spec.total > 0 &&
+    sim &&
+    spec.startUpdates !== null
+  ) {
+    // The epoch this job finishes, and how far into it training is (a resumed epoch starts
+    // part-way); at its last update the epoch is complete while its test evaluation runs.
+    const batches = sim.trainer.batchesPerEpoch;
+    const at = spec.startUpdates + done;
+    const epoch = Math.floor(spec.startUpdates / batches) + 1;
+    busy.epoch = { epoch, batch: Math.min(batches, at - (epoch - 1) * batches), batches };
+  }
+  return busy;
+}
+
+/** The test evaluation an epoch's end left, to the page (the digits view draws it). */
+function sendTestEvaluation(s: Simulation): void {
+  const evaluation = s.pendingTestEvaluation;
+  if (!evaluation) return;
+  s.pendingTestEvaluation = null;
+  post({ type: 'testEvaluation', evaluation });
 }
 
 /** The job's failure: divergences explained (and fixed in one click), other errors reported. */
@@ -740,6 +795,7 @@ function work(): void {
   while (performance.now() < deadline) {
     // Field requests go first when they can run (there is a network); else the jobs go on.
     if ((fieldRequests.length || fieldJob) && runFieldSlice()) continue;
+    if (digitJob && runDigitSlice()) continue;
     if (!job) {
       if (preparing) break;
       const spec = queue.shift();
@@ -798,7 +854,14 @@ function work(): void {
   flushLog();
   // While a build prepares (its data, its backend) nothing can run: its end schedules again.
   if (preparing && !job) return;
-  if (job || queue.length || fieldRequests.length || fieldJob || (dirty && !awaitingAck))
+  if (
+    job ||
+    queue.length ||
+    fieldRequests.length ||
+    fieldJob ||
+    digitJob ||
+    (dirty && !awaitingAck)
+  )
     schedule(training ? TRAIN_REST_MS : 0);
   else if (playing) schedule(1000 / PLAY_FPS);
 }
@@ -853,12 +916,57 @@ function runFieldSlice(): boolean {
   return true;
 }
 
+/**
+ * One slice of the pending digit response (see the `digitResponse` command); false when there is
+ * no network yet (a build is on its way: the request waits for it).
+ */
+function runDigitSlice(): boolean {
+  const d = digitJob;
+  if (!d) return false;
+  if (!sim) {
+    if (buildPending() && (preparing || job || queue.length)) return false;
+    digitJob = null;
+    post({ type: 'fieldFailed', id: d.id, message: 'there is no network' });
+    return true;
+  }
+  try {
+    d.work ??= digitResponseSliced(sim.trainer, d.x, d.target);
+    const r = d.work.next();
+    if (r.done) {
+      digitJob = null;
+      post({ type: 'digitResponse', id: d.id, response: r.value });
+    }
+  } catch (e) {
+    digitJob = null;
+    post({ type: 'fieldFailed', id: d.id, message: describe(e) });
+  }
+  return true;
+}
+
+function closeDigit(d: DigitJob): void {
+  try {
+    d.work?.return(undefined as unknown as DigitResponse);
+  } catch {
+    // see closeJob
+  }
+}
+
 function closeField(f: NonNullable<typeof fieldJob>): void {
   try {
     f.work.return(undefined as unknown as DecisionMap);
   } catch {
     // see closeJob
   }
+}
+
+/**
+ * A digit response is answered by the network there is when it runs: a new one (a build) starts
+ * it again, and Stop leaves it be (it is the view's question, not the user's job).
+ */
+function restartDigitResponse(): void {
+  if (!digitJob) return;
+  closeDigit(digitJob);
+  digitJob.work = null;
 }
 
 function failFieldRequests(message: string): void {
@@ -1189,6 +1297,24 @@ function handle(cmd: Command): void {
       return;
     case 'train':
       enqueue({ kind: 'train', total: cmd.updates, done: 0, startUpdates: null, present: true });
+      return;
+    case 'trainEpoch':
+      enqueue({
+        kind: 'train',
+        total: -1,
+        done: 0,
+        startUpdates: null,
+        present: true,
+        untilEpochEnd: true,
+      });
+      return;
+    case 'digitResponse':
+      if (digitJob) {
+        closeDigit(digitJob);
+        post({ type: 'fieldFailed', id: digitJob.id, message: 'superseded' });
+      }
+      digitJob = { id: cmd.id, x: cmd.x, target: cmd.target, work: null };
+      schedule();
       return;
     case 'nextSample':
       enqueue({ kind: 'next' });

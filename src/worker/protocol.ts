@@ -6,6 +6,7 @@ import type { LogBase, LogEntry, ParamKey } from '../engine/actionLog';
 import type { BackendChoice, TrainConfig } from '../engine/config';
 import type { AlphaSweepResult } from '../engine/alphaSweep';
 import type { DivergenceFix } from '../engine/diagnosis';
+import type { DigitResponse, TestEvaluation } from '../engine/digits';
 import type { EpResult } from '../engine/ep';
 import type { SweepRequest } from '../engine/sweep';
 import type { SweepPoint } from '../engine/sweepRun';
@@ -72,6 +73,8 @@ export interface Busy {
   stageTotal: number;
   /** Estimated from the pace so far (null until there is one). */
   secondsLeft: number | null;
+  /** Train 1 epoch: the epoch (1-based) and its batch count, done so far and in all. */
+  epoch?: { epoch: number; batch: number; batches: number };
   /**
    * The engine is in a step it cannot slice (loading data, measuring backends, compiling
    * shaders): heartbeats may wait a few seconds.
@@ -79,7 +82,7 @@ export interface Busy {
   blocking?: boolean;
 }
 
-export type { Checkpoint, DivergenceFix };
+export type { Checkpoint, DigitResponse, DivergenceFix, TestEvaluation };
 export type { AlphaPoint, AlphaSweepResult } from '../engine/alphaSweep';
 export type { EpPoint, EpResult, LcpPoint, Trace } from '../engine/ep';
 export type { SweepRequest } from '../engine/sweep';
@@ -185,6 +188,14 @@ export type Command =
   | { type: 'control'; on: boolean; id?: number }
   | { type: 'learn' }
   | { type: 'train'; updates: number }
+  /** Train to the end of the current epoch (a whole one from its start): its test evaluation. */
+  | { type: 'trainEpoch' }
+  /**
+   * The free and controlled response to one input `x` (m values, standardised as the data is),
+   * controlled toward class `target` (null: the free prediction). Answered between slices of
+   * other work, even while training; a newer request supersedes one not answered yet.
+   */
+  | { type: 'digitResponse'; id: number; x: Float32Array; target: number | null }
   | { type: 'stop' }
   | { type: 'speed'; stepsPerFrame: number }
   | { type: 'learnWhilePlaying'; on: boolean }
@@ -244,6 +255,10 @@ export type WorkerMessage =
   /** The condition behind the notices with this key is over (e.g. a divergence, once work succeeds). */
   | { type: 'noticeClear'; key: string }
   | { type: 'pong'; id: number }
+  /** A digit response (a `fieldFailed` with its id says why there is none). */
+  | { type: 'digitResponse'; id: number; response: DigitResponse }
+  /** The test split measured at the end of an epoch. */
+  | { type: 'testEvaluation'; evaluation: TestEvaluation }
   | { type: 'alphaSweep'; id: number; points: AlphaSweepResult['points']; result: AlphaSweepResult }
   | { type: 'epCompare'; id: number; result: EpResult }
   | { type: 'sweepPoint'; id: number; point: SweepPoint }

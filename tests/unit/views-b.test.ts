@@ -137,6 +137,7 @@ function fakeEngine(): Fake {
         fake.mapRequests.push(size);
         return Promise.resolve(circleMap(size, simView.getState().task));
       },
+      digitResponse: () => Promise.reject(new Error('no digits here')),
       dispose: () => undefined,
     },
   };

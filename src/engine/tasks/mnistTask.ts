@@ -2,8 +2,10 @@ import { oneHot, type Dataset, type Split } from './dataset';
 import { MNIST_CLASSES, testIndices, trainIndices, type MnistData } from './mnistData';
 
 /** Common MNIST standardisation (mean 0.1307, std 0.3081 of the gray levels in [0, 1]). */
-const MEAN = 0.1307;
-const STD = 0.3081;
+export const MNIST_MEAN = 0.1307;
+export const MNIST_STD = 0.3081;
+const MEAN = MNIST_MEAN;
+const STD = MNIST_STD;
 
 function mnistSplit(data: MnistData, indices: Uint32Array): Split {
   const size = data.rows * data.cols;

@@ -33,14 +33,22 @@ export function BusyIndicator() {
       ? `${busy.stage} ${count(busy.stageDone)}/${count(busy.stageTotal)}`
       : busy.stage;
   const stageFraction = busy.stageTotal > 0 ? busy.stageDone / busy.stageTotal : 0;
-  const fraction =
-    busy.total > 1 ? (busy.done + Math.min(1, stageFraction)) / busy.total : stageFraction;
+  // An epoch's bar spans the whole epoch (a resumed one starts part-way).
+  const fraction = busy.epoch
+    ? (busy.epoch.batch +
+        (busy.epoch.batch < busy.epoch.batches ? Math.min(1, stageFraction) : 0)) /
+      busy.epoch.batches
+    : busy.total > 1
+      ? (busy.done + Math.min(1, stageFraction)) / busy.total
+      : stageFraction;
   return (
     <div className="busy" data-testid="busy" role="status" aria-live="polite">
       <div className="busy-head">
         <span className="busy-label" data-testid="busy-label">
-          {busy.label}
-          {busy.total > 1 && ` ${busy.done}/${busy.total}`}
+          {busy.epoch
+            ? `Epoch ${busy.epoch.epoch} · batch ${busy.epoch.batch}/${busy.epoch.batches}`
+            : busy.label}
+          {!busy.epoch && busy.total > 1 && ` ${busy.done}/${busy.total}`}
           {timeLeft(busy.secondsLeft)}
         </span>
         <button

@@ -32,8 +32,10 @@ export function ActionButton({ id }: { id: ActionId }) {
       : id === 'control'
         ? s.control
         : id === 'train'
-          ? s.busy?.kind === 'train'
-          : undefined,
+          ? s.busy?.kind === 'train' && !s.busy.epoch
+          : id === 'trainEpoch'
+            ? s.busy?.kind === 'train' && !!s.busy.epoch
+            : undefined,
   );
   const trainUpdates = useApp((s) => s.trainUpdates);
   const label =
@@ -43,7 +45,9 @@ export function ActionButton({ id }: { id: ActionId }) {
         ? pressed
           ? 'Stop'
           : `Train ${trainUpdates}`
-        : action.label;
+        : id === 'trainEpoch' && pressed
+          ? 'Stop epoch'
+          : action.label;
   return (
     <button
       type="button"
@@ -59,9 +63,12 @@ export function ActionButton({ id }: { id: ActionId }) {
 
 function TrainControls() {
   const trainUpdates = useApp((s) => s.trainUpdates);
+  // Whole epochs are offered where they matter: the digits chapters (MNIST).
+  const digits = useApp((s) => s.config.task === 'mnist');
   return (
     <div className="train-row">
       <ActionButton id="train" />
+      {digits && <ActionButton id="trainEpoch" />}
       <label>
         <span className="visually-hidden">Updates per Train</span>
         <select

@@ -10,6 +10,7 @@ import { WeightsView } from '../views/WeightsView';
 import { SweepView } from '../views/SweepView';
 import { EpView } from '../views/EpView';
 import { SweepsView } from '../views/SweepsView';
+import { DigitsView } from '../views/DigitsView';
 import { SceneBar } from './SceneBar';
 import { ViewExport } from './ViewExport';
 
@@ -24,6 +25,7 @@ export const VIEWS: Record<ViewId, { title: string; Component: ComponentType }> 
   sweep: { title: 'The α limit', Component: SweepView },
   ep: { title: 'One phase, not two', Component: EpView },
   sweeps: { title: 'Parameter sweeps', Component: SweepsView },
+  digits: { title: 'Digits: test and draw', Component: DigitsView },
 };
 
 /** Which views take a row's spare columns first: time series and text read better wide; the
@@ -32,6 +34,7 @@ const WIDE_FIRST: ViewId[] = [
   'traces',
   'learning',
   'equations',
+  'digits',
   'weights',
   'network',
   'task',
