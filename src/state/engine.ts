@@ -13,7 +13,13 @@ import type {
   FlowFieldRequest,
   WorkerMessage,
 } from '../worker/protocol';
-import { analysisFailed, clearAnalyses, receiveAlphaSweep, receiveEpComparison } from './analyses';
+import {
+  analysisFailed,
+  clearAnalyses,
+  receiveAlphaSweep,
+  receiveComparison,
+  receiveEpComparison,
+} from './analyses';
 import { setConfigFields } from './configChanges';
 import { receiveLog } from './runLog';
 import { clearSimView, receiveSnapshot, receiveTask, simView } from './simView';
@@ -139,6 +145,9 @@ export function createEngineClient(worker: Worker): EngineClient {
         break;
       case 'epCompare':
         receiveEpComparison(msg.id, msg.result);
+        break;
+      case 'compare':
+        receiveComparison(msg.id, msg.result, msg.final);
         break;
       case 'analysisFailed':
         analysisFailed(msg.analysis, msg.id, msg.message);

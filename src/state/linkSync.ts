@@ -5,7 +5,9 @@
  */
 import { chapterById } from '../chapters';
 import { BACKENDS } from '../engine/config';
+import type { CompareRequest } from '../engine/compareMethods';
 import { decodeLink, describeRejected, encodeLink, type LinkState } from './link';
+import { analyses, requestComparison } from './analyses';
 import { engine, onReplayEnded } from './engine';
 import { runLog } from './runLog';
 import { showRun } from './scenes';
@@ -41,6 +43,7 @@ export function currentLink(): { link: LinkState } | { problem: string } {
       chapter,
       scene,
       log: entries,
+      compare: analyses.getState().compareRequest,
     },
   };
 }
@@ -68,7 +71,9 @@ export function openLink(hash: string): boolean {
       text: `Not used from the link (defaults instead): ${describeRejected(rejected)}.`,
     });
   if (!link) return false;
-  openRun(link);
+  const compare = link.compare;
+  // A comparison in the link runs again on the replayed network, in compare mode.
+  openRun(link, compare ? () => openComparison(compare) : undefined);
   return true;
 }
 
@@ -92,6 +97,15 @@ export function openRun(link: LinkState, replayed?: () => void): void {
   replayId++;
   afterReplay = replayed ?? null;
   engine().send({ type: 'replay', id: replayId, config, log: link.log });
+}
+
+/** Show compare mode (its view, enlarged) and run `request` there. */
+function openComparison(request: CompareRequest): void {
+  useApp.setState((s) => ({
+    hidden: s.hidden.filter((h) => h !== 'compare'),
+    enlarged: 'compare',
+  }));
+  requestComparison(request);
 }
 
 /** The replay asked for last, and what to do once it has ended. */
@@ -138,6 +152,9 @@ export function startLinkSync(): () => void {
   writeSoon = later;
   onReplayEnded(replayEnded);
   const offLog = runLog.subscribe(later);
+  const offCompare = analyses.subscribe((s, prev) => {
+    if (s.compareRequest !== prev.compareRequest) later();
+  });
   const offApp = useApp.subscribe((s, prev) => {
     if (
       s.chapter !== prev.chapter ||
@@ -152,6 +169,7 @@ export function startLinkSync(): () => void {
   window.addEventListener('hashchange', onHashChange);
   return () => {
     offLog();
+    offCompare();
     offApp();
     window.removeEventListener('hashchange', onHashChange);
     if (timer) clearTimeout(timer);

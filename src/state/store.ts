@@ -17,6 +17,8 @@ export const VIEW_IDS = [
   // Analyses a chapter's scene asks for (hidden until then): the α limit and EP against LCP.
   'sweep',
   'ep',
+  // Compare mode: several methods' learning curves from one seed (opened by its action).
+  'compare',
 ] as const;
 export type ViewId = (typeof VIEW_IDS)[number];
 
@@ -122,7 +124,7 @@ export const useApp = create<AppState>(() => ({
   preset: null,
   chapterConfig: defaultConfig(),
   ...initialRun,
-  hidden: ['sweep', 'ep'],
+  hidden: ['sweep', 'ep', 'compare'],
   embed: null,
   overlays: [],
   synapse: null,

@@ -18,6 +18,7 @@ export type ActionId =
   | 'learn'
   | 'next'
   | 'train'
+  | 'compare'
   | 'stop'
   | 'reset'
   | 'newSeed'
@@ -67,6 +68,15 @@ export function engineBusy(): boolean {
 function stop(): void {
   useApp.setState({ playing: false });
   engine().send({ type: 'stop' });
+}
+
+/** Compare mode is its view, enlarged over the stage; leaving it hides the view again. */
+export function toggleCompareMode(): void {
+  useApp.setState((s) =>
+    s.enlarged === 'compare'
+      ? { enlarged: null, hidden: [...s.hidden.filter((h) => h !== 'compare'), 'compare'] }
+      : { enlarged: 'compare', hidden: s.hidden.filter((h) => h !== 'compare') },
+  );
 }
 
 export const ACTIONS: Action[] = [
@@ -140,6 +150,15 @@ export const ACTIONS: Action[] = [
       if (training) stop();
       else engine().send({ type: 'train', updates: useApp.getState().trainUpdates });
     },
+  },
+  {
+    id: 'compare',
+    label: 'Compare',
+    keys: ['v'],
+    keyLabel: 'V',
+    description:
+      'Compare mode: train several methods side by side from the same seed and overlay their learning curves (again to leave)',
+    perform: toggleCompareMode,
   },
   {
     id: 'stop',

@@ -17,6 +17,8 @@ import {
   type TrainConfig,
 } from '../engine/config';
 import { diagnoseDivergence } from '../engine/diagnosis';
+import { checkRequest, Comparison } from '../engine/compare';
+import type { CompareRequest } from '../engine/compareMethods';
 import { epCompareSliced } from '../engine/ep';
 import { DivergenceError, InputError } from '../engine/errors';
 import { hiddenSize } from '../engine/init';
@@ -103,13 +105,15 @@ type JobSpec =
   /** Analyses of the current sample: their result goes back as a reply to `id`. */
   | { kind: 'alphaSweep'; id: number; alphas?: number[] }
   | { kind: 'epCompare'; id: number; betas?: number[] }
+  /** Compare mode: `done` of `total` updates (all methods together) so far. */
+  | { kind: 'compare'; id: number; request: CompareRequest; done: number; total: number }
   /** An opened link's action log, `done` of its entries so far. */
   | { kind: 'replay'; id: number; entries: LogEntry[]; done: number };
 
 type AnalysisSpec = Extract<JobSpec, { kind: AnalysisKind }>;
 
 function isAnalysis(spec: JobSpec): spec is AnalysisSpec {
-  return spec.kind === 'alphaSweep' || spec.kind === 'epCompare';
+  return spec.kind === 'alphaSweep' || spec.kind === 'epCompare' || spec.kind === 'compare';
 }
 
 /** Tell the page an analysis will not be answered (its view stops waiting). */
@@ -363,6 +367,7 @@ const LABELS: Record<JobSpec['kind'], string> = {
   edit: 'Editing',
   alphaSweep: 'Sweeping α',
   epCompare: 'Equilibrium propagation against LCP',
+  compare: 'Comparing methods',
   replay: 'Replaying the link',
 };
 
@@ -505,8 +510,48 @@ function* jobWork(s: Simulation, spec: JobSpec): Sliced<unknown> {
       }
       return;
     }
+    case 'compare':
+      return yield* compareWork(s, spec);
     case 'build':
       return;
+  }
+}
+
+/** Compare-mode curves go to the page at most this often while they grow. */
+const COMPARE_POST_MS = 250;
+
+/**
+ * Compare mode: fresh trainers from the current configuration's seed on the simulation's data
+ * (the simulation itself is untouched), their curves posted as they grow and once at the end —
+ * or, stopped, as far as they got.
+ */
+function* compareWork(s: Simulation, spec: Extract<JobSpec, { kind: 'compare' }>): Sliced<void> {
+  const request = checkRequest(s.config, spec.request);
+  spec.total = request.methods.length * request.updates;
+  const c = yield* Comparison.create(s.config, s.data, request.methods);
+  let lastPost = performance.now();
+  let finished = false;
+  const send = (final: boolean) =>
+    post({
+      type: 'compare',
+      id: spec.id,
+      result: { updates: request.updates, series: c.series },
+      final,
+    });
+  try {
+    yield* c.runSliced(request.updates, () => {
+      spec.done++;
+      const now = performance.now();
+      if (now - lastPost >= COMPARE_POST_MS) {
+        lastPost = now;
+        send(false);
+      }
+    });
+    finished = true;
+    send(true);
+  } finally {
+    if (!finished) send(false);
+    c.dispose();
   }
 }
 
@@ -627,12 +672,11 @@ function chunkSize(s: Simulation): number {
 function busyOf(j: Job): Busy {
   const p = j.progress;
   const spec = j.spec;
-  const done = spec.kind === 'train' ? spec.done : spec.kind === 'replay' ? spec.done : 0;
-  const total =
-    spec.kind === 'train' ? spec.total : spec.kind === 'replay' ? spec.entries.length : 1;
+  const counted = spec.kind === 'train' || spec.kind === 'compare';
+  const done = counted || spec.kind === 'replay' ? spec.done : 0;
+  const total = counted ? spec.total : spec.kind === 'replay' ? spec.entries.length : 1;
   const elapsed = (performance.now() - j.started) / 1000;
-  const secondsLeft =
-    spec.kind === 'train' && done > 0 ? Math.round((elapsed / done) * (total - done)) : null;
+  const secondsLeft = counted && done > 0 ? Math.round((elapsed / done) * (total - done)) : null;
   return {
     kind: spec.kind,
     label: j.label,
@@ -730,7 +774,7 @@ function work(): void {
       if (!job) break;
     }
     const current = job;
-    training = current.spec.kind === 'train';
+    training = current.spec.kind === 'train' || current.spec.kind === 'compare';
     try {
       const r = current.work.next();
       if (r.done) {
@@ -749,7 +793,8 @@ function work(): void {
         // Keep a checkpoint of what a finished job left (for context loss and restore).
         takeCheckpoint();
       } else current.progress = r.value;
-      if (current.spec.kind !== 'refresh') dirty = true;
+      // Refreshes and comparisons leave the simulation as it was: no snapshot for them.
+      if (current.spec.kind !== 'refresh' && current.spec.kind !== 'compare') dirty = true;
     } catch (e) {
       job = null;
       onJobError(current.spec, e);
@@ -1164,6 +1209,9 @@ function handle(cmd: Command): void {
       return;
     case 'epCompare':
       enqueue({ kind: 'epCompare', id: cmd.id, ...(cmd.betas ? { betas: cmd.betas } : {}) });
+      return;
+    case 'compare':
+      enqueue({ kind: 'compare', id: cmd.id, request: cmd.request, done: 0, total: 0 });
       return;
     case 'replay': {
       let c: TrainConfig;

@@ -7,6 +7,8 @@ import type { BackendChoice, TrainConfig } from '../engine/config';
 import type { AlphaSweepResult } from '../engine/alphaSweep';
 import type { DivergenceFix } from '../engine/diagnosis';
 import type { EpResult } from '../engine/ep';
+import type { CompareResult } from '../engine/compare';
+import type { CompareRequest } from '../engine/compareMethods';
 import type {
   Checkpoint,
   UpdateState,
@@ -80,9 +82,11 @@ export interface Busy {
 export type { Checkpoint, DivergenceFix };
 export type { AlphaPoint, AlphaSweepResult } from '../engine/alphaSweep';
 export type { EpPoint, EpResult, LcpPoint, Trace } from '../engine/ep';
+export type { ComparePoint, CompareResult, CompareSeries } from '../engine/compare';
+export type { CompareMethod, CompareRequest } from '../engine/compareMethods';
 
 /** The analyses a chapter's scene asks for (worker jobs with a reply). */
-export type AnalysisKind = 'alphaSweep' | 'epCompare';
+export type AnalysisKind = 'alphaSweep' | 'epCompare' | 'compare';
 
 /** What views draw: the current sample's state and what changed. */
 export interface Snapshot {
@@ -202,6 +206,8 @@ export type Command =
   | { type: 'alphaSweep'; id: number; alphas?: number[] }
   /** EP's two phases against LCP's one on the current sample (default β: 1e-4 … 1, 9 points). */
   | { type: 'epCompare'; id: number; betas?: number[] }
+  /** Compare mode: train these methods side by side from the seed (fresh networks, same data). */
+  | { type: 'compare'; id: number; request: CompareRequest }
   /** Build `config` from its seed and replay `log` on it (an opened link), with progress. */
   | { type: 'replay'; id: number; config: TrainConfig; log: LogEntry[] };
 
@@ -237,6 +243,8 @@ export type WorkerMessage =
   | { type: 'pong'; id: number }
   | { type: 'alphaSweep'; id: number; points: AlphaSweepResult['points']; result: AlphaSweepResult }
   | { type: 'epCompare'; id: number; result: EpResult }
+  /** Compare mode's curves so far (`final`: the run has ended; else more will follow). */
+  | { type: 'compare'; id: number; result: CompareResult; final: boolean }
   /** An analysis that will not be answered: stopped, rebuilt, or failed (no free equilibrium…). */
   | { type: 'analysisFailed'; id: number; analysis: AnalysisKind; message: string }
   | { type: 'error'; message: string }

@@ -18,6 +18,7 @@ const BUTTONS: ActionId[] = [
   'next',
   'reset',
   'newSeed',
+  'compare',
 ];
 
 /** Speeds offered: steps per frame (below 1: slow motion, one step every few frames). */
@@ -33,7 +34,9 @@ export function ActionButton({ id }: { id: ActionId }) {
         ? s.control
         : id === 'train'
           ? s.busy?.kind === 'train'
-          : undefined,
+          : id === 'compare'
+            ? s.enlarged === 'compare'
+            : undefined,
   );
   const trainUpdates = useApp((s) => s.trainUpdates);
   const label =

@@ -9,6 +9,7 @@ import { TracesView } from '../views/TracesView';
 import { WeightsView } from '../views/WeightsView';
 import { SweepView } from '../views/SweepView';
 import { EpView } from '../views/EpView';
+import { CompareView } from '../views/CompareView';
 import { SceneBar } from './SceneBar';
 import { ViewExport } from './ViewExport';
 
@@ -22,6 +23,7 @@ export const VIEWS: Record<ViewId, { title: string; Component: ComponentType }> 
   equations: { title: 'Equations', Component: EquationsView },
   sweep: { title: 'The α limit', Component: SweepView },
   ep: { title: 'One phase, not two', Component: EpView },
+  compare: { title: 'Compare methods', Component: CompareView },
 };
 
 /** Which views take a row's spare columns first: time series and text read better wide; the
@@ -34,6 +36,7 @@ const WIDE_FIRST: ViewId[] = [
   'network',
   'task',
   'phase',
+  'compare',
   'sweep',
   'ep',
 ];
