@@ -78,7 +78,7 @@ describe('compare mode', () => {
     for (const m of METHODS) {
       // The view draws in an animation frame after the last reply.
       for (const panel of ['loss', 'accuracy', 'cosine'])
-        await expect.poll(() => curvePoints(page, panel, m), `${panel} ${m}`).toBe(12);
+        await expect.poll(() => curvePoints(page, panel, m), { message: `${panel} ${m}` }).toBe(12);
       await expect
         .poll(() => page.locator(`.legend-${m} .legend-label`).textContent())
         .toMatch(/LCP-DI|LCP-LF|BP/);

@@ -246,6 +246,10 @@ function drawPanel(
   const ay = layer(pg, 'g', 'axis-y');
   ay.setAttribute('transform', `translate(${box.x},0)`);
   drawAxis(ay, y, 'left', { fs, bounds: [box.y - fs, box.y + box.height + fs] });
+  // Methods of an earlier result that this one lacks leave no curve behind.
+  const shown = new Set(series.map((d) => `series-${d.s.method}`));
+  for (const el of Array.from(pg.querySelectorAll(':scope > g.series')))
+    if (![...el.classList].some((c) => shown.has(c))) el.remove();
   const window = Math.max(
     1,
     Math.min(20, Math.round(Math.max(...series.map((d) => d.values.length)) / 15)),
