@@ -11,6 +11,7 @@
 import type { TrainConfig } from './config';
 import {
   isCompareMethod,
+  MAX_COMPARE_UPDATES,
   METHOD_INFO,
   methodConfig,
   type CompareMethod,
@@ -69,9 +70,10 @@ interface MethodRun {
 
 /**
  * Check a request against `base`: known, distinct methods that this network allows, and a whole
- * number of updates ≥ 1. Throws an Error naming the problem.
+ * number of updates from 1 to MAX_COMPARE_UPDATES. Throws an Error naming the problem.
  */
 export function checkRequest(base: TrainConfig, request: CompareRequest): CompareRequest {
+  if (!Array.isArray(request.methods)) throw new Error('expected a list of methods');
   const methods = request.methods.filter((m, i) => request.methods.indexOf(m) === i);
   if (!methods.length) throw new Error('choose at least one method');
   for (const m of methods) {
@@ -79,8 +81,11 @@ export function checkRequest(base: TrainConfig, request: CompareRequest): Compar
     const r = methodConfig(base, m);
     if ('reason' in r) throw new Error(`${m}: ${r.reason}`);
   }
-  if (!Number.isInteger(request.updates) || request.updates < 1)
-    throw new Error(`updates must be a whole number ≥ 1, got ${request.updates}`);
+  const { updates } = request;
+  if (!Number.isInteger(updates) || updates < 1 || updates > MAX_COMPARE_UPDATES)
+    throw new Error(
+      `updates must be a whole number from 1 to ${MAX_COMPARE_UPDATES}, got ${String(updates)}`,
+    );
   return { methods, updates: request.updates };
 }
 

@@ -156,5 +156,9 @@ describe('compare mode', () => {
     expect('reason' in r && r.reason).toMatch(/alpha.*energy/);
     expect(() => run(LAYERED, ['rbp'], 1)).toThrow(/layered/);
     expect(() => run(LAYERED, [], 1)).toThrow(/at least one/);
+    expect(() => run(LAYERED, ['bp'], 0)).toThrow(/whole number from 1/);
+    expect(() => run(LAYERED, ['bp'], 1.5)).toThrow(/whole number from 1/);
+    expect(() => run(LAYERED, ['bp'], 1e6)).toThrow(/whole number from 1/);
+    expect(() => run(LAYERED, ['sgd' as CompareMethod], 1)).toThrow(/unknown method/);
   });
 });

@@ -42,7 +42,7 @@ function fixture(): CompareResult {
     series: [
       series('lcp-di', 10, (i) => ({ control: 10 ** -(i / 3), cosine: 0.9 })),
       lf,
-      series('bp', 10, () => ({})),
+      series('bp', 10, (i) => (i === 4 || i === 9 ? { testLoss: 0.3, testAccuracy: 0.8 } : {})),
     ],
   };
 }
@@ -94,6 +94,13 @@ describe('compareDraw', () => {
     const diCos = pathPoints(svg.querySelector('.panel-cosine .series-lcp-di path.mean'));
     const yNine = cosine.y + (cosine.height * 0.12) / 1.02;
     for (const [, y] of diCos) expect(y).toBeCloseTo(yNine, 2);
+    // Test points (at epochs' ends) as hollow markers on the loss and accuracy panels only.
+    const marks = Array.from(svg.querySelectorAll('.panel-loss .series-bp .test circle'));
+    expect(marks).toHaveLength(2);
+    expect(Number(marks[0].getAttribute('cx'))).toBeCloseTo(loss.x + (4 / 9) * loss.width, 6);
+    expect(Number(marks[1].getAttribute('cx'))).toBeCloseTo(loss.x + loss.width, 6);
+    expect(svg.querySelectorAll('.panel-accuracy .test circle')).toHaveLength(2);
+    expect(svg.querySelectorAll('.panel-cosine .test circle')).toHaveLength(0);
     // Each method keeps its colour and dash on every panel.
     const stroke = (sel: string) => svg.querySelector(sel)?.getAttribute('stroke');
     expect(stroke('.panel-loss .series-lcp-lf path.mean')).toBe(
@@ -122,7 +129,11 @@ describe('compareDraw', () => {
     expect(svg.querySelectorAll('.series-lcp-lf')).toHaveLength(0);
     expect(svg.querySelectorAll('.panel-loss .series')).toHaveLength(2);
     const regression = fixture();
-    for (const s of regression.series) for (const p of s.points) p.accuracy = null;
+    for (const s of regression.series)
+      for (const p of s.points) {
+        p.accuracy = null;
+        if (p.testAccuracy !== undefined) p.testAccuracy = null;
+      }
     drawCompare(svg, done(regression), { width: 360, height: 700 });
     expect(svg.querySelector('.panel-accuracy .panel-note')?.textContent).toBe(
       'no accuracy (regression task)',

@@ -48,6 +48,8 @@ interface Panel {
   title: string;
   value: (p: ComparePoint) => number;
   log?: boolean;
+  /** The test split's value at an epoch's end (hollow markers), if the panel has one. */
+  test?: (p: ComparePoint) => number;
   /** Fixed ends of the value axis, if any. */
   domain?: (values: number[]) => [number, number];
 }
@@ -55,11 +57,17 @@ interface Panel {
 const num = (v: number | null | undefined): number => (v === null || v === undefined ? NaN : v);
 
 const PANELS: Panel[] = [
-  { key: 'loss', title: 'loss L (batch)', value: (p) => p.loss },
+  {
+    key: 'loss',
+    title: 'loss L (batch; ○ test)',
+    value: (p) => p.loss,
+    test: (p) => num(p.testLoss),
+  },
   {
     key: 'accuracy',
-    title: 'accuracy (batch)',
+    title: 'accuracy (batch; ○ test)',
     value: (p) => num(p.accuracy),
+    test: (p) => num(p.testAccuracy),
     domain: (v) => [Math.max(0, Math.min(...v) - 0.05), 1],
   },
   { key: 'control', title: '½‖ψ*‖² (log)', value: (p) => p.control, log: true },
@@ -200,7 +208,13 @@ function drawPanel(
     updates: s.points.map((p) => p.update),
   }));
   const usable = (v: number) => Number.isFinite(v) && (!panel.log || v > 0);
-  const all = series.flatMap((d) => d.values.filter(usable));
+  const tests = (d: (typeof series)[number]) =>
+    panel.test
+      ? d.s.points
+          .map((p) => [p.update, panel.test!(p)] as [number, number])
+          .filter((t) => usable(t[1]))
+      : [];
+  const all = series.flatMap((d) => [...d.values.filter(usable), ...tests(d).map((t) => t[1])]);
   const title = label(pg, 'panel-title', panel.title, box.x, box.y - 0.6 * fs);
   title.setAttribute('fill', INK);
   title.setAttribute('font-weight', '600');
@@ -283,6 +297,19 @@ function drawPanel(
       'stroke-dasharray': dash || null,
       'data-last': fmt(smooth[smooth.length - 1]),
     });
+    const marks = layer(sg, 'g', 'test');
+    while (marks.firstChild) marks.removeChild(marks.firstChild);
+    for (const [u, v] of tests(d)) {
+      const c = layer(marks, 'circle', `test-${u}`);
+      setAttrs(c, {
+        cx: x(u),
+        cy: y(v),
+        r: 3 * sw,
+        fill: 'var(--bg, #fff)',
+        stroke: colour,
+        'stroke-width': 1.5 * sw,
+      });
+    }
   }
 }
 
