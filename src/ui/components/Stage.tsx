@@ -167,7 +167,8 @@ export function Stage() {
       aria-label="Views"
     >
       {!embed && <SceneBar />}
-      {hidden.length > 0 && !presenting && !embed && (
+      {/* With a view enlarged, showing another would not put it on screen: no buttons then. */}
+      {hidden.length > 0 && !presenting && !embed && !enlarged && (
         <div className="hidden-views" aria-label="Hidden views">
           Hidden:{' '}
           {hidden.map((id) => (

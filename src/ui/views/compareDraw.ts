@@ -124,7 +124,8 @@ export function drawCompare(
   const { width, height } = size;
   const g = layer(svg, 'g', 'compare');
   const legendBottom = drawLegend(g, result, width, fs);
-  const cols = width >= 2 * 200 ? 2 : 1;
+  // Two columns down to a phone's width: four stacked panels would each be a sliver.
+  const cols = width >= 330 ? 2 : 1;
   const rows = Math.ceil(PANELS.length / cols);
   const gapX = Math.ceil(1.5 * fs);
   const gapY = Math.ceil(3.2 * fs);
