@@ -23,7 +23,7 @@ import { epCompareSliced } from '../engine/ep';
 import { DivergenceError, InputError } from '../engine/errors';
 import { hiddenSize } from '../engine/init';
 import { setWasmKernelOptions } from '../engine/kernels/wasm/kernel';
-import { Simulation, type Checkpoint } from '../engine/simulation';
+import { COSINE_EVERY_UPDATE, Simulation, type Checkpoint } from '../engine/simulation';
 import { type SliceProgress, type Sliced } from '../engine/sliced';
 import { loadMnistUrl } from '../engine/tasks/loadMnist';
 import type { MnistData } from '../engine/tasks/mnistData';
@@ -528,7 +528,9 @@ const COMPARE_POST_MS = 250;
 function* compareWork(s: Simulation, spec: Extract<JobSpec, { kind: 'compare' }>): Sliced<void> {
   const request = checkRequest(s.config, spec.request);
   spec.total = request.methods.length * request.updates;
-  const c = yield* Comparison.create(s.config, s.data, request.methods);
+  // As Train does: the cosine (an extra RBP solve) on every update of small nets, every tenth of large ones.
+  const cosineEvery = s.n * s.config.batch <= COSINE_EVERY_UPDATE ? 1 : 10;
+  const c = yield* Comparison.create(s.config, s.data, request.methods, { cosineEvery });
   let lastPost = performance.now();
   let finished = false;
   const send = (final: boolean) =>

@@ -40,7 +40,7 @@ function fixture(): CompareResult {
   return {
     updates: 10,
     series: [
-      series('lcp-di', 10, (i) => ({ control: 10 ** -(i / 3), cosine: 0.9 })),
+      series('lcp-di', 10, (i) => ({ control: 10 ** -(i / 3), cosine: i === 5 ? NaN : 0.9 })),
       lf,
       series('bp', 10, (i) => (i === 4 || i === 9 ? { testLoss: 0.3, testAccuracy: 0.8 } : {})),
     ],
@@ -94,6 +94,8 @@ describe('compareDraw', () => {
     const diCos = pathPoints(svg.querySelector('.panel-cosine .series-lcp-di path.mean'));
     const yNine = cosine.y + (cosine.height * 0.12) / 1.02;
     for (const [, y] of diCos) expect(y).toBeCloseTo(yNine, 2);
+    // An update without a cosine (not measured) is skipped, its neighbours joined.
+    expect(diCos).toHaveLength(9);
     // Test points (at epochs' ends) as hollow markers on the loss and accuracy panels only.
     const marks = Array.from(svg.querySelectorAll('.panel-loss .series-bp .test circle'));
     expect(marks).toHaveLength(2);

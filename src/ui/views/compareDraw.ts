@@ -272,26 +272,29 @@ function drawPanel(
   for (const d of series) {
     const { colour, dash } = METHOD_STYLE[d.s.method];
     const sg = layer(pg, 'g', `series series-${d.s.method}`);
-    const pts = d.values.map((v, i) => [d.updates[i], v] as [number, number]);
+    // Only measured values, joined across the updates without one (the cosine of a large net is
+    // measured every tenth update; the exact-gradient methods have no control to log).
+    const pts = d.values
+      .map((v, i) => [d.updates[i], v] as [number, number])
+      .filter((p) => usable(p[1]));
     const path = line<[number, number]>()
-      .defined((p) => usable(p[1]))
       .x((p) => x(p[0]))
       .y((p) => y(p[1]));
     const raw = layer(sg, 'path', 'raw');
     setAttrs(raw, {
-      d: window > 1 ? (path(pts) ?? '') : '',
+      d: window > 1 && pts.length ? (path(pts) ?? '') : '',
       fill: 'none',
       stroke: colour,
       'stroke-opacity': 0.25,
       'stroke-width': sw,
     });
     const smooth = runningMean(
-      d.values.map((v) => (usable(v) ? v : NaN)),
+      pts.map((p) => p[1]),
       window,
     );
     const mean = layer(sg, 'path', 'mean');
     setAttrs(mean, {
-      d: path(smooth.map((v, i) => [d.updates[i], v])) ?? '',
+      d: pts.length ? (path(smooth.map((v, i) => [pts[i][0], v])) ?? '') : '',
       fill: 'none',
       stroke: colour,
       'stroke-width': 2 * sw,
