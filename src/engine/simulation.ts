@@ -136,7 +136,7 @@ export interface SimMarker {
 }
 
 /** Networks with at most this many hidden units × batch get a −∇L cosine on every update. */
-const COSINE_EVERY_UPDATE = 4096;
+export const COSINE_EVERY_UPDATE = 4096;
 
 /**
  * ψ* of RMS below this is float32 noise of a solve with O(1) states at tol ≈ 1e-6: the update's

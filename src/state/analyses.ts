@@ -5,7 +5,13 @@
  * read. A new network clears it (its numbers described the old one).
  */
 import { createStore } from 'zustand/vanilla';
-import type { AlphaSweepResult, AnalysisKind, EpResult } from '../worker/protocol';
+import type {
+  AlphaSweepResult,
+  AnalysisKind,
+  CompareRequest,
+  CompareResult,
+  EpResult,
+} from '../worker/protocol';
 import { engine } from './engine';
 
 /** One analysis: what the view shows and whether a newer one is on its way. */
@@ -22,6 +28,9 @@ export interface AnalysisSlot<T> {
 export interface AnalysesState {
   alphaSweep: AnalysisSlot<AlphaSweepResult>;
   epCompare: AnalysisSlot<EpResult>;
+  compare: AnalysisSlot<CompareResult>;
+  /** The comparison asked for last on this network (a link carries it), or null. */
+  compareRequest: CompareRequest | null;
 }
 
 /** The analyses kept here (the parameter sweep has its own store, sweeps.ts). */
@@ -32,6 +41,8 @@ const idle = <T>(): AnalysisSlot<T> => ({ status: 'idle', id: 0, result: null, m
 export const analyses = createStore<AnalysesState>(() => ({
   alphaSweep: idle(),
   epCompare: idle(),
+  compare: idle(),
+  compareRequest: null,
 }));
 
 /** Request ids, increasing over the page's life (never reused after a clear). */
@@ -51,6 +62,25 @@ export function requestAlphaSweep(): void {
 /** Ask the worker for EP's free and nudged phases beside LCP's controlled one (the `ep` view). */
 export function requestEpComparison(): void {
   engine().send({ type: 'epCompare', id: start('epCompare') });
+}
+
+/** Train `request`'s methods side by side from the seed (the `compare` view draws them). */
+export function requestComparison(request: CompareRequest): void {
+  const id = start('compare');
+  // The curves of an earlier comparison are not this one's first points.
+  analyses.setState((s) => ({ compare: { ...s.compare, result: null }, compareRequest: request }));
+  engine().send({ type: 'compare', id, request });
+}
+
+/**
+ * Compare-mode curves for request `id`: partial ones while it runs, `final` at its end. A
+ * comparison that was stopped keeps its status and takes the points it got to.
+ */
+export function receiveComparison(id: number, result: CompareResult, final: boolean): void {
+  const slot = analyses.getState().compare;
+  if (slot.id !== id) return;
+  const status = slot.status === 'running' ? (final ? 'done' : 'running') : slot.status;
+  analyses.setState({ compare: { ...slot, status, result } });
 }
 
 /** The worker's α sweep for request `id` (state/engine.ts routes it here). */
@@ -80,5 +110,10 @@ export function clearAnalyses(): void {
   const keep = <T>(slot: AnalysisSlot<T>): AnalysisSlot<T> =>
     slot.status === 'running' ? { ...slot, result: null } : idle();
   const s = analyses.getState();
-  analyses.setState({ alphaSweep: keep(s.alphaSweep), epCompare: keep(s.epCompare) });
+  analyses.setState({
+    alphaSweep: keep(s.alphaSweep),
+    epCompare: keep(s.epCompare),
+    compare: keep(s.compare),
+    compareRequest: s.compare.status === 'running' ? s.compareRequest : null,
+  });
 }

@@ -14,7 +14,13 @@ import type {
   FlowFieldRequest,
   WorkerMessage,
 } from '../worker/protocol';
-import { analysisFailed, clearAnalyses, receiveAlphaSweep, receiveEpComparison } from './analyses';
+import {
+  analysisFailed,
+  clearAnalyses,
+  receiveAlphaSweep,
+  receiveComparison,
+  receiveEpComparison,
+} from './analyses';
 import { setConfigFields } from './configChanges';
 import { receiveSweepPoint, sweepDone, sweepFailed } from './sweeps';
 import { clearDigits, receiveTestEvaluation } from './digits';
@@ -155,6 +161,9 @@ export function createEngineClient(worker: Worker): EngineClient {
         break;
       case 'epCompare':
         receiveEpComparison(msg.id, msg.result);
+        break;
+      case 'compare':
+        receiveComparison(msg.id, msg.result, msg.final);
         break;
       case 'analysisFailed':
         if (msg.analysis === 'sweep') sweepFailed(msg.id, msg.message);

@@ -6,7 +6,8 @@
  *     b: the backend that actually ran (what `auto` chose), ch: chapter id, sc: scene index,
  *     l: the action log since the network was built (engine/actionLog.ts),
  *     sw: a parameter sweep to run once the log is replayed: { a: axes (engine/sweep.ts syntax),
- *         s: seeds, u: updates per run, m: the metric shown } }
+ *         s: seeds, u: updates per run, m: the metric shown },
+ *     cm: compare mode's last request, { m: method ids, u: updates per method } }
  *
  * Reading is defensive: every field is checked on its own and a bad one falls back to its
  * default alone, named in `rejected`; sizes are bounded before anything is decompressed or
@@ -25,6 +26,13 @@ import {
   type ConfigKey,
   type TrainConfig,
 } from '../engine/config';
+import {
+  DEFAULT_COMPARE_UPDATES,
+  isCompareMethod,
+  MAX_COMPARE_UPDATES,
+  type CompareMethod,
+  type CompareRequest,
+} from '../engine/compareMethods';
 import { InputError } from '../engine/errors';
 import {
   DEFAULT_SWEEP,
@@ -46,6 +54,8 @@ export const LINK_VERSION = 1;
 export const MAX_HASH_CHARS = 16_384;
 /** Longest decompressed text parsed. */
 const MAX_JSON_CHARS = 1_000_000;
+/** Method ids a comparison can name (each at most once). */
+const COMPARE_LIMIT = 8;
 /** At most this many rejected fields are named (the rest are counted). */
 const MAX_NAMED = 8;
 
@@ -58,6 +68,8 @@ export interface LinkState {
   log: LogEntry[];
   /** A parameter sweep the link runs after its replay (absent: none). */
   sweep?: LinkSweep;
+  /** A comparison to run again once the log is replayed (compare mode), or null. */
+  compare?: CompareRequest | null;
 }
 
 export interface LinkSweep {
@@ -89,6 +101,7 @@ export function encodeLink(state: LinkState): string {
     const { request, metric } = state.sweep;
     payload.sw = { a: request.axes, s: request.seeds, u: request.updates, m: metric };
   }
+  if (state.compare) payload.cm = { m: state.compare.methods, u: state.compare.updates };
   return `v=${LINK_VERSION}&s=${compressToEncodedURIComponent(JSON.stringify(payload))}`;
 }
 
@@ -166,7 +179,7 @@ function own(payload: Payload, key: string): unknown {
   return Object.hasOwn(payload, key) ? payload[key] : undefined;
 }
 
-const PAYLOAD_KEYS = ['c', 'b', 'ch', 'sc', 'l', 'sw'];
+const PAYLOAD_KEYS = ['c', 'b', 'ch', 'sc', 'l', 'sw', 'cm'];
 
 function readPayload(payload: Payload, rejected: string[]): LinkState {
   for (const key of Object.keys(payload))
@@ -191,7 +204,16 @@ function readPayload(payload: Payload, rejected: string[]): LinkState {
   }
   const log = readLog(own(payload, 'l'), config, rejected);
   const sweep = readSweep(own(payload, 'sw'), rejected);
-  return { config, backend, chapter: chapter?.id ?? null, scene, log, ...(sweep ? { sweep } : {}) };
+  const compare = readCompare(own(payload, 'cm'), rejected);
+  return {
+    config,
+    backend,
+    chapter: chapter?.id ?? null,
+    scene,
+    log,
+    ...(sweep ? { sweep } : {}),
+    ...(compare ? { compare } : {}),
+  };
 }
 
 /** Longest axis text read (a list of a thousand values is far shorter than the hash bound). */
@@ -254,6 +276,35 @@ function axisOk(text: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Compare mode's request: unknown or repeated method ids are dropped one by one, a bad update
+ * count falls back to the default; with no method left there is no comparison. Which methods the
+ * network allows is the engine's to judge when the comparison runs.
+ */
+export function readCompare(raw: unknown, rejected: string[]): CompareRequest | null {
+  if (raw === undefined) return null;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    rejected.push('cm (comparison)');
+    return null;
+  }
+  for (const key of Object.keys(raw))
+    if (key !== 'm' && key !== 'u') rejected.push(`cm.${shown(key)}`);
+  const m = own(raw as Payload, 'm');
+  const methods: CompareMethod[] = [];
+  if (Array.isArray(m) && m.length <= 2 * COMPARE_LIMIT) {
+    m.forEach((id: unknown, i) => {
+      if (isCompareMethod(id) && !methods.includes(id)) methods.push(id);
+      else rejected.push(`cm.m[${i}] (method)`);
+    });
+  } else rejected.push('cm.m (methods)');
+  const u = own(raw as Payload, 'u');
+  let updates = DEFAULT_COMPARE_UPDATES;
+  if (Number.isInteger(u) && (u as number) >= 1 && (u as number) <= MAX_COMPARE_UPDATES)
+    updates = u as number;
+  else rejected.push(`cm.u (updates: a whole number from 1 to ${MAX_COMPARE_UPDATES})`);
+  return methods.length ? { methods, updates } : null;
 }
 
 /**

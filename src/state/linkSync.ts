@@ -5,7 +5,9 @@
  */
 import { chapterById } from '../chapters';
 import { BACKENDS } from '../engine/config';
+import type { CompareRequest } from '../engine/compareMethods';
 import { decodeLink, describeRejected, encodeLink, type LinkState } from './link';
+import { analyses, requestComparison } from './analyses';
 import { engine, onReplayEnded } from './engine';
 import { runLog } from './runLog';
 import { showRun } from './scenes';
@@ -44,6 +46,7 @@ export function currentLink(): { link: LinkState } | { problem: string } {
       scene,
       log: entries,
       ...(sweep ? { sweep } : {}),
+      compare: analyses.getState().compareRequest,
     },
   };
 }
@@ -71,9 +74,17 @@ export function openLink(hash: string): boolean {
       text: `Not used from the link (defaults instead): ${describeRejected(rejected)}.`,
     });
   if (!link) return false;
-  const { sweep } = link;
-  // The sweep runs from the replayed run's configuration, once the replay has ended.
-  openRun(link, sweep ? () => runLinkedSweep(sweep) : undefined);
+  const { sweep, compare } = link;
+  // A sweep runs from the replayed run's configuration once the replay has ended; a comparison
+  // runs again on the replayed network, in compare mode.
+  const after =
+    sweep || compare
+      ? () => {
+          if (sweep) runLinkedSweep(sweep);
+          if (compare) openComparison(compare);
+        }
+      : undefined;
+  openRun(link, after);
   return true;
 }
 
@@ -97,6 +108,15 @@ export function openRun(link: LinkState, replayed?: () => void): void {
   replayId++;
   afterReplay = replayed ?? null;
   engine().send({ type: 'replay', id: replayId, config, log: link.log });
+}
+
+/** Show compare mode (its view, enlarged) and run `request` there. */
+function openComparison(request: CompareRequest): void {
+  useApp.setState((s) => ({
+    hidden: s.hidden.filter((h) => h !== 'compare'),
+    enlarged: 'compare',
+  }));
+  requestComparison(request);
 }
 
 /** The replay asked for last, and what to do once it has ended. */
@@ -146,6 +166,9 @@ export function startLinkSync(): () => void {
   const offSweeps = sweeps.subscribe((s, prev) => {
     if (s.plan !== prev.plan || s.form.metric !== prev.form.metric) later();
   });
+  const offCompare = analyses.subscribe((s, prev) => {
+    if (s.compareRequest !== prev.compareRequest) later();
+  });
   const offApp = useApp.subscribe((s, prev) => {
     if (
       s.chapter !== prev.chapter ||
@@ -161,6 +184,7 @@ export function startLinkSync(): () => void {
   return () => {
     offLog();
     offSweeps();
+    offCompare();
     offApp();
     window.removeEventListener('hashchange', onHashChange);
     if (timer) clearTimeout(timer);

@@ -21,6 +21,8 @@ export const VIEW_IDS = [
   'sweeps',
   // The digits chapters' test evaluation and drawing pad (hidden elsewhere).
   'digits',
+  // Compare mode: several methods' learning curves from one seed (opened by its action).
+  'compare',
 ] as const;
 export type ViewId = (typeof VIEW_IDS)[number];
 
@@ -126,7 +128,7 @@ export const useApp = create<AppState>(() => ({
   preset: null,
   chapterConfig: defaultConfig(),
   ...initialRun,
-  hidden: ['sweep', 'ep', 'sweeps', 'digits'],
+  hidden: ['sweep', 'ep', 'sweeps', 'digits', 'compare'],
   embed: null,
   overlays: [],
   synapse: null,

@@ -19,6 +19,7 @@ export type ActionId =
   | 'next'
   | 'train'
   | 'trainEpoch'
+  | 'compare'
   | 'stop'
   | 'reset'
   | 'newSeed'
@@ -68,6 +69,15 @@ export function engineBusy(): boolean {
 function stop(): void {
   useApp.setState({ playing: false });
   engine().send({ type: 'stop' });
+}
+
+/** Compare mode is its view, enlarged over the stage; leaving it hides the view again. */
+export function toggleCompareMode(): void {
+  useApp.setState((s) =>
+    s.enlarged === 'compare'
+      ? { enlarged: null, hidden: [...s.hidden.filter((h) => h !== 'compare'), 'compare'] }
+      : { enlarged: 'compare', hidden: s.hidden.filter((h) => h !== 'compare') },
+  );
 }
 
 export const ACTIONS: Action[] = [
@@ -154,6 +164,15 @@ export const ACTIONS: Action[] = [
       if (useApp.getState().busy?.kind === 'train') stop();
       else engine().send({ type: 'trainEpoch' });
     },
+  },
+  {
+    id: 'compare',
+    label: 'Compare',
+    keys: ['v'],
+    keyLabel: 'V',
+    description:
+      'Compare mode: train several methods side by side from the same seed and overlay their learning curves (again to leave)',
+    perform: toggleCompareMode,
   },
   {
     id: 'stop',

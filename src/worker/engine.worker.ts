@@ -18,13 +18,15 @@ import {
 } from '../engine/config';
 import { diagnoseDivergence } from '../engine/diagnosis';
 import { digitResponseSliced, type DigitResponse } from '../engine/digits';
+import { checkRequest, Comparison } from '../engine/compare';
+import type { CompareRequest } from '../engine/compareMethods';
 import { epCompareSliced } from '../engine/ep';
 import { planSweep, type SweepRequest } from '../engine/sweep';
 import { sweepSliced } from '../engine/sweepRun';
 import { DivergenceError, InputError } from '../engine/errors';
 import { hiddenSize } from '../engine/init';
 import { setWasmKernelOptions } from '../engine/kernels/wasm/kernel';
-import { Simulation, type Checkpoint } from '../engine/simulation';
+import { COSINE_EVERY_UPDATE, Simulation, type Checkpoint } from '../engine/simulation';
 import { type SliceProgress, type Sliced } from '../engine/sliced';
 import { loadMnistUrl } from '../engine/tasks/loadMnist';
 import type { MnistData } from '../engine/tasks/mnistData';
@@ -116,13 +118,20 @@ type JobSpec =
   | { kind: 'epCompare'; id: number; betas?: number[] }
   /** A parameter sweep: `done` of `total` runs so far (each a fresh network, not the one shown). */
   | { kind: 'sweep'; id: number; request: SweepRequest; done: number; total: number }
+  /** Compare mode: `done` of `total` updates (all methods together) so far. */
+  | { kind: 'compare'; id: number; request: CompareRequest; done: number; total: number }
   /** An opened link's action log, `done` of its entries so far. */
   | { kind: 'replay'; id: number; entries: LogEntry[]; done: number };
 
 type AnalysisSpec = Extract<JobSpec, { kind: AnalysisKind }>;
 
 function isAnalysis(spec: JobSpec): spec is AnalysisSpec {
-  return spec.kind === 'alphaSweep' || spec.kind === 'epCompare' || spec.kind === 'sweep';
+  return (
+    spec.kind === 'alphaSweep' ||
+    spec.kind === 'epCompare' ||
+    spec.kind === 'sweep' ||
+    spec.kind === 'compare'
+  );
 }
 
 /** Tell the page an analysis will not be answered (its view stops waiting). */
@@ -387,6 +396,7 @@ const LABELS: Record<JobSpec['kind'], string> = {
   alphaSweep: 'Sweeping α',
   epCompare: 'Equilibrium propagation against LCP',
   sweep: 'Sweeping parameters',
+  compare: 'Comparing methods',
   replay: 'Replaying the link',
 };
 
@@ -540,8 +550,50 @@ function* jobWork(s: Simulation, spec: JobSpec): Sliced<unknown> {
     }
     case 'sweep':
       return yield* sweepWork(s, spec);
+    case 'compare':
+      return yield* compareWork(s, spec);
     case 'build':
       return;
+  }
+}
+
+/** Compare-mode curves go to the page at most this often while they grow. */
+const COMPARE_POST_MS = 250;
+
+/**
+ * Compare mode: fresh trainers from the current configuration's seed on the simulation's data
+ * (the simulation itself is untouched), their curves posted as they grow and once at the end —
+ * or, stopped, as far as they got.
+ */
+function* compareWork(s: Simulation, spec: Extract<JobSpec, { kind: 'compare' }>): Sliced<void> {
+  const request = checkRequest(s.config, spec.request);
+  spec.total = request.methods.length * request.updates;
+  // As Train does: the cosine (an extra RBP solve) on every update of small nets, every tenth of large ones.
+  const cosineEvery = s.n * s.config.batch <= COSINE_EVERY_UPDATE ? 1 : 10;
+  const c = yield* Comparison.create(s.config, s.data, request.methods, { cosineEvery });
+  let lastPost = performance.now();
+  let finished = false;
+  const send = (final: boolean) =>
+    post({
+      type: 'compare',
+      id: spec.id,
+      result: { updates: request.updates, series: c.series },
+      final,
+    });
+  try {
+    yield* c.runSliced(request.updates, () => {
+      spec.done++;
+      const now = performance.now();
+      if (now - lastPost >= COMPARE_POST_MS) {
+        lastPost = now;
+        send(false);
+      }
+    });
+    finished = true;
+    send(true);
+  } finally {
+    if (!finished) send(false);
+    c.dispose();
   }
 }
 
@@ -692,7 +744,7 @@ function chunkSize(s: Simulation): number {
 function busyOf(j: Job): Busy {
   const p = j.progress;
   const spec = j.spec;
-  const counted = spec.kind === 'train' || spec.kind === 'sweep';
+  const counted = spec.kind === 'train' || spec.kind === 'sweep' || spec.kind === 'compare';
   const done = counted || spec.kind === 'replay' ? spec.done : 0;
   const total = counted
     ? Math.max(0, spec.total)
@@ -822,8 +874,9 @@ function work(): void {
       if (!job) break;
     }
     const current = job;
-    // A sweep trains too: it rests between slices as Train does, so the page keeps its share.
-    training = current.spec.kind === 'train' || current.spec.kind === 'sweep';
+    // Sweeps and comparisons train too: they rest between slices as Train does, so the page
+    // keeps its share.
+    training = ['train', 'sweep', 'compare'].includes(current.spec.kind);
     try {
       const r = current.work.next();
       if (r.done) {
@@ -842,7 +895,8 @@ function work(): void {
         // Keep a checkpoint of what a finished job left (for context loss and restore).
         takeCheckpoint();
       } else current.progress = r.value;
-      if (current.spec.kind !== 'refresh') dirty = true;
+      // Refreshes and comparisons leave the simulation as it was: no snapshot for them.
+      if (current.spec.kind !== 'refresh' && current.spec.kind !== 'compare') dirty = true;
     } catch (e) {
       job = null;
       onJobError(current.spec, e);
@@ -1330,6 +1384,9 @@ function handle(cmd: Command): void {
       return;
     case 'sweep':
       enqueue({ kind: 'sweep', id: cmd.id, request: cmd.request, done: 0, total: 0 });
+      return;
+    case 'compare':
+      enqueue({ kind: 'compare', id: cmd.id, request: cmd.request, done: 0, total: 0 });
       return;
     case 'replay': {
       let c: TrainConfig;

@@ -10,6 +10,8 @@ import type { DigitResponse, TestEvaluation } from '../engine/digits';
 import type { EpResult } from '../engine/ep';
 import type { SweepRequest } from '../engine/sweep';
 import type { SweepPoint } from '../engine/sweepRun';
+import type { CompareResult } from '../engine/compare';
+import type { CompareRequest } from '../engine/compareMethods';
 import type {
   Checkpoint,
   UpdateState,
@@ -87,9 +89,11 @@ export type { AlphaPoint, AlphaSweepResult } from '../engine/alphaSweep';
 export type { EpPoint, EpResult, LcpPoint, Trace } from '../engine/ep';
 export type { SweepRequest } from '../engine/sweep';
 export type { SweepPoint } from '../engine/sweepRun';
+export type { ComparePoint, CompareResult, CompareSeries } from '../engine/compare';
+export type { CompareMethod, CompareRequest } from '../engine/compareMethods';
 
 /** The analyses a chapter's scene or the user asks for (worker jobs with a reply). */
-export type AnalysisKind = 'alphaSweep' | 'epCompare' | 'sweep';
+export type AnalysisKind = 'alphaSweep' | 'epCompare' | 'sweep' | 'compare';
 
 /** What views draw: the current sample's state and what changed. */
 export interface Snapshot {
@@ -222,6 +226,8 @@ export type Command =
    * `sweepPoint` reply per run as it ends, then `sweepDone` (or `analysisFailed` when stopped).
    */
   | { type: 'sweep'; id: number; request: SweepRequest }
+  /** Compare mode: train these methods side by side from the seed (fresh networks, same data). */
+  | { type: 'compare'; id: number; request: CompareRequest }
   /** Build `config` from its seed and replay `log` on it (an opened link), with progress. */
   | { type: 'replay'; id: number; config: TrainConfig; log: LogEntry[] };
 
@@ -264,6 +270,8 @@ export type WorkerMessage =
   | { type: 'sweepPoint'; id: number; point: SweepPoint }
   /** Sweep `id` ran all its points. */
   | { type: 'sweepDone'; id: number }
+  /** Compare mode's curves so far (`final`: the run has ended; else more will follow). */
+  | { type: 'compare'; id: number; result: CompareResult; final: boolean }
   /** An analysis that will not be answered: stopped, rebuilt, or failed (no free equilibrium…). */
   | { type: 'analysisFailed'; id: number; analysis: AnalysisKind; message: string }
   | { type: 'error'; message: string }

@@ -167,13 +167,13 @@ export async function sceneIdle(page: Page, timeout = 120_000): Promise<void> {
 
 /**
  * A scene shows some views: reopen the other standard views (the
- * analyses' views stay hidden) with the stage's own "show …" buttons, as a user would.
+ * analyses' views and compare mode stay hidden) with the stage's own "show …" buttons, as a user would.
  */
 export async function showAllViews(page: Page): Promise<void> {
   for (;;) {
     const button = page
       .locator('.hidden-views button')
-      .filter({ hasNotText: /α limit|One phase|Parameter sweeps/ })
+      .filter({ hasNotText: /α limit|One phase|Parameter sweeps|Compare methods/ })
       .first();
     if ((await button.count()) === 0) return;
     await button.click();

@@ -543,9 +543,9 @@ describe('axes and stage', () => {
         expect(spans.every((s) => s >= 1 && s <= cols)).toBe(true);
       }
     }
-    // Nine views (all but the sweeps panel and the digits chapters' own) make a 3×3 grid; all
-    // eleven, 4×3 with spans.
-    const nine = VIEW_IDS.filter((id) => id !== 'digits' && id !== 'sweeps');
+    // Nine views (all but the sweeps panel, compare mode — shown alone, enlarged — and the digits
+    // chapters' own) make a 3×3 grid; all twelve, 4×3.
+    const nine = VIEW_IDS.filter((id) => id !== 'digits' && id !== 'sweeps' && id !== 'compare');
     expect(stageLayout(nine, 1010, 660)).toMatchObject({ cols: 3, rows: 3 });
     expect(stageLayout([...VIEW_IDS], 1010, 660)).toMatchObject({ cols: 4, rows: 3 });
   });

@@ -18,6 +18,7 @@ const BUTTONS: ActionId[] = [
   'next',
   'reset',
   'newSeed',
+  'compare',
 ];
 
 /** Speeds offered: steps per frame (below 1: slow motion, one step every few frames). */
@@ -35,7 +36,9 @@ export function ActionButton({ id }: { id: ActionId }) {
           ? s.busy?.kind === 'train' && !s.busy.epoch
           : id === 'trainEpoch'
             ? s.busy?.kind === 'train' && !!s.busy.epoch
-            : undefined,
+            : id === 'compare'
+              ? s.enlarged === 'compare'
+              : undefined,
   );
   const trainUpdates = useApp((s) => s.trainUpdates);
   const label =

@@ -11,6 +11,7 @@ import { SweepView } from '../views/SweepView';
 import { EpView } from '../views/EpView';
 import { SweepsView } from '../views/SweepsView';
 import { DigitsView } from '../views/DigitsView';
+import { CompareView } from '../views/CompareView';
 import { SceneBar } from './SceneBar';
 import { ViewExport } from './ViewExport';
 
@@ -26,6 +27,7 @@ export const VIEWS: Record<ViewId, { title: string; Component: ComponentType }> 
   ep: { title: 'One phase, not two', Component: EpView },
   sweeps: { title: 'Parameter sweeps', Component: SweepsView },
   digits: { title: 'Digits: test and draw', Component: DigitsView },
+  compare: { title: 'Compare methods', Component: CompareView },
 };
 
 /** Which views take a row's spare columns first: time series and text read better wide; the
@@ -40,6 +42,7 @@ const WIDE_FIRST: ViewId[] = [
   'task',
   'phase',
   'sweeps',
+  'compare',
   'sweep',
   'ep',
 ];
@@ -170,7 +173,8 @@ export function Stage() {
       aria-label="Views"
     >
       {!embed && <SceneBar />}
-      {hidden.length > 0 && !presenting && !embed && (
+      {/* With a view enlarged, showing another would not put it on screen: no buttons then. */}
+      {hidden.length > 0 && !presenting && !embed && !enlarged && (
         <div className="hidden-views" aria-label="Hidden views">
           Hidden:{' '}
           {hidden.map((id) => (
