@@ -297,7 +297,7 @@ export const FIELDS: Record<ConfigKey, Field> = {
     min: 0,
     max: 10,
     live: false,
-    description: 'Initial W ~ N(0, g²/fan-in); g ≳ 1 makes a recurrent net unstable',
+    description: 'Initial W ~ N(0, g²/fan-in) (init normal); g ≳ 1 makes a recurrent net unstable',
   }),
   init: choice({
     group: 'network',

@@ -15,7 +15,8 @@ export function hiddenSize(config: TrainConfig): number {
  * Q, B or F never shifts W, U or D. W ~ N(0, g²/fan-in); U, D ~ N(0, 1/fan-in); b = d = 0;
  * Q ~ N(0, 1/k) (readout `units`: Q = Pᵀ, see ensureControllerParams); B with unit Frobenius
  * norm per block (masked like Wᵀ); F ~ N(0, 1/(k·n)) (the reference's initialisations, DESIGN.md
- * §1). `init: torch` draws W, U, D, b, d as PyTorch's nn.Linear does, see torchInit.
+ * §1). `init: torch` draws W, U, D as PyTorch's nn.Linear does
+ * (U(±1/√fan-in), g unused) and the biases with torchBiases.
  */
 export function initNetwork(config: TrainConfig, m: number, k: number, init: Rng): Network {
   return drain(initNetworkSliced(config, m, k, init));
@@ -80,7 +81,7 @@ export function* initNetworkSliced(
  * recurrent or previous-layer inputs), or to its U row when it has none (a layered net's first
  * block, as in the reference's encoder); `biases: 2` adds the input projection's bias, U(±1/√m)
  * (the reference's RNN: Ux + b_U and Wρ(φ) + b_W), and b is their sum. d ~ U(±1/√fan-in of D).
- * The streams `b`, `b2` and `d` are new, so W, U and D are those of `init: normal`'s positions.
+ * They have their own streams (`b`, `b2`, `d`): drawing them shifts no other draw.
  */
 function torchBiases(
   init: Rng,
