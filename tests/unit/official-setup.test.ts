@@ -5,6 +5,8 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { defaultConfig, parseConfig } from '../../src/engine/config';
+import { zeroState } from '../../src/engine/dynamics';
+import { DivergenceError } from '../../src/engine/errors';
 import { initNetwork } from '../../src/engine/init';
 import { disposeNetwork, type Network } from '../../src/engine/model';
 import { Optimizer } from '../../src/engine/optimizer';
@@ -14,6 +16,7 @@ import { createDataset } from '../../src/engine/tasks';
 import { loadMnistNode } from '../../src/engine/tasks/loadMnistNode';
 import { testIndices, trainIndices, type MnistData } from '../../src/engine/tasks/mnistData';
 import { tf } from '../../src/engine/tf';
+import { makeTrainer } from '../support/trainer';
 
 let mnist: MnistData;
 beforeAll(async () => {
@@ -160,6 +163,28 @@ describe('the paper’s setup as options', () => {
         opt.dispose();
         disposeNetwork(net);
       }
+    }
+  });
+
+  it('stopUnsettled: off, a solve still moving after an update is learnt from instead of stopping the run', () => {
+    for (const stopUnsettled of [true, false]) {
+      const t = makeTrainer({
+        task: 'circle',
+        trainSize: 16,
+        testSize: 8,
+        hidden: 4,
+        stopUnsettled,
+      });
+      t.trainBatch([0, 1, 2, 3]); // an update: the next solves judge it
+      const state = zeroState(1, 4, 2);
+      const unsettled = { state, steps: 800, converged: false, residual: 0.05 };
+      const check = () => t.checkSettledAfterUpdate(unsettled, 'free');
+      if (stopUnsettled) expect(check).toThrow(DivergenceError);
+      else expect(check).not.toThrow();
+      // A settled solve is never a divergence.
+      expect(() => t.checkSettledAfterUpdate({ ...unsettled, converged: true })).not.toThrow();
+      tf.dispose(Object.values(state));
+      t.dispose();
     }
   });
 
