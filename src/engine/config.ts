@@ -33,6 +33,8 @@ export const METHODS = ['lcp', 'rbp'] as const;
 export const OPTIMIZERS = ['sgd', 'adam'] as const;
 export const SCHEDULES = ['constant', 'cosine'] as const;
 export const ENERGY_STARTS = ['zero', 'free'] as const;
+export const PIXELS = ['standardised', 'raw'] as const;
+export const INITS = ['normal', 'torch'] as const;
 export const BACKENDS = ['auto', 'webgl', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKENDS)[number];
 
@@ -43,6 +45,7 @@ export interface TrainConfig {
   trainSize: number;
   testSize: number;
   limit: number;
+  pixels: (typeof PIXELS)[number];
   inputs: number;
   outputs: number;
   topology: (typeof TOPOLOGIES)[number];
@@ -51,6 +54,8 @@ export interface TrainConfig {
   layers: number[];
   activation: Activation;
   gain: number;
+  init: (typeof INITS)[number];
+  biases: number;
   method: (typeof METHODS)[number];
   controller: ControllerKind;
   alpha: number;
@@ -65,8 +70,10 @@ export interface TrainConfig {
   maxSteps: number;
   energyLr: number;
   energyStart: (typeof ENERGY_STARTS)[number];
+  energyPlateau: boolean;
   rbpTol: number;
   rbpMaxSteps: number;
+  stopUnsettled: boolean;
   optimizer: (typeof OPTIMIZERS)[number];
   lr: number;
   schedule: (typeof SCHEDULES)[number];
@@ -202,6 +209,16 @@ export const FIELDS: Record<ConfigKey, Field> = {
     live: false,
     description: 'Keep the first N training samples after a seeded shuffle (0 = all)',
   }),
+  pixels: choice({
+    group: 'task',
+    symbol: 'pixels',
+    unit: '',
+    default: 'standardised',
+    options: PIXELS,
+    live: false,
+    description:
+      'MNIST inputs: standardised gray levels ((x − 0.1307)/0.3081), or raw in [0, 1] as the paper’s code reads them',
+  }),
   inputs: int({
     group: 'task',
     symbol: 'm',
@@ -280,7 +297,28 @@ export const FIELDS: Record<ConfigKey, Field> = {
     min: 0,
     max: 10,
     live: false,
-    description: 'Initial W ~ N(0, g²/fan-in); g ≳ 1 makes a recurrent net unstable',
+    description: 'Initial W ~ N(0, g²/fan-in) (init normal); g ≳ 1 makes a recurrent net unstable',
+  }),
+  init: choice({
+    group: 'network',
+    symbol: 'init',
+    unit: '',
+    default: 'normal',
+    options: INITS,
+    live: false,
+    description:
+      'normal: W ~ N(0, g²/fan-in), U, D ~ N(0, 1/fan-in), biases 0; torch: every weight and bias ~ U(±1/√fan-in), PyTorch’s default (the paper’s code; g unused)',
+  }),
+  biases: int({
+    group: 'network',
+    symbol: 'biases',
+    unit: '',
+    default: 1,
+    min: 1,
+    max: 2,
+    live: false,
+    description:
+      'Biases per hidden unit: 2 as in the paper’s RNN (on Ux and on Wρ(φ)); both get the same update, so their sum b moves twice as far',
   }),
   method: choice({
     group: 'learning',
@@ -436,6 +474,16 @@ export const FIELDS: Record<ConfigKey, Field> = {
     description:
       'Energy minimisation starts from zero (layered) or the free equilibrium (recurrent)',
   }),
+  energyPlateau: {
+    type: 'boolean',
+    group: 'controller',
+    symbol: 'halve η_E',
+    unit: '',
+    default: false,
+    live: true,
+    description:
+      'Halve η_E when ‖∇E‖ stops improving for 100 iterations (off: constant rate, as in the paper’s code)',
+  },
   rbpTol: num({
     group: 'solver',
     symbol: 'tol_RBP',
@@ -458,6 +506,16 @@ export const FIELDS: Record<ConfigKey, Field> = {
     live: true,
     description: 'Most steps of RBP’s free and adjoint solves',
   }),
+  stopUnsettled: {
+    type: 'boolean',
+    group: 'solver',
+    symbol: 'stop unsettled',
+    unit: '',
+    default: true,
+    live: true,
+    description:
+      'Stop (and undo the last update) when a solve after an update ends still moving by > 1e-2 per unit time; off: learn from its last state, as the paper’s code does',
+  },
   optimizer: choice({
     group: 'learning',
     symbol: 'opt',

@@ -19,6 +19,8 @@ export interface ControllerSettings {
   tauPsi: number;
   /** Adam learning rate on the states (energy only). */
   lr: number;
+  /** Energy only: halve lr when ‖∇E‖ stops improving (absent or false: constant rate). */
+  plateau?: boolean;
 }
 
 /** The state of one batch: φ, ψ [B, n]; y, u_I [B, k]. */

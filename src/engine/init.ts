@@ -15,7 +15,8 @@ export function hiddenSize(config: TrainConfig): number {
  * Q, B or F never shifts W, U or D. W ~ N(0, g²/fan-in); U, D ~ N(0, 1/fan-in); b = d = 0;
  * Q ~ N(0, 1/k) (readout `units`: Q = Pᵀ, see ensureControllerParams); B with unit Frobenius
  * norm per block (masked like Wᵀ); F ~ N(0, 1/(k·n)) (the reference's initialisations, DESIGN.md
- * §1).
+ * §1). `init: torch` draws W, U, D as PyTorch's nn.Linear does
+ * (U(±1/√fan-in), g unused) and the biases with torchBiases.
  */
 export function initNetwork(config: TrainConfig, m: number, k: number, init: Rng): Network {
   return drain(initNetworkSliced(config, m, k, init));
@@ -30,19 +31,31 @@ export function* initNetworkSliced(
 ): Sliced<Network> {
   const n = hiddenSize(config);
   const layered = config.topology === 'layered' ? layeredMasks(config.layers, m, k) : null;
-  const W = yield* drawMaskedSliced(init.stream('W'), n, n, config.gain, layered?.W ?? null);
-  const U = yield* drawMaskedSliced(init.stream('U'), n, m, 1, layered?.U ?? null);
+  const torch = config.init === 'torch';
+  const draw = torch ? 'uniform' : 'normal';
+  const W = yield* drawMaskedSliced(
+    init.stream('W'),
+    n,
+    n,
+    torch ? 1 : config.gain,
+    layered?.W ?? null,
+    draw,
+  );
+  const U = yield* drawMaskedSliced(init.stream('U'), n, m, 1, layered?.U ?? null, draw);
   // Readout `units`: the outputs are the last k units; D and d stay zero under a zero mask.
   const units = config.readout === 'units';
   const D = units
     ? new Float32Array(k * n)
-    : yield* drawMaskedSliced(init.stream('D'), k, n, 1, layered?.D ?? null);
+    : yield* drawMaskedSliced(init.stream('D'), k, n, 1, layered?.D ?? null, draw);
+  const biases = torch
+    ? torchBiases(init, config.biases, { n, m, k }, layered, units)
+    : { b: new Float32Array(n), d: new Float32Array(k) };
   const params: Params = {
     W: tf.tensor2d(W, [n, n]),
     U: tf.tensor2d(U, [n, m]),
-    b: tf.zeros([n]),
+    b: tf.tensor1d(biases.b),
     D: tf.tensor2d(D, [k, n]),
-    d: tf.zeros([k]),
+    d: tf.tensor1d(biases.d),
   };
   const masks: Masks = {
     W: layered ? tf.tensor2d(layered.W, [n, n]) : null,
@@ -60,6 +73,45 @@ export function* initNetworkSliced(
   };
   ensureControllerParams(net, config, init);
   return net;
+}
+
+/**
+ * Biases as PyTorch's nn.Linear draws them (`init: torch`): each layer's bias ~ U(±1/√fan-in)
+ * of that layer's weights. A hidden unit's one bias belongs to its W row (fan-in: its kept
+ * recurrent or previous-layer inputs), or to its U row when it has none (a layered net's first
+ * block, as in the reference's encoder); `biases: 2` adds the input projection's bias, U(±1/√m)
+ * (the reference's RNN: Ux + b_U and Wρ(φ) + b_W), and b is their sum. d ~ U(±1/√fan-in of D).
+ * They have their own streams (`b`, `b2`, `d`): drawing them shifts no other draw.
+ */
+function torchBiases(
+  init: Rng,
+  count: number,
+  size: { n: number; m: number; k: number },
+  layered: { W: Float32Array; U: Float32Array; D: Float32Array } | null,
+  units: boolean,
+): { b: Float32Array; d: Float32Array } {
+  const { n, m, k } = size;
+  const fanIn = (mask: Float32Array | null, row: number, cols: number): number => {
+    if (!mask) return cols;
+    let f = 0;
+    for (let j = 0; j < cols; j++) f += mask[row * cols + j];
+    return f;
+  };
+  const uniform = (rng: Rng, fan: number) =>
+    fan > 0 ? (2 * rng.uniform() - 1) / Math.sqrt(fan) : 0;
+  const rb = init.stream('b');
+  const rb2 = init.stream('b2');
+  const b = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const fanW = fanIn(layered?.W ?? null, i, n);
+    const fanU = fanIn(layered?.U ?? null, i, m);
+    b[i] = uniform(rb, fanW > 0 ? fanW : fanU);
+    if (count === 2) b[i] += uniform(rb2, fanU);
+  }
+  const rd = init.stream('d');
+  const d = new Float32Array(k);
+  if (!units) for (let o = 0; o < k; o++) d[o] = uniform(rd, fanIn(layered?.D ?? null, o, n));
+  return { b, d };
 }
 
 /**
@@ -140,5 +192,6 @@ export function controllerSettings(config: TrainConfig): ControllerSettings {
     tauU: config.tauU,
     tauPsi: config.tauPsi,
     lr: config.energyLr,
+    plateau: config.energyPlateau,
   };
 }

@@ -188,6 +188,7 @@ export function* drawMaskedSliced(
   cols: number,
   gain: number,
   mask: Float32Array | null,
+  distribution: 'normal' | 'uniform' = 'normal',
 ): Sliced<Float32Array> {
   const out = new Float32Array(rows * cols);
   const rowsPerSlice = Math.max(1, Math.floor(DRAW_SLICE / Math.max(1, cols)));
@@ -198,11 +199,12 @@ export function* drawMaskedSliced(
       fanIn = 0;
       for (let j = 0; j < cols; j++) fanIn += mask[i * cols + j];
     }
-    const std = fanIn > 0 ? gain / Math.sqrt(fanIn) : 0;
+    // normal: N(0, gain²/fan-in); uniform: U(±gain/√fan-in), PyTorch's nn.Linear default at gain 1.
+    const scale = fanIn > 0 ? gain / Math.sqrt(fanIn) : 0;
     for (let j = 0; j < cols; j++) {
       const keep = mask ? mask[i * cols + j] : 1;
       // Draw even where masked so the stream's position does not depend on the topology.
-      const v = rng.normal() * std;
+      const v = (distribution === 'normal' ? rng.normal() : 2 * rng.uniform() - 1) * scale;
       out[i * cols + j] = keep ? v : 0;
     }
   }

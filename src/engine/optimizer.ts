@@ -30,12 +30,20 @@ export class Optimizer {
   private moments = new Map<ParamName, { m: Tensor; v: Tensor }>();
   private t = 0;
 
-  constructor(private readonly config: Pick<TrainConfig, 'optimizer' | 'weightDecay' | 'clip'>) {}
+  constructor(
+    private readonly config: Pick<TrainConfig, 'optimizer' | 'weightDecay' | 'clip'> &
+      Partial<Pick<TrainConfig, 'biases'>>,
+  ) {}
 
-  /** The direction's norm over W, U, b, D, d (read back once). */
-  static norm(direction: Direction): number {
+  /**
+   * The direction's norm over W, U, b, D, d (read back once); b counts `biases` times (two
+   * biases with the same update, as clipping over the reference's parameters sees them).
+   */
+  static norm(direction: Direction, biases = 1): number {
     const names = (['W', 'U', 'b', 'D', 'd'] as const).filter((n) => direction[n]);
-    const s = tf.tidy(() => tf.addN(names.map((n) => tf.sum(tf.square(direction[n]!)))));
+    const s = tf.tidy(() =>
+      tf.addN(names.map((n) => tf.mul(n === 'b' ? biases : 1, tf.sum(tf.square(direction[n]!))))),
+    );
     const v = s.dataSync()[0];
     s.dispose();
     return Math.sqrt(v);
@@ -47,17 +55,22 @@ export class Optimizer {
    * (for the weights view; the caller disposes it).
    */
   apply(net: Network, direction: Direction, lr: number): Direction {
-    const norm = Optimizer.norm(direction);
+    const biases = this.config.biases ?? 1;
+    const norm = Optimizer.norm(direction, biases);
     if (!Number.isFinite(norm)) throw new DivergenceError('update', this.t, 'non-finite update');
     const scale = this.config.clip > 0 && norm > this.config.clip ? this.config.clip / norm : 1;
     this.t++;
     const applied: Direction = {};
     for (const [name, dir] of Object.entries(direction) as [ParamName, Tensor][]) {
       const param = net.params[name]!;
+      // Two biases b_U + b_W = b receive the same update and (from equal moments) the same
+      // step: b moves by their sum. Exact without weight decay (with it, each would decay alone).
+      const copies = name === 'b' ? biases : 1;
       const step = tf.tidy(() => {
         let g = scale === 1 ? dir : tf.mul(scale, dir);
         if (this.config.weightDecay > 0) g = tf.sub(g, tf.mul(this.config.weightDecay, param));
-        if (this.config.optimizer === 'sgd') return applyMask(net.masks, name, tf.mul(lr, g));
+        if (this.config.optimizer === 'sgd')
+          return applyMask(net.masks, name, tf.mul(copies * lr, g));
         const prev = this.moments.get(name);
         const m = tf.add(tf.mul(BETA1, prev ? prev.m : tf.zerosLike(g)), tf.mul(1 - BETA1, g));
         const v = tf.add(
@@ -68,7 +81,8 @@ export class Optimizer {
         this.moments.set(name, { m: tf.keep(m), v: tf.keep(v) });
         const mHat = tf.div(m, 1 - Math.pow(BETA1, this.t));
         const vHat = tf.div(v, 1 - Math.pow(BETA2, this.t));
-        return applyMask(net.masks, name, tf.mul(lr, tf.div(mHat, tf.add(tf.sqrt(vHat), EPS))));
+        const adam = tf.div(mHat, tf.add(tf.sqrt(vHat), EPS));
+        return applyMask(net.masks, name, tf.mul(copies * lr, adam));
       });
       net.params[name] = tf.add(param, step);
       param.dispose();

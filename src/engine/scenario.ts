@@ -104,6 +104,7 @@ const structure = z
       tauU: positive.default(1),
       tauPsi: positive.default(1),
       lr: positive.default(0.01),
+      plateau: z.boolean().default(false),
     }),
     solver: z
       .strictObject({

@@ -32,6 +32,10 @@ export interface BatchResult {
   controlPsi: number;
   /** Solver steps of the controlled solve (LCP) or the free solve (RBP). */
   steps: number;
+  /** Steps of each solve: free (LCP and RBP), controlled (LCP), adjoint (RBP). */
+  stepsFree: number;
+  stepsControlled?: number;
+  stepsAdjoint?: number;
   converged: boolean;
   /** Cosine of the update with −∇L (RBP at the same free state), NaN when not measured. */
   cosine: number;
@@ -58,6 +62,10 @@ export interface EpochMetrics {
   control: number;
   cosine: number;
   steps: number;
+  /** Mean steps per batch of the free solve, and of the controlled (LCP) or adjoint (RBP) one. */
+  stepsFree: number;
+  stepsControlled?: number;
+  stepsAdjoint?: number;
   seconds: number;
   lr: number;
   spectralRadius: number;
@@ -287,6 +295,8 @@ export class Trainer {
     // The energy controller's Adam runs a fixed budget of iterations (the reference's 200–800),
     // unconverged by design: its residual says nothing about the network's stability.
     if (phase === 'controlled' && this.ctrl.kind === 'energy') return;
+    // The paper's code learns from whatever state its step budget ends in.
+    if (!this.config.stopUnsettled) return;
     if (!r.converged && r.residual > UNSETTLED_RESIDUAL && this.beforeLastUpdate) {
       // Learning has finished: a control at float32's noise next to the state it holds keeps
       // flickering (its relative change is large) while the network itself is quite still.
@@ -380,6 +390,8 @@ export class Trainer {
         control,
         controlPsi,
         steps: controlled.steps,
+        stepsFree: free.steps,
+        stepsControlled: controlled.steps,
         converged: controlled.converged,
         cosine,
         updateNorm: Optimizer.norm(update),
@@ -403,6 +415,8 @@ export class Trainer {
           control: 0,
           controlPsi: 0,
           steps: layers,
+          stepsFree: layers,
+          stepsAdjoint: layers,
           converged: true,
           cosine: 1,
           updateNorm,
@@ -431,6 +445,8 @@ export class Trainer {
           control: 0,
           controlPsi: 0,
           steps: free.steps,
+          stepsFree: free.steps,
+          stepsAdjoint: grad.steps,
           converged: free.converged,
           cosine: 1,
           updateNorm: Optimizer.norm(grad.descent),
@@ -586,6 +602,7 @@ export class Trainer {
     let correct = 0;
     let control = 0;
     let steps = 0;
+    const solves = { free: 0, controlled: 0, adjoint: 0 };
     const total = this.batchesPerEpoch;
     for (let b = 0; b < total; b++) {
       const idx = order.subarray(b * B, Math.min((b + 1) * B, order.length));
@@ -594,6 +611,9 @@ export class Trainer {
       correct += r.accuracy * idx.length;
       control += r.control * idx.length;
       steps += r.steps;
+      solves.free += r.stepsFree;
+      solves.controlled += r.stepsControlled ?? 0;
+      solves.adjoint += r.stepsAdjoint ?? 0;
       onBatch?.(b + 1, total, r);
     }
     this.epoch++;
@@ -610,6 +630,10 @@ export class Trainer {
       control: control / count,
       ...fixed,
       steps: steps / total,
+      stepsFree: solves.free / total,
+      ...(this.config.method === 'lcp'
+        ? { stepsControlled: solves.controlled / total }
+        : { stepsAdjoint: solves.adjoint / total }),
       seconds: (performance.now() - this.startTime) / 1000,
       lr: this.lr(),
     };

@@ -66,7 +66,33 @@ describe('lcp train', () => {
     for (const l of lines) expect(l.cosine).toBeGreaterThan(0.7);
     // Every solve settled well within the preset's 1000 steps.
     for (const l of lines) expect(l.steps).toBeLessThan(500);
+    // Each solve's steps apart (as the paper's code logs them): `steps` is the controlled one.
+    for (const l of lines) {
+      expect(l.stepsControlled).toBe(l.steps);
+      expect(l.stepsFree).toBeGreaterThan(1);
+      expect(l.stepsFree).toBeLessThan(1000);
+      expect(l).not.toHaveProperty('stepsAdjoint');
+    }
     expect(last.seconds).toBeGreaterThan(first.seconds);
+  });
+
+  it('RBP reports its forward and adjoint steps; each stops at its cap', async () => {
+    const base = ['circle-lcp-di', 'topology=recurrent', 'hidden=8', 'method=rbp', 'epochs=1'];
+    const sizes = ['trainSize=64', 'testSize=32', 'seed=2'];
+    const line = async (extra: string[]) => {
+      const r = await train([...base, ...sizes, ...extra]);
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout.trim());
+    };
+    const free = await line(['rbpTol=1e-6', 'rbpMaxSteps=1000']);
+    expect(free.steps).toBe(free.stepsFree);
+    expect(free.stepsFree).toBeGreaterThan(1);
+    expect(free.stepsAdjoint).toBeGreaterThan(1);
+    expect(free).not.toHaveProperty('stepsControlled');
+    // A cap below both solves' needs: the free and the adjoint solve run it out (one batch: an
+    // unsettled free solve after an update would count as a divergence).
+    const capped = await line(['rbpTol=1e-9', 'rbpMaxSteps=3', 'batch=64']);
+    expect([capped.stepsFree, capped.stepsAdjoint]).toEqual([3, 3]);
   });
 
   it('rejects a config file with three bad fields, naming all three (exit 2)', async () => {

@@ -25,9 +25,10 @@ describe('the controllers agree where the theory says they must', () => {
         });
         const di = await solve(s);
         expect(di.controlled.converged).toBe(true);
+        // The exact minimiser needs the rate halved on plateaus (constant-rate Adam cycles).
         const en = await solve({
           ...s,
-          controller: { ...s.controller, kind: 'energy' },
+          controller: { ...s.controller, kind: 'energy', plateau: true },
           solver: { ...s.solver, maxSteps: 50_000 },
         });
         expect(en.controlled.converged).toBe(true);
@@ -37,6 +38,43 @@ describe('the controllers agree where the theory says they must', () => {
       }
     });
   }
+
+  it('energy by default keeps Adam’s rate constant (the reference): near the minimiser, not on it; plateau halving reaches it', async () => {
+    const s = randomScenario({
+      n: 5,
+      seed: 15,
+      alpha: 10,
+      loss: 'mse',
+      tauU: 10,
+      tol: 1e-8,
+      dt: 0.1,
+    });
+    const di = await solve(s);
+    const energy = (plateau: boolean | undefined, maxSteps: number) =>
+      solve({
+        ...s,
+        controller: {
+          ...s.controller,
+          kind: 'energy',
+          ...(plateau === undefined ? {} : { plateau }),
+        },
+        solver: { ...s.solver, maxSteps },
+      });
+    // Within PLATEAU_PATIENCE iterations no halving can happen: the same iterates.
+    const [short, shortHalving] = [await energy(undefined, 100), await energy(true, 100)];
+    expect(shortHalving.controlled.psi).toEqual(short.controlled.psi);
+    const constant = await energy(undefined, 20_000);
+    const halving = await energy(true, 20_000);
+    // Constant rate: Adam ends in a limit cycle around the minimiser (never converges)…
+    expect(constant.controlled.converged).toBe(false);
+    const err = relErr(constant.controlled.psi, di.controlled.psi);
+    expect(err).toBeLessThan(3e-2);
+    expect(err).toBeGreaterThan(1e-3);
+    expect(relErr(constant.controlled.phi, di.controlled.phi)).toBeLessThan(1e-3);
+    // …that halving the rate shrinks onto it.
+    expect(halving.controlled.converged).toBe(true);
+    expect(relErr(halving.controlled.psi, di.controlled.psi)).toBeLessThan(1e-3);
+  });
 
   it('linear feedback with Q = M(φ*) reaches dynamic inversion’s equilibrium', async () => {
     const s = randomScenario({ n: 10, seed: 21, alpha: 0.5, tol: 1e-8 });

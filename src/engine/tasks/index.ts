@@ -16,7 +16,7 @@ export function createDataset(config: TrainConfig, dataRng: Rng, mnist?: MnistDa
   let data: Dataset;
   if (config.task === 'mnist') {
     if (!mnist) throw InputError.single('task', 'MNIST data not loaded (run `npm run data`)');
-    data = mnistDataset(mnist);
+    data = mnistDataset(mnist, config.pixels);
   } else if ((PLANE_TASKS as readonly string[]).includes(config.task)) {
     data = planeDataset(
       config.task as PlaneTask,

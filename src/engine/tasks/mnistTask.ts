@@ -7,28 +7,32 @@ export const MNIST_STD = 0.3081;
 const MEAN = MNIST_MEAN;
 const STD = MNIST_STD;
 
-function mnistSplit(data: MnistData, indices: Uint32Array): Split {
+/** How pixels become inputs: standardised, or raw gray levels in [0, 1] (the paper's code). */
+export type PixelScale = 'standardised' | 'raw';
+
+function mnistSplit(data: MnistData, indices: Uint32Array, pixels: PixelScale): Split {
+  const [mean, std] = pixels === 'raw' ? [0, 1] : [MEAN, STD];
   const size = data.rows * data.cols;
   const x = new Float32Array(indices.length * size);
   const labels = new Uint8Array(indices.length);
   for (let r = 0; r < indices.length; r++) {
     const i = indices[r];
     labels[r] = data.labels[i];
-    for (let p = 0; p < size; p++) x[r * size + p] = (data.pixels[i * size + p] / 255 - MEAN) / STD;
+    for (let p = 0; p < size; p++) x[r * size + p] = (data.pixels[i * size + p] / 255 - mean) / std;
   }
   return { count: indices.length, x, labels, target: oneHot(labels, MNIST_CLASSES) };
 }
 
 /** MNIST with the file's split (in each class, index i % 5 = 4 is a test sample). */
-export function mnistDataset(data: MnistData): Dataset {
+export function mnistDataset(data: MnistData, pixels: PixelScale = 'standardised'): Dataset {
   return {
     task: 'mnist',
     m: data.rows * data.cols,
     k: MNIST_CLASSES,
     loss: 'cross-entropy',
     classification: true,
-    train: mnistSplit(data, trainIndices(data)),
-    test: mnistSplit(data, testIndices(data)),
+    train: mnistSplit(data, trainIndices(data), pixels),
+    test: mnistSplit(data, testIndices(data), pixels),
     image: { rows: data.rows, cols: data.cols },
   };
 }
