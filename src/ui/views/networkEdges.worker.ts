@@ -21,7 +21,9 @@ function paint(): void {
   if (!canvas) canvas = new OffscreenCanvas(job.width, job.height);
   if (canvas.width !== job.width) canvas.width = job.width;
   if (canvas.height !== job.height) canvas.height = job.height;
-  const ctx = canvas.getContext('2d');
+  // A software canvas: a GPU one sends thousands of strokes through the GPU process, which on a
+  // software GL (SwiftShader) stalled the page's own frames for seconds.
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
   if (!ctx) return;
   ctx.setTransform(1, 0, 0, 1, 0, 0);
   ctx.clearRect(0, 0, job.width, job.height);
