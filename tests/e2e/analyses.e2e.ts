@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { chapterReady, launch, openPage, send } from './browser';
+import { chapterReady, launch, openPage, send, realProblems } from './browser';
 
 const OUT = 'test-results/analyses';
 let browser: Browser;
@@ -19,11 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
 });
-
-/** Page problems, less the favicon request that a page closed early can abort (not the app's). */
-function realProblems(problems: string[]): string[] {
-  return problems.filter((p) => !/favicon\.svg net::ERR_ABORTED/.test(p));
-}
 
 async function enlarge(page: Page, title: string): Promise<void> {
   const show = page.getByRole('button', { name: `show ${title}` });

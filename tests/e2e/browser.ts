@@ -179,3 +179,8 @@ export async function showAllViews(page: Page): Promise<void> {
     await button.click();
   }
 }
+
+/** Page problems, less the favicon request that a page closed early can abort (not the app's). */
+export function realProblems(problems: string[]): string[] {
+  return problems.filter((p) => !/favicon\.svg net::ERR_ABORTED/.test(p));
+}

@@ -8,7 +8,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { chapterReady, launch, openPage, sceneIdle } from './browser';
+import { chapterReady, launch, openPage, sceneIdle, realProblems } from './browser';
 
 const OUT = 'test-results/compare';
 const METHODS = ['lcp-di', 'lcp-lf', 'bp'] as const;
@@ -21,11 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
 });
-
-/** Page problems, less the favicon request that a page closed early can abort (not the app's). */
-function realProblems(problems: string[]): string[] {
-  return problems.filter((p) => !/favicon\.svg net::ERR_ABORTED/.test(p));
-}
 
 /** The circle chapter, built, then compare mode with exactly `methods` ticked and `updates`. */
 async function openCompare(page: Page, methods: readonly string[], updates: number) {

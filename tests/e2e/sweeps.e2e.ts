@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseConfig } from '../../src/engine/config';
 import { PRESETS } from '../../src/engine/presets';
 import { decodeLink, encodeLink } from '../../src/state/link';
-import { chapterReady, launch, openPage } from './browser';
+import { chapterReady, launch, openPage, realProblems } from './browser';
 
 const OUT = 'test-results/sweeps';
 let browser: Browser;
@@ -23,10 +23,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
 });
-
-function realProblems(problems: string[]): string[] {
-  return problems.filter((p) => !/favicon\.svg net::ERR_ABORTED/.test(p));
-}
 
 /** The circle chapter, its first scene done, and the Sweeps panel enlarged. */
 async function openSweeps(page: Page): Promise<void> {

@@ -68,7 +68,7 @@ export function CompareView() {
     >
       <div className="view-toolbar compare-toolbar">
         <fieldset className="compare-methods">
-          <legend className="sr-only">Methods</legend>
+          <legend className="visually-hidden">Methods</legend>
           {COMPARE_METHODS.map((m) => {
             const why = unavailable[m];
             return (
