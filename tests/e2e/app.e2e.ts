@@ -189,7 +189,13 @@ describe('the simulator in Chromium', () => {
       const result = await axe.run(document);
       return result.violations
         .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-        .map((v) => `${v.id} (${v.impact}, ${v.nodes.length} nodes)`);
+        .map(
+          (v) =>
+            `${v.id} (${v.impact}, ${v.nodes.length} nodes: ${v.nodes
+              .map((n) => (n as { target?: unknown }).target)
+              .map((t) => JSON.stringify(t))
+              .join(' ')})`,
+        );
     });
     expect(violations).toEqual([]);
   });

@@ -381,7 +381,15 @@ export function EquationsView() {
       className="view view-equations"
       style={sectionStyle}
     >
-      <div ref={host} style={hostStyle} />
+      {/* Focusable: its content can outgrow the cell, and a scrolled region must be reachable
+          by keyboard. */}
+      <div
+        ref={host}
+        style={hostStyle}
+        tabIndex={0}
+        role="region"
+        aria-label="Equations and live values (scrolls)"
+      />
     </section>
   );
 }
