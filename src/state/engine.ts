@@ -33,8 +33,9 @@ export interface EngineClient {
   send(cmd: Command): void;
   flowField(request: FlowFieldRequest): Promise<FlowField>;
   decisionMap(size: number): Promise<DecisionMap>;
-  /** The free and controlled response to input `x` (standardised), controlled toward `target`. */
-  digitResponse(x: Float32Array, target: number | null): Promise<DigitResponse>;
+  /** The free and controlled response to a drawn digit (gray levels in [0, 1]), controlled
+   *  toward `target`. */
+  digitResponse(pixels: Float32Array, target: number | null): Promise<DigitResponse>;
   dispose(): void;
 }
 
@@ -235,8 +236,8 @@ export function createEngineClient(worker: Worker): EngineClient {
     },
     flowField: (req) => request<FlowField>((id) => ({ type: 'flowField', request: req, id })),
     decisionMap: (size) => request<DecisionMap>((id) => ({ type: 'decisionMap', size, id })),
-    digitResponse: (x, target) =>
-      request<DigitResponse>((id) => ({ type: 'digitResponse', id, x, target })),
+    digitResponse: (pixels, target) =>
+      request<DigitResponse>((id) => ({ type: 'digitResponse', id, pixels, target })),
     dispose: () => {
       disposed = true;
       clearInterval(heartbeat);

@@ -30,6 +30,7 @@ import { COSINE_EVERY_UPDATE, Simulation, type Checkpoint } from '../engine/simu
 import { type SliceProgress, type Sliced } from '../engine/sliced';
 import { loadMnistUrl } from '../engine/tasks/loadMnist';
 import type { MnistData } from '../engine/tasks/mnistData';
+import { mnistInputs } from '../engine/tasks/mnistTask';
 import { TrainingDivergence } from '../engine/trainer';
 import {
   initBackend,
@@ -171,7 +172,7 @@ let fieldJob: { id: number; size: number; work: Sliced<DecisionMap> } | null = n
 /** The digit response asked for last (its work starts on the network of its first slice). */
 interface DigitJob {
   id: number;
-  x: Float32Array;
+  pixels: Float32Array;
   target: number | null;
   work: Sliced<DigitResponse> | null;
 }
@@ -984,7 +985,7 @@ function runDigitSlice(): boolean {
     return true;
   }
   try {
-    d.work ??= digitResponseSliced(sim.trainer, d.x, d.target);
+    d.work ??= digitResponseSliced(sim.trainer, mnistInputs(d.pixels, sim.config.pixels), d.target);
     const r = d.work.next();
     if (r.done) {
       digitJob = null;
@@ -1367,7 +1368,7 @@ function handle(cmd: Command): void {
         closeDigit(digitJob);
         post({ type: 'fieldFailed', id: digitJob.id, message: 'superseded' });
       }
-      digitJob = { id: cmd.id, x: cmd.x, target: cmd.target, work: null };
+      digitJob = { id: cmd.id, pixels: cmd.pixels, target: cmd.target, work: null };
       schedule();
       return;
     case 'nextSample':

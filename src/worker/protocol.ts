@@ -199,7 +199,8 @@ export type Command =
    * controlled toward class `target` (null: the free prediction). Answered between slices of
    * other work, even while training; a newer request supersedes one not answered yet.
    */
-  | { type: 'digitResponse'; id: number; x: Float32Array; target: number | null }
+  /** A drawn digit: gray levels in [0, 1], DIGIT_SIDE² (scaled here as the network's dataset). */
+  | { type: 'digitResponse'; id: number; pixels: Float32Array; target: number | null }
   | { type: 'stop' }
   | { type: 'speed'; stepsPerFrame: number }
   | { type: 'learnWhilePlaying'; on: boolean }

@@ -9,7 +9,7 @@ import { Simulation } from '../../src/engine/simulation';
 import { drain } from '../../src/engine/sliced';
 import { loadMnistNode } from '../../src/engine/tasks/loadMnistNode';
 import type { MnistData } from '../../src/engine/tasks/mnistData';
-import { MNIST_MEAN, MNIST_STD } from '../../src/engine/tasks/mnistTask';
+import { MNIST_MEAN, MNIST_STD, mnistInputs } from '../../src/engine/tasks/mnistTask';
 import { DIGIT_SIDE, padToDigit } from '../../src/engine/tasks/padImage';
 import { readFloats, tf } from '../../src/engine/tf';
 
@@ -52,12 +52,16 @@ describe('confusion matrix', () => {
 describe('a drawing made to look like an MNIST digit', () => {
   it('a 10×10 block in a corner becomes a 20×20 block centred in 28×28, standardised', () => {
     const d = padToDigit({ rows: 28, cols: 28, pixels: rect(28, 0, 10, 0, 10) })!;
-    expect(d.x.length).toBe(784);
+    // The network's inputs: standardised like the dataset, or raw for a raw-pixels network.
+    const x = mnistInputs(d.pixels, 'standardised');
+    const raw = mnistInputs(d.pixels, 'raw');
+    expect(x.length).toBe(784);
     for (let r = 0; r < 28; r++)
       for (let c = 0; c < 28; c++) {
         const inside = r >= 4 && r < 24 && c >= 4 && c < 24;
         expect(d.pixels[r * 28 + c]).toBe(inside ? 1 : 0);
-        expect(d.x[r * 28 + c]).toBeCloseTo(inside ? ink : paper, 5);
+        expect(x[r * 28 + c]).toBeCloseTo(inside ? ink : paper, 5);
+        expect(raw[r * 28 + c]).toBe(inside ? 1 : 0);
       }
   });
 

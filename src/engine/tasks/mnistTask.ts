@@ -4,14 +4,22 @@ import { MNIST_CLASSES, testIndices, trainIndices, type MnistData } from './mnis
 /** Common MNIST standardisation (mean 0.1307, std 0.3081 of the gray levels in [0, 1]). */
 export const MNIST_MEAN = 0.1307;
 export const MNIST_STD = 0.3081;
-const MEAN = MNIST_MEAN;
-const STD = MNIST_STD;
-
 /** How pixels become inputs: standardised, or raw gray levels in [0, 1] (the paper's code). */
 export type PixelScale = 'standardised' | 'raw';
 
+/** The input x = (v − mean)/std of a gray level v ∈ [0, 1] under `pixels`. */
+function scaling(pixels: PixelScale): [mean: number, std: number] {
+  return pixels === 'raw' ? [0, 1] : [MNIST_MEAN, MNIST_STD];
+}
+
+/** Gray levels in [0, 1] (a drawn digit) as the network's inputs, scaled as its dataset was. */
+export function mnistInputs(gray: Float32Array, pixels: PixelScale): Float32Array {
+  const [mean, std] = scaling(pixels);
+  return Float32Array.from(gray, (v) => (v - mean) / std);
+}
+
 function mnistSplit(data: MnistData, indices: Uint32Array, pixels: PixelScale): Split {
-  const [mean, std] = pixels === 'raw' ? [0, 1] : [MEAN, STD];
+  const [mean, std] = scaling(pixels);
   const size = data.rows * data.cols;
   const x = new Float32Array(indices.length * size);
   const labels = new Uint8Array(indices.length);

@@ -5,7 +5,6 @@
  * (mnistTask.ts). A drawing goes through the same steps: crop to its ink's bounding box, scale
  * it to fit the box, centre its mass, standardise.
  */
-import { MNIST_MEAN, MNIST_STD } from './mnistTask';
 
 /** Side of the box MNIST fits each digit into, and of the whole image. */
 export const DIGIT_BOX = 20;
@@ -23,16 +22,14 @@ export interface GrayImage {
 }
 
 /**
- * The drawing as MNIST would have it: `pixels` in [0, 1] on a DIGIT_SIDE² grid, and `x`, the same
- * standardised, (v − 0.1307)/0.3081: what the network reads. Null when there is no ink.
+ * The drawing as MNIST would have it: `pixels` in [0, 1] on a DIGIT_SIDE² grid (the worker scales
+ * them as the network's dataset was: mnistTask's mnistInputs). Null when there is no ink.
  */
-export function padToDigit(image: GrayImage): { pixels: Float32Array; x: Float32Array } | null {
+export function padToDigit(image: GrayImage): { pixels: Float32Array } | null {
   const box = inkBox(image);
   if (!box) return null;
   const scaled = scaleToBox(image, box);
-  const pixels = centreByMass(scaled);
-  const x = Float32Array.from(pixels, (v) => (v - MNIST_MEAN) / MNIST_STD);
-  return { pixels, x };
+  return { pixels: centreByMass(scaled) };
 }
 
 interface Box {

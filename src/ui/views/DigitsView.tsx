@@ -71,7 +71,7 @@ export function DigitsView() {
     }
     setStatus((s) => (s.status === 'done' ? s : { status: 'waiting', message: '' }));
     engine()
-      .digitResponse(next.x, goal)
+      .digitResponse(next.pixels, goal)
       .then((r) => {
         if (id !== request.current) return;
         setResponse(r);
