@@ -54,17 +54,24 @@ export function* learnQSliced(
   let uI = eq.uI.clone();
   let eps = normal();
   let A = tf.zeros([n, net.k]);
+  // The weights transposed once for the whole phase: a product with a transposed operand is
+  // several times slower on tfjs-wasm (see kernels/wasm/matmul.ts), and this phase is 800 steps.
+  const { Wt, Dt, Qt } = tf.tidy(() => ({
+    Wt: tf.transpose(net.params.W),
+    Dt: tf.transpose(net.params.D),
+    Qt: tf.transpose(Q),
+  }));
   let done = false;
   try {
     const due = yieldClock();
     for (let step = 0; step < config.noiseSteps; step++) {
       if (due()) yield { stage: 'noise (Q learning)', done: step, total: config.noiseSteps };
       const next = tf.tidy(() => {
-        const { W, D, d } = net.params;
+        const { d } = net.params;
         const r = rate(net.activation, phi);
         const g = lossGradient(p.loss, y, p.target);
         const u = outputControl(ctrl, uI, () => g);
-        const hidden = tf.add(tf.matMul(u, Q, false, true), tf.mul(sigma, eps));
+        const hidden = tf.add(tf.matMul(u, Qt), tf.mul(sigma, eps));
         const A2 = tf.sub(
           A,
           tf.mul(1 / (sigma * sigma), tf.matMul(hidden, tf.sub(u, uStar), true, false)),
@@ -78,20 +85,14 @@ export function* learnQSliced(
         );
         const phi2 = tf.add(
           phi,
-          tf.mul(
-            dt / ctrl.tauPhi,
-            tf.sub(tf.add(tf.add(tf.matMul(r, W, false, true), p.drive), hidden), phi),
-          ),
+          tf.mul(dt / ctrl.tauPhi, tf.sub(tf.add(tf.add(tf.matMul(r, Wt), p.drive), hidden), phi)),
         );
         // Readout `units`: the outputs are units of the (fast) network.
         const y2 = units
           ? outputUnits(net, phi2)
           : tf.add(
               y,
-              tf.mul(
-                dtSlow / ctrl.tauY,
-                tf.sub(tf.add(tf.add(tf.matMul(r, D, false, true), d), u), y),
-              ),
+              tf.mul(dtSlow / ctrl.tauY, tf.sub(tf.add(tf.add(tf.matMul(r, Dt), d), u), y)),
             );
         const uI2 = tf.add(
           uI,
@@ -104,6 +105,7 @@ export function* learnQSliced(
     }
     done = true;
   } finally {
+    tf.dispose([Wt, Dt, Qt]);
     if (!done) tf.dispose([A, eps, phi, y, uI]);
   }
   const newQ = tf.tidy(() =>
