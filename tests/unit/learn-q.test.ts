@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { TrainConfig } from '../../src/engine/config';
 import { presentation, type DynState } from '../../src/engine/dynamics';
-import { learnQ } from '../../src/engine/feedback';
+import { boundedProduct, learnQ } from '../../src/engine/feedback';
+import { layeredMasks } from '../../src/engine/model';
 import { seededStreams } from '../../src/engine/rng';
 import { tf } from '../../src/engine/tf';
 import { batchOf } from '../../src/engine/trainer';
@@ -167,4 +168,27 @@ describe('learnQ', () => {
       t.dispose();
     },
   );
+
+  it('boundedProduct is r Wᵀ for a layered mask, a dense W and an empty mask', () => {
+    const rng = seededStreams(4).stream('w');
+    const n = 9;
+    const masks = [layeredMasks([2, 3, 4], 1, 1).W, null, new Float32Array(n * n)];
+    for (const m of masks) {
+      const mask = m ? tf.tensor2d(m, [n, n]) : null;
+      const dense = tf.tensor2d(rng.fillNormal(new Float32Array(n * n)), [n, n]);
+      const W = mask ? tf.mul(dense, mask) : dense;
+      const r = tf.tensor2d(rng.fillNormal(new Float32Array(5 * n)), [5, n]);
+      const Wa = W.arraySync() as M;
+      const want = (r.arraySync() as M).map((row) =>
+        Wa.map((wRow) => wRow.reduce((acc, w, j) => acc + w * row[j], 0)),
+      );
+      const product = boundedProduct(W, mask);
+      const got = product.times(r).arraySync() as M;
+      product.dispose();
+      expect(got.length).toBe(5);
+      for (let b = 0; b < 5; b++)
+        for (let i = 0; i < n; i++) expect(got[b][i]).toBeCloseTo(want[b][i], 5);
+      tf.dispose([dense, W, r, ...(mask ? [mask] : [])]);
+    }
+  });
 });
