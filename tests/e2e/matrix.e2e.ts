@@ -151,8 +151,9 @@ async function walk(chapter: string): Promise<void> {
     expect(await engineErrors(), label).toEqual([]);
     expect(problems, label).toEqual([]);
   }
-  for (const method of METHODS.filter((m) => m !== 'lcp')) await tryMethod(chapter, method);
-  await chooseMethod('lcp');
+  const own = await appConfig(page, 'method');
+  for (const method of METHODS.filter((m) => m !== own)) await tryMethod(chapter, method);
+  await chooseMethod(String(own));
 }
 
 async function chooseMethod(method: string): Promise<void> {
@@ -162,6 +163,7 @@ async function chooseMethod(method: string): Promise<void> {
   if ((await group.getAttribute('open')) === null) await group.locator('summary').click();
   await field.locator('select').selectOption(method);
   await expect.poll(() => appConfig(page, 'method')).toBe(method);
+  await group.locator('summary').click();
 }
 
 /** Learn and Train 5 with another method, unless the network refuses it (a disabled option). */
