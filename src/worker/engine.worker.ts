@@ -79,6 +79,11 @@ const BUSY_INTERVAL_MS = 100;
 const SLICE_MS = 12;
 /** Rest between training slices, so that the page (and its compositor) keep a share of a 2-core CPU. */
 const TRAIN_REST_MS = 6;
+/**
+ * Train 1 epoch rests less: the page then shows a progress bar and curves twice a second, and
+ * the epoch's wall time is what its user waits for (6 ms after every 12 cost a third of it).
+ */
+const EPOCH_REST_MS = 1;
 /** While training, ρ(W diag ρ′) of the batch is measured at most this often. */
 const RADIUS_INTERVAL_MS = 5000;
 
@@ -845,6 +850,7 @@ function work(): void {
   }
   const deadline = performance.now() + SLICE_MS;
   let training = false;
+  let epochRun = false;
   while (performance.now() < deadline) {
     // Field requests go first when they can run (there is a network); else the jobs go on.
     if ((fieldRequests.length || fieldJob) && runFieldSlice()) continue;
@@ -878,6 +884,7 @@ function work(): void {
     // Sweeps and comparisons train too: they rest between slices as Train does, so the page
     // keeps its share.
     training = ['train', 'sweep', 'compare'].includes(current.spec.kind);
+    epochRun = current.spec.kind === 'train' && current.spec.untilEpochEnd === true;
     try {
       const r = current.work.next();
       if (r.done) {
@@ -917,7 +924,7 @@ function work(): void {
     digitJob ||
     (dirty && !awaitingAck)
   )
-    schedule(training ? TRAIN_REST_MS : 0);
+    schedule(epochRun ? EPOCH_REST_MS : training ? TRAIN_REST_MS : 0);
   else if (playing) schedule(1000 / PLAY_FPS);
 }
 
