@@ -548,6 +548,9 @@ describe('axes and stage', () => {
     const nine = VIEW_IDS.filter((id) => id !== 'digits' && id !== 'sweeps' && id !== 'compare');
     expect(stageLayout(nine, 1010, 660)).toMatchObject({ cols: 3, rows: 3 });
     expect(stageLayout([...VIEW_IDS], 1010, 660)).toMatchObject({ cols: 4, rows: 3 });
+    // A phone (a 374 px stage): one column, a row per view, never two cells squeezed side by side.
+    expect(stageLayout(nine, 374, 260)).toMatchObject({ cols: 1, rows: 9 });
+    expect(stageLayout(nine, 500, 260).cols).toBeGreaterThan(1);
   });
 });
 
