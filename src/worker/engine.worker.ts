@@ -25,7 +25,7 @@ import { planSweep, type SweepRequest } from '../engine/sweep';
 import { sweepSliced } from '../engine/sweepRun';
 import { DivergenceError, InputError } from '../engine/errors';
 import { hiddenSize } from '../engine/init';
-import { setWasmKernelOptions } from '../engine/kernels/wasm/kernel';
+import { reserveKernelCores, setWasmKernelOptions } from '../engine/kernels/wasm/kernel';
 import { COSINE_EVERY_UPDATE, Simulation, type Checkpoint } from '../engine/simulation';
 import { type SliceProgress, type Sliced } from '../engine/sliced';
 import { loadMnistUrl } from '../engine/tasks/loadMnist';
@@ -56,7 +56,9 @@ import type {
 
 // The page's frames need a core too (composited in software on small machines): the kernel's
 // threads leave one to it. The CLI and the kernel benchmark use every core.
-setWasmKernelOptions({ keepCores: 1 });
+/** Cores the WASM kernel leaves to the page (none while Train 1 epoch runs). */
+const PAGE_CORES = 1;
+setWasmKernelOptions({ keepCores: PAGE_CORES });
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 const post = (msg: WorkerMessage, transfer: Transferable[] = []) =>
@@ -885,6 +887,7 @@ function work(): void {
     // keeps its share.
     training = ['train', 'sweep', 'compare'].includes(current.spec.kind);
     epochRun = current.spec.kind === 'train' && current.spec.untilEpochEnd === true;
+    reserveKernelCores(epochRun ? 0 : PAGE_CORES);
     try {
       const r = current.work.next();
       if (r.done) {
