@@ -22,8 +22,9 @@ import {
   type TaskBatch,
 } from './sinusoid';
 
-/** Meta-test losses are measured every this many updates (of each method). */
-export const EVAL_EVERY = 10;
+/** Meta-test losses are measured every this many updates (of each method); the demo task is
+ *  adapted again after every update (one task: a fraction of an update's cost). */
+export const EVAL_EVERY = 5;
 
 /** Points of the drawn curves over the input range. */
 export const DEMO_POINTS = 101;
@@ -101,13 +102,12 @@ export class MetaComparison {
     };
   }
 
-  /** The meta-test losses and the demo task, at the current update count. */
+  /** The meta-test losses at the current update count. */
   *measureSliced(): Sliced<void> {
     for (let i = 0; i < this.trainers.length; i++) {
       const r = yield* this.trainers[i].evaluateSliced();
       this.series[i].test.push({ updates: this.trainers[i].updates, loss: r.after });
     }
-    this.demo = yield* demoSliced(this.trainers[0], this.demoTask);
   }
 
   /**
@@ -115,12 +115,16 @@ export class MetaComparison {
    * EVAL_EVERY; `onUpdate` after each method's update. Measures once first when nothing is yet.
    */
   *runSliced(updates: number, onUpdate: () => void): Sliced<void> {
-    if (!this.demo) yield* this.measureSliced();
+    if (!this.demo) {
+      yield* this.measureSliced();
+      this.demo = yield* demoSliced(this.trainers[0], this.demoTask);
+    }
     for (let u = 0; u < updates; u++) {
       for (let i = 0; i < this.trainers.length; i++) {
         const s = yield* this.trainers[i].stepSliced();
         this.series[i].trainLoss.push(s.queryLoss);
         if (s.psiNorm !== null) this.psi.push(s.psiNorm);
+        if (i === 0) this.demo = yield* demoSliced(this.trainers[0], this.demoTask);
         onUpdate();
       }
       if (this.updates % EVAL_EVERY === 0) yield* this.measureSliced();

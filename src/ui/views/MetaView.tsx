@@ -39,10 +39,10 @@ export function MetaFitView() {
   const view = slot.result;
   const status = running
     ? `training… ${progress ? `${Math.floor(progress.done / 3)} of ${Math.round(progress.total / 3)} updates` : ''}`
-    : slot.status === 'failed'
-      ? `stopped: ${slot.message ?? ''}`
-      : view
-        ? `${view.updates} meta-updates of each rule`
+    : view
+      ? `${view.updates} meta-updates of each rule${slot.status === 'failed' ? ` (${slot.message ?? 'stopped'})` : ''}`
+      : slot.status === 'failed'
+        ? `not trained: ${slot.message ?? 'it failed'}`
         : 'ω₀ from the seed; nothing learned yet';
   const valid = Number.isInteger(updates) && updates >= 1 && updates <= 10_000;
   return (

@@ -133,7 +133,7 @@ export function drawMetaFit(svg: SVGSVGElement, model: MetaModel, size: Size): B
   );
   const left = Math.ceil(textWidth(4, fs)) + 8;
   const top = legendBottom + Math.ceil(1.4 * fs);
-  const bottom = Math.ceil(3 * fs);
+  const bottom = Math.ceil(3.4 * fs);
   const box: Box = {
     x: left,
     y: top,
@@ -159,10 +159,6 @@ export function drawMetaFit(svg: SVGSVGElement, model: MetaModel, size: Size): B
   const ay = layer(g, 'g', 'axis-y');
   ay.setAttribute('transform', `translate(${box.x},0)`);
   drawAxis(ay, y, 'left', { fs });
-  label(g, 'x-label', 'input x', box.x + box.width, box.y + box.height + 2.6 * fs, {
-    'text-anchor': 'end',
-    fill: INK,
-  });
   const curves = layer(g, 'g', 'curves');
   const path = line<number>()
     .x((_, i) => x(demo.x[i]))
@@ -191,11 +187,11 @@ export function drawMetaFit(svg: SVGSVGElement, model: MetaModel, size: Size): B
       'stroke-width': sw,
     });
   });
-  const note = `A = ${fmt(demo.amplitude)}, phase ${fmt(demo.phase)}; after ${view.updates} meta-updates: query MSE at w* ${fmt(demo.queryLoss)}, ‖ψ*‖ = ${fmt(demo.psiNorm)}`;
-  label(g, 'fit-note', note, box.x, box.y + box.height + 2.6 * fs, {
-    fill: INK,
-    'fill-opacity': 0.8,
-  });
+  // Under the x axis (the input x): this task and its numbers, shorter where they do not fit.
+  const long = `input x; A = ${fmt(demo.amplitude)}, phase ${fmt(demo.phase)}: query MSE at w* ${fmt(demo.queryLoss)}, ‖ψ*‖ ${fmt(demo.psiNorm)}`;
+  const short = `x; query MSE at w* ${fmt(demo.queryLoss)}, ‖ψ*‖ ${fmt(demo.psiNorm)}`;
+  const note = textWidth(long.length, fs) * 0.9 <= width - 8 ? long : short;
+  label(g, 'fit-note', note, 4, height - 0.5 * fs, { fill: INK, 'fill-opacity': 0.8 });
   return box;
 }
 
@@ -246,7 +242,7 @@ export function drawMetaCurves(svg: SVGSVGElement, model: MetaModel, size: Size)
   );
   panel(
     layer(g, 'g', 'panel panel-test'),
-    'meta-test query MSE after adaptation',
+    'meta-test MSE',
     boxes[1],
     maxUpdate,
     view.series.map((s) => ({
