@@ -92,18 +92,20 @@ describe('the fast weights as an equilibrium system', () => {
     const grad = tf.tidy(() => trainer.net.lossAndGradient(omega, tasks.xs, tasks.ys).grad);
     // Central differences in float32 at ε = 1e-2: agreement to a few parts in a thousand.
     expect(Math.abs(dot(grad, d) - fd)).toBeLessThan(3e-3 * Math.abs(fd));
-    // (∂f/∂w)ᵀ d by autodiff against (f(w + εd) − f(w − εd)) / 2ε (J_f is symmetric).
-    const { f, vjp } = tf.tidy(() => fAndVjpState(system, omega, omega, d));
+    // (∂f/∂w)ᵀ d by autodiff against (f(w + εd) − f(w − εd)) / 2ε (J_f is symmetric). θ is a
+    // copy: autodiff differentiates through every use of the tensors it is given.
+    const theta = omega.map((b) => tf.clone(b));
+    const { f, vjp } = tf.tidy(() => fAndVjpState(system, omega, theta, d));
     const fdJ = tf.tidy(() => {
-      const fp = system.f(plus, omega);
-      const fm = system.f(minus, omega);
+      const fp = system.f(plus, theta);
+      const fm = system.f(minus, theta);
       return fp.map((x, i) => tf.div(tf.sub(x, fm[i]), 2 * eps));
     });
     const err = Math.sqrt(dot(fdJ, fdJ) - 2 * dot(fdJ, vjp) + dot(vjp, vjp));
     expect(err / Math.sqrt(dot(fdJ, fdJ))).toBeLessThan(0.02);
     // J_f = −(H + λI) is negative definite: dᵀ J_f d < −λ‖d‖².
     expect(dot(d, vjp)).toBeLessThan(-trainer.config.lambda * dot(d, d));
-    [plus, minus, grad, f, vjp, fdJ, d].forEach(dispose);
+    [plus, minus, grad, f, vjp, fdJ, d, theta].forEach(dispose);
     done();
   });
 
