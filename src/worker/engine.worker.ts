@@ -21,6 +21,9 @@ import { digitResponseSliced, type DigitResponse } from '../engine/digits';
 import { checkRequest, Comparison } from '../engine/compare';
 import type { CompareRequest } from '../engine/compareMethods';
 import { epCompareSliced } from '../engine/ep';
+import { parseMetaConfig } from '../engine/meta/config';
+import { MetaComparison } from '../engine/meta/metaRun';
+import { META_CHAPTER_CONFIG } from '../engine/meta/presets';
 import { planSweep, type SweepRequest } from '../engine/sweep';
 import { sweepSliced } from '../engine/sweepRun';
 import { DivergenceError, InputError } from '../engine/errors';
@@ -128,6 +131,8 @@ type JobSpec =
   | { kind: 'sweep'; id: number; request: SweepRequest; done: number; total: number }
   /** Compare mode: `done` of `total` updates (all methods together) so far. */
   | { kind: 'compare'; id: number; request: CompareRequest; done: number; total: number }
+  /** Meta-learning: `done` of `total` updates (of all three rules together) so far. */
+  | { kind: 'metaTrain'; id: number; updates: number; done: number; total: number }
   /** An opened link's action log, `done` of its entries so far. */
   | { kind: 'replay'; id: number; entries: LogEntry[]; done: number };
 
@@ -138,7 +143,8 @@ function isAnalysis(spec: JobSpec): spec is AnalysisSpec {
     spec.kind === 'alphaSweep' ||
     spec.kind === 'epCompare' ||
     spec.kind === 'sweep' ||
-    spec.kind === 'compare'
+    spec.kind === 'compare' ||
+    spec.kind === 'metaTrain'
   );
 }
 
@@ -405,6 +411,7 @@ const LABELS: Record<JobSpec['kind'], string> = {
   epCompare: 'Equilibrium propagation against LCP',
   sweep: 'Sweeping parameters',
   compare: 'Comparing methods',
+  metaTrain: 'Meta-learning',
   replay: 'Replaying the link',
 };
 
@@ -456,6 +463,8 @@ function makeJob(spec: JobSpec, work: Sliced<unknown>): Job {
 
 function* buildWork(spec: Extract<JobSpec, { kind: 'build' }>, data?: MnistData): Sliced<void> {
   const built = yield* Simulation.create(spec.config, data);
+  // A new network is a new session: the meta-learning run starts over too.
+  resetMeta();
   sim = built;
   config = built.config;
   builtConfig = built.config;
@@ -560,6 +569,8 @@ function* jobWork(s: Simulation, spec: JobSpec): Sliced<unknown> {
       return yield* sweepWork(s, spec);
     case 'compare':
       return yield* compareWork(s, spec);
+    case 'metaTrain':
+      return yield* metaWork(spec);
     case 'build':
       return;
   }
@@ -602,6 +613,42 @@ function* compareWork(s: Simulation, spec: Extract<JobSpec, { kind: 'compare' }>
   } finally {
     if (!finished) send(false);
     c.dispose();
+  }
+}
+
+/**
+ * The meta-learning run (issue 14): it lives beside the simulation, not in it — a new network
+ * (a chapter opened or reset) or `metaReset` starts it over from its seed.
+ */
+let metaRun: MetaComparison | null = null;
+
+function resetMeta(): void {
+  metaRun?.dispose();
+  metaRun = null;
+}
+
+/** More meta-updates of the run, its views posted as they grow and at the end (or the stop). */
+function* metaWork(spec: Extract<JobSpec, { kind: 'metaTrain' }>): Sliced<void> {
+  metaRun ??= new MetaComparison(parseMetaConfig(META_CHAPTER_CONFIG));
+  const run = metaRun;
+  spec.total = spec.updates * run.trainers.length;
+  let lastPost = performance.now();
+  let finished = false;
+  const send = (final: boolean) =>
+    post({ type: 'metaTrain', id: spec.id, view: run.view(), final });
+  try {
+    yield* run.runSliced(spec.updates, () => {
+      spec.done++;
+      const now = performance.now();
+      if (now - lastPost >= COMPARE_POST_MS) {
+        lastPost = now;
+        send(false);
+      }
+    });
+    finished = true;
+    send(true);
+  } finally {
+    if (!finished) send(true);
   }
 }
 
@@ -752,7 +799,11 @@ function chunkSize(s: Simulation): number {
 function busyOf(j: Job): Busy {
   const p = j.progress;
   const spec = j.spec;
-  const counted = spec.kind === 'train' || spec.kind === 'sweep' || spec.kind === 'compare';
+  const counted =
+    spec.kind === 'train' ||
+    spec.kind === 'sweep' ||
+    spec.kind === 'compare' ||
+    spec.kind === 'metaTrain';
   const done = counted || spec.kind === 'replay' ? spec.done : 0;
   const total = counted
     ? Math.max(0, spec.total)
@@ -885,7 +936,7 @@ function work(): void {
     const current = job;
     // Sweeps and comparisons train too: they rest between slices as Train does, so the page
     // keeps its share.
-    training = ['train', 'sweep', 'compare'].includes(current.spec.kind);
+    training = ['train', 'sweep', 'compare', 'metaTrain'].includes(current.spec.kind);
     epochRun = current.spec.kind === 'train' && current.spec.untilEpochEnd === true;
     reserveKernelCores(epochRun ? 0 : PAGE_CORES);
     try {
@@ -907,7 +958,7 @@ function work(): void {
         takeCheckpoint();
       } else current.progress = r.value;
       // Refreshes and comparisons leave the simulation as it was: no snapshot for them.
-      if (current.spec.kind !== 'refresh' && current.spec.kind !== 'compare') dirty = true;
+      if (!['refresh', 'compare', 'metaTrain'].includes(current.spec.kind)) dirty = true;
     } catch (e) {
       job = null;
       onJobError(current.spec, e);
@@ -1398,6 +1449,16 @@ function handle(cmd: Command): void {
       return;
     case 'compare':
       enqueue({ kind: 'compare', id: cmd.id, request: cmd.request, done: 0, total: 0 });
+      return;
+    case 'metaTrain':
+      enqueue({ kind: 'metaTrain', id: cmd.id, updates: cmd.updates, done: 0, total: 0 });
+      return;
+    case 'metaReset':
+      if (job?.spec.kind === 'metaTrain' || queue.some((q) => q.kind === 'metaTrain')) {
+        notice({ level: 'info', key: 'meta', text: 'Stop meta-learning before starting it over' });
+        return;
+      }
+      resetMeta();
       return;
     case 'replay': {
       let c: TrainConfig;

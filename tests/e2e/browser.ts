@@ -173,7 +173,7 @@ export async function showAllViews(page: Page): Promise<void> {
   for (;;) {
     const button = page
       .locator('.hidden-views button')
-      .filter({ hasNotText: /α limit|One phase|Parameter sweeps|Compare methods/ })
+      .filter({ hasNotText: /α limit|One phase|Parameter sweeps|Compare methods|Meta-learning/ })
       .first();
     if ((await button.count()) === 0) return;
     await button.click();

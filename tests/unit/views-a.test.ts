@@ -544,10 +544,11 @@ describe('axes and stage', () => {
       }
     }
     // Nine views (all but the sweeps panel, compare mode — shown alone, enlarged — and the digits
-    // chapters' own) make a 3×3 grid; all twelve, 4×3.
-    const nine = VIEW_IDS.filter((id) => id !== 'digits' && id !== 'sweeps' && id !== 'compare');
+    // and meta-learning chapters' own) make a 3×3 grid; all fourteen, 4×4 (two spanning two).
+    const own = ['digits', 'sweeps', 'compare', 'meta', 'metaCurves'];
+    const nine = VIEW_IDS.filter((id) => !own.includes(id));
     expect(stageLayout(nine, 1010, 660)).toMatchObject({ cols: 3, rows: 3 });
-    expect(stageLayout([...VIEW_IDS], 1010, 660)).toMatchObject({ cols: 4, rows: 3 });
+    expect(stageLayout([...VIEW_IDS], 1010, 660)).toMatchObject({ cols: 4, rows: 4 });
     // A phone (a 374 px stage): one column, a row per view, never two cells squeezed side by side.
     expect(stageLayout(nine, 374, 260)).toMatchObject({ cols: 1, rows: 9 });
     expect(stageLayout(nine, 500, 260).cols).toBeGreaterThan(1);

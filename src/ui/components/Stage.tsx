@@ -12,6 +12,7 @@ import { EpView } from '../views/EpView';
 import { SweepsView } from '../views/SweepsView';
 import { DigitsView } from '../views/DigitsView';
 import { CompareView } from '../views/CompareView';
+import { MetaCurvesView, MetaFitView } from '../views/MetaView';
 import { SceneBar } from './SceneBar';
 import { ViewExport } from './ViewExport';
 
@@ -28,6 +29,8 @@ export const VIEWS: Record<ViewId, { title: string; Component: ComponentType }> 
   sweeps: { title: 'Parameter sweeps', Component: SweepsView },
   digits: { title: 'Digits: test and draw', Component: DigitsView },
   compare: { title: 'Compare methods', Component: CompareView },
+  meta: { title: 'Meta-learning: one task', Component: MetaFitView },
+  metaCurves: { title: 'Meta-learning curves', Component: MetaCurvesView },
 };
 
 /** Which views take a row's spare columns first: time series and text read better wide; the
@@ -43,6 +46,8 @@ const WIDE_FIRST: ViewId[] = [
   'phase',
   'sweeps',
   'compare',
+  'metaCurves',
+  'meta',
   'sweep',
   'ep',
 ];
