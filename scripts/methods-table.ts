@@ -85,6 +85,13 @@ export const TABLE_HEAD = [
   '| --- | ---: | --- | ---: | ---: | ---: | ---: |',
 ];
 
+/** "mean % ± sd" (no sd for one run), and how many of the runs it covers when not all. */
+function accuracyCell(mean: number, sd: number, n: number, runs: number): string {
+  if (n === 0) return '—';
+  const cell = n > 1 ? `${show(mean, 2)} % ± ${show(sd, 2)}` : `${show(mean, 2)} %`;
+  return n < runs ? `${cell} (${n} of ${runs})` : cell;
+}
+
 /**
  * A method's row over its seeds; statistics over the runs that finished (a failed seed shows —
  * and a mark ¹ refers to the notes under the table).
@@ -102,7 +109,7 @@ export function tableRow(method: Method, runs: RunResult[]): string {
     .join(', ');
   return `| ${[
     runs.some((r) => r.failure) ? `${method.name} ¹` : method.name,
-    acc.length ? `${show(mean, 2)} % ± ${show(sd, 2)}` : '—',
+    accuracyCell(mean, sd, acc.length, runs.length),
     perSeed,
     meanField(done, (l) => l.seconds / l.epoch, 2),
     meanField(done, (l) => l.stepsFree),

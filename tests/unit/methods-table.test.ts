@@ -47,8 +47,9 @@ describe('scripts/methods-table', () => {
     ];
     // accuracy 98 ± √2 (the sd of 99 and 97); seconds per epoch (2 + 3)/2; steps 110.
     expect(tableRow(method, runs)).toBe(
-      `| ${method.name} ¹ | 98.00 % ± 1.41 | 99.0, 97.0, — | 2.50 | 3.0 | 110.0 | 0.900 |`,
+      `| ${method.name} ¹ | 98.00 % ± 1.41 (2 of 3) | 99.0, 97.0, — | 2.50 | 3.0 | 110.0 | 0.900 |`,
     );
+    expect(tableRow(method, runs.slice(0, 1))).toMatch(/^\| \S+ \| 99\.00 % \| 99\.0 \|/);
     expect(failureNotes([{ method, runs }])).toEqual([
       `- ¹ ${method.name}, seed 3 (after epoch 4): \`diverged: x\``,
     ]);
