@@ -130,7 +130,8 @@ export const PRESETS: Record<string, Preset> = {
     // at dt/τ_φ = dt/τ_ψ = 1 the φ–ψ inversion is a plain fixed-point iteration, unstable once
     // W and D grow; dt = 0.5 stabilises it. τ_u = 1000 keeps the integral loop slow against the
     // loop gain of the large readout, and α = 20 keeps the slowest mode (α/τ_u) fast enough to
-    // settle in a few hundred steps (update cosine with −∇L ≈ 0.9–0.99).
+    // settle in a few hundred steps. Stable, but LCP-DI learns little here in 30 epochs (49–71 %
+    // against BP's 99 %): docs/results.md, "Every method on circle and spiral".
     config: {
       task: 'spiral',
       noise: 0.02,
