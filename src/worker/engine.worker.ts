@@ -590,8 +590,6 @@ function* compareWork(s: Simulation, spec: Extract<JobSpec, { kind: 'compare' }>
   // As Train does: the cosine (an extra RBP solve) on every update of small nets, every tenth of large ones.
   const cosineEvery = s.n * s.config.batch <= COSINE_EVERY_UPDATE ? 1 : 10;
   const c = yield* Comparison.create(s.config, s.data, request.methods, { cosineEvery });
-  let lastPost = performance.now();
-  let finished = false;
   const send = (final: boolean) =>
     post({
       type: 'compare',
@@ -600,7 +598,27 @@ function* compareWork(s: Simulation, spec: Extract<JobSpec, { kind: 'compare' }>
       final,
     });
   try {
-    yield* c.runSliced(request.updates, () => {
+    yield* streamed((onUpdate) => c.runSliced(request.updates, onUpdate), spec, send, false);
+  } finally {
+    c.dispose();
+  }
+}
+
+/**
+ * Run a job whose results grow update by update: count its updates in `spec.done`, post them at
+ * most every COMPARE_POST_MS, once more at the end, and — stopped — as far as they got (`final`
+ * then `finalOnStop`).
+ */
+function* streamed(
+  run: (onUpdate: () => void) => Sliced<unknown>,
+  spec: { done: number },
+  send: (final: boolean) => void,
+  finalOnStop: boolean,
+): Sliced<void> {
+  let lastPost = performance.now();
+  let finished = false;
+  try {
+    yield* run(() => {
       spec.done++;
       const now = performance.now();
       if (now - lastPost >= COMPARE_POST_MS) {
@@ -611,8 +629,7 @@ function* compareWork(s: Simulation, spec: Extract<JobSpec, { kind: 'compare' }>
     finished = true;
     send(true);
   } finally {
-    if (!finished) send(false);
-    c.dispose();
+    if (!finished) send(finalOnStop);
   }
 }
 
@@ -632,24 +649,9 @@ function* metaWork(spec: Extract<JobSpec, { kind: 'metaTrain' }>): Sliced<void> 
   metaRun ??= new MetaComparison(parseMetaConfig(META_CHAPTER_CONFIG));
   const run = metaRun;
   spec.total = spec.updates * run.trainers.length;
-  let lastPost = performance.now();
-  let finished = false;
   const send = (final: boolean) =>
     post({ type: 'metaTrain', id: spec.id, view: run.view(), final });
-  try {
-    yield* run.runSliced(spec.updates, () => {
-      spec.done++;
-      const now = performance.now();
-      if (now - lastPost >= COMPARE_POST_MS) {
-        lastPost = now;
-        send(false);
-      }
-    });
-    finished = true;
-    send(true);
-  } finally {
-    if (!finished) send(true);
-  }
+  yield* streamed((onUpdate) => run.runSliced(spec.updates, onUpdate), spec, send, true);
 }
 
 /**

@@ -5,10 +5,10 @@
  * stops a long run and keeps its curves; the link carries the comparison, and opening it runs it
  * again. No page or console errors. Screenshots at 1280×720 and 390×844 in test-results/compare/.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { chapterReady, launch, openPage, sceneIdle, realProblems } from './browser';
+import { axeViolations, chapterReady, launch, openPage, realProblems, sceneIdle } from './browser';
 
 const OUT = 'test-results/compare';
 const METHODS = ['lcp-di', 'ep', 'bp'] as const;
@@ -43,19 +43,6 @@ async function curvePoints(page: Page, panel: string, method: string): Promise<n
     .locator(`[data-testid="view-compare"] .panel-${panel} .series-${method} path.mean`)
     .getAttribute('d');
   return d ? (d.match(/[ML]/g) ?? []).length : 0;
-}
-
-/** Serious or critical accessibility problems of the page as it is (axe-core). */
-async function axeViolations(page: Page): Promise<string[]> {
-  await page.addScriptTag({ content: readFileSync('node_modules/axe-core/axe.min.js', 'utf8') });
-  return page.evaluate(async () => {
-    type Result = { violations: { id: string; impact: string | null; nodes: unknown[] }[] };
-    const axe = (window as unknown as { axe: { run: (d: Document) => Promise<Result> } }).axe;
-    const result = await axe.run(document);
-    return result.violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.id} (${v.impact}, ${v.nodes.length} nodes)`);
-  });
 }
 
 async function statusText(page: Page): Promise<string> {

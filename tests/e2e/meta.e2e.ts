@@ -6,10 +6,10 @@
  * and keeps what was learned; Train again continues. Lecture mode and a phone's size are
  * screenshot (test-results/meta/); no page or console errors; no serious axe violations.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { chapterReady, launch, openPage, realProblems, sceneIdle } from './browser';
+import { axeViolations, chapterReady, launch, openPage, realProblems, sceneIdle } from './browser';
 
 const OUT = 'test-results/meta';
 let browser: Browser;
@@ -21,18 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
 });
-
-async function axeViolations(page: Page): Promise<string[]> {
-  await page.addScriptTag({ content: readFileSync('node_modules/axe-core/axe.min.js', 'utf8') });
-  return page.evaluate(async () => {
-    type Result = { violations: { id: string; impact: string | null; nodes: unknown[] }[] };
-    const axe = (window as unknown as { axe: { run: (d: Document) => Promise<Result> } }).axe;
-    const result = await axe.run(document);
-    return result.violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.id} (${v.impact}, ${v.nodes.length} nodes)`);
-  });
-}
 
 /** Points of a path's `d` (0 when absent). */
 async function pathPoints(page: Page, selector: string): Promise<number> {
