@@ -48,39 +48,42 @@ export function* learnQSliced(
   const { dt, noiseSigma: sigma, noiseTimeScale: s } = config;
   const dtSlow = dt / (s * s);
   const [batch, n] = eq.phi.shape as [number, number];
-  const normal = () => tf.randomNormal([batch, n], 0, 1, 'float32', noise.nextUint32());
+  const normal = (std: number) =>
+    tf.randomNormal([batch, n], 0, std, 'float32', noise.nextUint32());
+  // AR(1) noise: ε′ = a ε + b ξ with a = 1 − (s/τ_ε) dt′ and b = (s/τ_ε) √dt′.
+  const epsKeep = 1 - (s / config.tauEps) * dtSlow;
+  const epsStd = (s / config.tauEps) * Math.sqrt(dtSlow);
   let phi = eq.phi.clone();
   let y = eq.y.clone();
   let uI = eq.uI.clone();
-  let eps = normal();
-  let A = tf.zeros([n, net.k]);
+  let eps = normal(1);
+  // Aᵀ [k, n]: accumulated as (u − u*)ᵀ (Q u + σ ε), a product without a transposed operand.
+  let At = tf.zeros([net.k, n]);
+  // The weights transposed once for the whole phase: a product with a transposed operand is
+  // several times slower on tfjs-wasm (see kernels/wasm/matmul.ts), and this phase is 800 steps.
+  const recurrent = boundedProduct(net.params.W, net.masks.W);
+  const { Dt, Qt } = tf.tidy(() => ({ Dt: tf.transpose(net.params.D), Qt: tf.transpose(Q) }));
   let done = false;
   try {
     const due = yieldClock();
     for (let step = 0; step < config.noiseSteps; step++) {
       if (due()) yield { stage: 'noise (Q learning)', done: step, total: config.noiseSteps };
       const next = tf.tidy(() => {
-        const { W, D, d } = net.params;
+        const { d } = net.params;
         const r = rate(net.activation, phi);
         const g = lossGradient(p.loss, y, p.target);
         const u = outputControl(ctrl, uI, () => g);
-        const hidden = tf.add(tf.matMul(u, Q, false, true), tf.mul(sigma, eps));
-        const A2 = tf.sub(
-          A,
-          tf.mul(1 / (sigma * sigma), tf.matMul(hidden, tf.sub(u, uStar), true, false)),
+        const hidden = tf.add(tf.matMul(u, Qt), tf.mul(sigma, eps));
+        const At2 = tf.sub(
+          At,
+          tf.mul(1 / (sigma * sigma), tf.matMul(tf.transpose(tf.sub(u, uStar)), hidden)),
         );
-        const eps2 = tf.add(
-          eps,
-          tf.mul(
-            s / config.tauEps,
-            tf.add(tf.mul(-dtSlow, eps), tf.mul(Math.sqrt(dtSlow), normal())),
-          ),
-        );
+        const eps2 = tf.add(tf.mul(epsKeep, eps), normal(epsStd));
         const phi2 = tf.add(
           phi,
           tf.mul(
             dt / ctrl.tauPhi,
-            tf.sub(tf.add(tf.add(tf.matMul(r, W, false, true), p.drive), hidden), phi),
+            tf.sub(tf.add(tf.add(recurrent.times(r), p.drive), hidden), phi),
           ),
         );
         // Readout `units`: the outputs are units of the (fast) network.
@@ -88,29 +91,71 @@ export function* learnQSliced(
           ? outputUnits(net, phi2)
           : tf.add(
               y,
-              tf.mul(
-                dtSlow / ctrl.tauY,
-                tf.sub(tf.add(tf.add(tf.matMul(r, D, false, true), d), u), y),
-              ),
+              tf.mul(dtSlow / ctrl.tauY, tf.sub(tf.add(tf.add(tf.matMul(r, Dt), d), u), y)),
             );
         const uI2 = tf.add(
           uI,
           tf.mul(dtSlow / ctrl.tauU, tf.neg(tf.add(g, tf.mul(ctrl.alpha, uI)))),
         );
-        return { A2, eps2, phi2, y2, uI2 };
+        return { At2, eps2, phi2, y2, uI2 };
       });
-      tf.dispose([A, eps, phi, y, uI]);
-      ({ A2: A, eps2: eps, phi2: phi, y2: y, uI2: uI } = next);
+      tf.dispose([At, eps, phi, y, uI]);
+      ({ At2: At, eps2: eps, phi2: phi, y2: y, uI2: uI } = next);
     }
     done = true;
   } finally {
-    if (!done) tf.dispose([A, eps, phi, y, uI]);
+    recurrent.dispose();
+    tf.dispose([Dt, Qt]);
+    if (!done) tf.dispose([At, eps, phi, y, uI]);
   }
   const newQ = tf.tidy(() =>
-    tf.add(Q, tf.mul(dt / config.tauQ, tf.sub(tf.div(A, batch), tf.mul(config.lambdaQ, Q)))),
+    tf.add(
+      Q,
+      tf.mul(dt / config.tauQ, tf.sub(tf.div(tf.transpose(At), batch), tf.mul(config.lambdaQ, Q))),
+    ),
   );
-  tf.dispose([A, eps, phi, y, uI, Q]);
+  tf.dispose([At, eps, phi, y, uI, Q]);
   net.params.Q = newQ;
+}
+
+/**
+ * r ↦ r Wᵀ computed over the smallest block of W that holds every connection of its mask (a
+ * layered net's W is zero outside its blocks below the diagonal: 256-256 keeps a quarter), with
+ * that block transposed once. Exact: W is zero outside its mask.
+ */
+export function boundedProduct(
+  W: Tensor,
+  mask: Tensor | null,
+): { times(r: Tensor): Tensor; dispose(): void } {
+  const [n, cols] = W.shape as [number, number];
+  let [r0, r1, c0, c1] = [0, n, 0, cols];
+  if (mask) {
+    const m = mask.dataSync();
+    [r0, r1, c0, c1] = [n, 0, cols, 0];
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < cols; j++)
+        if (m[i * cols + j] !== 0) {
+          r0 = Math.min(r0, i);
+          r1 = Math.max(r1, i + 1);
+          c0 = Math.min(c0, j);
+          c1 = Math.max(c1, j + 1);
+        }
+  }
+  if (r1 <= r0) return { times: (r) => tf.zerosLike(r), dispose: () => {} };
+  const full = r0 === 0 && r1 === n && c0 === 0 && c1 === cols;
+  const block = tf.tidy(() => tf.transpose(full ? W : tf.slice(W, [r0, c0], [r1 - r0, c1 - c0])));
+  return {
+    times: (r) =>
+      tf.tidy(() => {
+        if (full) return tf.matMul(r, block);
+        const part = tf.matMul(tf.slice(r, [0, c0], [r.shape[0], c1 - c0]), block);
+        return tf.pad(part, [
+          [0, 0],
+          [r0, n - r1],
+        ]);
+      }),
+    dispose: () => block.dispose(),
+  };
 }
 
 /**

@@ -14,9 +14,9 @@ export function hiddenSize(config: TrainConfig): number {
  * A seeded network for the given sizes. Each matrix has its own stream under `init`, so adding
  * Q, B or F never shifts W, U or D. W ~ N(0, g²/fan-in); U, D ~ N(0, 1/fan-in); b = d = 0;
  * Q ~ N(0, 1/k) (readout `units`: Q = Pᵀ, see ensureControllerParams); B with unit Frobenius
- * norm per block (masked like Wᵀ); F ~ N(0, 1/(k·n)) (the reference's initialisations, DESIGN.md
- * §1). `init: torch` draws W, U, D as PyTorch's nn.Linear does
- * (U(±1/√fan-in), g unused) and the biases with torchBiases.
+ * norm per block (masked like Wᵀ); F ~ N(0, 1/(k·r)) masked like Dᵀ, r = the units read out
+ * (the reference's initialisations, DESIGN.md §1). `init: torch` draws W, U, D as PyTorch's
+ * nn.Linear does (U(±1/√fan-in), g unused) and the biases with torchBiases.
  */
 export function initNetwork(config: TrainConfig, m: number, k: number, init: Rng): Network {
   return drain(initNetworkSliced(config, m, k, init));
@@ -146,10 +146,10 @@ export function ensureControllerParams(
     params.B?.dispose();
     params.F?.dispose();
     params.B = tf.tensor2d(b, [n, n]);
-    params.F = tf.tensor2d(
-      init.stream('F').fillNormal(new Float32Array(n * k), 1 / Math.sqrt(k * n)),
-      [n, k],
-    );
+    params.F = tf.tensor2d(feedbackF(init.stream('F'), n, k, net.masks.D?.dataSync() ?? null), [
+      n,
+      k,
+    ]);
     added.push('B', 'F');
   }
   return added;
@@ -178,6 +178,29 @@ function feedbackB(
     }
   }
   return B;
+}
+
+/**
+ * F (n×k, masked like Dᵀ): N(0, 1/(k·r)) on the kept entries, r the number of units the readout
+ * reads (the last layer of a layered net; all n otherwise), as the reference's D_t.
+ */
+function feedbackF(rng: Rng, n: number, k: number, maskD: ArrayLike<number> | null): Float32Array {
+  const F = rng.fillNormal(new Float32Array(n * k));
+  let read = n;
+  if (maskD) {
+    read = 0;
+    for (let i = 0; i < n; i++) {
+      let kept = false;
+      for (let o = 0; o < k; o++) {
+        F[i * k + o] *= maskD[o * n + i];
+        if (maskD[o * n + i] !== 0) kept = true;
+      }
+      if (kept) read++;
+    }
+  }
+  const scale = 1 / Math.sqrt(k * Math.max(1, read));
+  for (let i = 0; i < F.length; i++) F[i] *= scale;
+  return F;
 }
 
 /** The controller settings a configuration implies. */

@@ -7,7 +7,8 @@ import { tf, type Tensor } from './tf';
 /**
  * The network of DESIGN.md §1: hidden pre-activations φ ∈ ℝⁿ, outputs y ∈ ℝᵏ, inputs x ∈ ℝᵐ.
  * W (n×n, row = postsynaptic), U (n×m), b (n), D (k×n), d (k); optional controller weights
- * Q (n×k, linear feedback), B (n×n, masked like Wᵀ) and F (n×k) (learned inversion feedback).
+ * Q (n×k, linear feedback), B (n×n, masked like Wᵀ) and F (n×k, masked like Dᵀ) (learned
+ * inversion feedback).
  *
  * Readout `separate` (the reference code's): a population of output units y with
  * τ_y ẏ = −y + Dρ(φ) + d (+ u). Readout `units` (the seed poster's, its Figure 1): the outputs are
@@ -30,7 +31,7 @@ export type ParamName = keyof Params;
 export const NETWORK_PARAMS = ['W', 'U', 'b', 'D', 'd'] as const;
 export type NetworkParamName = (typeof NETWORK_PARAMS)[number];
 
-/** 0/1 masks (1 = connection kept); null = dense. `B` is Wᵀ's mask. */
+/** 0/1 masks (1 = connection kept); null = dense. `B` is Wᵀ's mask, `F` Dᵀ's. */
 export interface Masks {
   W: Tensor | null;
   U: Tensor | null;
@@ -65,24 +66,24 @@ export interface NetworkArrays {
   maskD?: number[][];
 }
 
-/** Masks each parameter the way its connections are masked (W, U, D; B like Wᵀ). */
+/** Masks each parameter the way its connections are masked (W, U, D; B like Wᵀ, F like Dᵀ). */
 export function applyMask(masks: Masks, name: ParamName, value: Tensor): Tensor {
-  const mask =
-    name === 'W'
+  // B and F feed back along W's and D's connections: their masks are the transposes.
+  const base =
+    name === 'W' || name === 'B'
       ? masks.W
       : name === 'U'
         ? masks.U
-        : name === 'D'
+        : name === 'D' || name === 'F'
           ? masks.D
-          : name === 'B'
-            ? masks.W && tf.transpose(masks.W)
-            : null;
-  if (!mask) return value;
-  return tf.tidy(() => tf.mul(value, mask));
+          : null;
+  if (!base) return value;
+  const transposed = name === 'B' || name === 'F';
+  return tf.tidy(() => tf.mul(value, transposed ? tf.transpose(base) : base));
 }
 
 /**
- * Build tensors from arrays; masked entries of W, U, D and B are zeroed once here. With
+ * Build tensors from arrays; masked entries of W, U, D, B and F are zeroed once here. With
  * `readout: "units"` the outputs are the last k units, k = `outputs` (D and d are not given).
  */
 export function networkFromArrays(a: NetworkArrays, outputs = a.d?.length ?? 0): Network {
@@ -109,7 +110,7 @@ export function networkFromArrays(a: NetworkArrays, outputs = a.d?.length ?? 0):
   };
   if (a.Q) params.Q = tf.tensor2d(a.Q);
   if (a.B) params.B = masked('B', tf.tensor2d(a.B));
-  if (a.F) params.F = tf.tensor2d(a.F);
+  if (a.F) params.F = masked('F', tf.tensor2d(a.F));
   return { activation: a.activation, readout, n, m: a.U[0]?.length ?? 0, k, params, masks };
 }
 

@@ -156,6 +156,54 @@ describe('training', () => {
     t.dispose();
   });
 
+  it("Kolen–Pollack: F − Dᵀ and B − Wᵀ only decay, (1 − λ)^t, and F stays on Dᵀ's connections", () => {
+    const lambda = 0.01;
+    const t = makeTrainer({
+      task: 'teacher',
+      inputs: 3,
+      outputs: 2,
+      trainSize: 32,
+      testSize: 8,
+      topology: 'layered',
+      layers: [6, 5],
+      gain: 1,
+      controller: 'dynamic-inversion-kp',
+      alpha: 1,
+      tauU: 10,
+      dt: 0.5,
+      lr: 0.01,
+      lambdaKP: lambda,
+      clip: 0.05,
+      batch: 8,
+      seed: 3,
+    });
+    // Plain arrays, read independently of the engine: gap(P, R) = P − Rᵀ entry by entry.
+    const read = (name: 'W' | 'D' | 'B' | 'F') => t.net.params[name]!.arraySync() as number[][];
+    const gap = (P: number[][], R: number[][]) => P.map((row, i) => row.map((v, j) => v - R[j][i]));
+    const before = { F: gap(read('F'), read('D')), B: gap(read('B'), read('W')) };
+    const F0 = read('F');
+    // The first layer's 6 units are not read out: F has no connection there.
+    for (let i = 0; i < 6; i++) expect(F0[i].every((v) => v === 0)).toBe(true);
+    expect(
+      F0.slice(6)
+        .flat()
+        .some((v) => v !== 0),
+    ).toBe(true);
+    for (let e = 0; e < 2; e++) t.trainEpoch();
+    const decay = (1 - lambda) ** t.updates;
+    expect(t.updates).toBe(8);
+    const after = { F: gap(read('F'), read('D')), B: gap(read('B'), read('W')) };
+    for (const name of ['F', 'B'] as const) {
+      const want = before[name].flat().map((v) => decay * v);
+      const got = after[name].flat();
+      const scale = Math.max(...want.map(Math.abs));
+      for (let i = 0; i < got.length; i++)
+        expect(Math.abs(got[i] - want[i])).toBeLessThan(1e-5 * scale + 1e-7);
+    }
+    for (let i = 0; i < 6; i++) expect(read('F')[i].every((v) => v === 0)).toBe(true);
+    t.dispose();
+  });
+
   it('does not leak tensors over an epoch', () => {
     const t = makeTrainer({
       task: 'circle',
