@@ -15,7 +15,7 @@ import { resolve } from 'node:path';
 export const PYTHON = '/usr/bin/python3';
 export const TORCH_SCRIPT = resolve(import.meta.dirname, '../../shared/bench/torch_reference.py');
 
-function peerEnv(threads: number): NodeJS.ProcessEnv {
+export function peerEnv(threads: number): NodeJS.ProcessEnv {
   const env = { ...process.env };
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;

@@ -17,6 +17,7 @@ import ch12 from './12-one-phase.json';
 import ch13 from './13-digits-rbp.json';
 import ch14 from './14-digits-feed-forward-feedback.json';
 import ch15 from './15-digits-feed-forward-kp.json';
+import ch16 from './16-meta-learning.json';
 import { parseChapter, type Chapter } from './schema';
 
 /** The files as imported, with the names their errors mention. */
@@ -36,6 +37,7 @@ export const CHAPTER_FILES: [string, unknown][] = [
   ['13-digits-rbp.json', ch13],
   ['14-digits-feed-forward-feedback.json', ch14],
   ['15-digits-feed-forward-kp.json', ch15],
+  ['16-meta-learning.json', ch16],
 ];
 
 export const CHAPTERS: Chapter[] = CHAPTER_FILES.map(([name, raw]) => parseChapter(raw, name));

@@ -31,6 +31,8 @@ export const actionSchema = z.discriminatedUnion('do', [
   z.strictObject({ do: z.literal('alphaSweep') }),
   /** Equilibrium propagation's two phases beside LCP's one (the `ep` view). */
   z.strictObject({ do: z.literal('epCompare') }),
+  /** More meta-updates of the meta-learning run (the `meta` and `metaCurves` views). */
+  z.strictObject({ do: z.literal('metaTrain'), updates: z.number().int().min(1).max(200) }),
 ]);
 export type SceneAction = z.infer<typeof actionSchema>;
 

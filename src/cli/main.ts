@@ -2,7 +2,12 @@
  * The process entry of the headless CLI: `npm run --silent lcp -- <command> …` (cli.ts has the
  * commands and the exit codes). Prints JSON on stdout only; errors are one line on stderr.
  */
+import v8 from 'node:v8';
 import { EXIT_INTERNAL, reportError, runCli } from './cli';
+
+// Relaxed SIMD (its fused multiply-add in the step kernel's products, kernels/wasm/step.ts) is
+// behind a flag in Node 20 and on in Chromium; set before any WebAssembly is compiled.
+v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
 
 const io = {
   out: (text: string) => void process.stdout.write(text),

@@ -10,6 +10,7 @@
  */
 import { alphaSweepSliced, analysisInput, disposeInput } from '../engine/alphaSweep';
 import type { ConfigKey, TrainConfig } from '../engine/config';
+import { META_PRESETS } from '../engine/meta/presets';
 import { InputError } from '../engine/errors';
 import { Simulation } from '../engine/simulation';
 import { drain } from '../engine/sliced';
@@ -45,6 +46,11 @@ function parseArgs(args: string[]): {
   const [source, ...rest] = args;
   if (!source || isSweepArg(source))
     throw InputError.single('arguments', `expected a preset (${PRESET_LIST}) or a config file`);
+  if (Object.hasOwn(META_PRESETS, source))
+    throw InputError.single(
+      'preset',
+      `"${source}" is a meta-learning preset: sweep runs the network presets; train it with \`train ${source} key=value …\``,
+    );
   const ranges = rest.filter(isSweepArg);
   if (ranges.length !== 1)
     throw InputError.single(

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { defaultConfig, parseConfig, parseOverrides, type TrainConfig } from '../engine/config';
 import { InputError, oneLine, type Issue } from '../engine/errors';
+import { META_PRESETS } from '../engine/meta/presets';
 import { PRESETS } from '../engine/presets';
 import { seededTrainer } from '../engine/sweepRun';
 import { loadMnistNode } from '../engine/tasks/loadMnistNode';
@@ -10,7 +11,7 @@ import type { BatchResult, EpochMetrics } from '../engine/trainer';
 import { jsonKind } from '../engine/validation';
 import { CONFIG_FILE_LIMIT, fileLabel, isJsonObject, readJsonFile } from './io';
 
-export const PRESET_LIST = Object.keys(PRESETS).join(', ');
+export const PRESET_LIST = [...Object.keys(PRESETS), ...Object.keys(META_PRESETS)].join(', ');
 
 /** A preset by name: own keys of PRESETS only (`constructor`, `__proto__` are not presets). */
 function presetConfig(name: string): TrainConfig | null {
@@ -133,6 +134,11 @@ export async function runTrain(args: string[], io: TrainIo): Promise<void> {
   const [source, ...overrides] = args;
   if (!source)
     throw InputError.single('arguments', `expected a preset (${PRESET_LIST}) or a config file`);
+  // Meta-learning (issue 14) has its own presets and configuration.
+  const meta = await import('./metaTrain');
+  if (meta.isMetaPreset(source)) return meta.runMetaTrain(source, {}, overrides, io);
+  const metaFile = await meta.metaFileFields(source);
+  if (metaFile) return meta.runMetaTrain(metaFile.preset, metaFile.fields, overrides, io);
   const config = await loadTrainConfig(source, overrides);
   await prepareBackend(config);
   await trainRun(config, io, (line) => io.out(JSON.stringify(line) + '\n'));

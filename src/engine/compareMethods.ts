@@ -45,11 +45,14 @@ export const METHOD_INFO: Record<CompareMethod, MethodInfo> = {
   },
   rbp: { label: 'RBP', description: 'The exact gradient by recurrent backpropagation' },
   bp: { label: 'BP', description: 'The exact gradient by backpropagation (layered nets)' },
-  ep: { label: 'EP', description: 'Equilibrium propagation (two phases, a nudge β)' },
+  ep: {
+    label: 'EP',
+    description: 'Equilibrium propagation: a free and a nudged phase, their difference over β',
+  },
 };
 
-/** The configuration fields each method sets (null: not a trainer method here). */
-const PATCHES: Record<CompareMethod, Partial<TrainConfig> | null> = {
+/** The configuration fields each method sets. */
+const PATCHES: Record<CompareMethod, Partial<TrainConfig>> = {
   'lcp-di': { method: 'lcp', controller: 'dynamic-inversion' },
   'lcp-kp': { method: 'lcp', controller: 'dynamic-inversion-kp' },
   'lcp-lf': { method: 'lcp', controller: 'linear-feedback', learnQ: false },
@@ -57,23 +60,20 @@ const PATCHES: Record<CompareMethod, Partial<TrainConfig> | null> = {
   'lcp-ebd': { method: 'lcp', controller: 'energy' },
   rbp: { method: 'rbp' },
   bp: { method: 'rbp' },
-  ep: null,
+  ep: { method: 'ep' },
 };
-
-export const EP_UNAVAILABLE =
-  'EP is not a training method of this engine: it runs as a one-sample analysis of a single update (the view “One phase, not two”, chapter 12), whose float64 two-phase update has no batch trainer yet';
 
 /**
  * The configuration a method trains with on `base`, or why it cannot: RBP is for recurrent nets
  * and BP for layered ones (the trainer computes the exact gradient by backprop sweeps on layered
- * nets), EP has no trainer, and the cross-field rules (e.g. energy's α > 0, k_i > 0) may refuse it.
+ * nets), and the cross-field rules (e.g. energy's α > 0, k_i > 0, EP's separate readout) may
+ * refuse it.
  */
 export function methodConfig(
   base: TrainConfig,
   method: CompareMethod,
 ): { config: TrainConfig } | { reason: string } {
   const patch = PATCHES[method];
-  if (!patch) return { reason: EP_UNAVAILABLE };
   const layered = base.topology === 'layered';
   if (method === 'rbp' && layered)
     return { reason: 'this network is layered: its exact gradient is BP’s (choose BP)' };

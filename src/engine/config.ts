@@ -29,7 +29,7 @@ export const TASKS = [
 ] as const;
 export type TaskName = (typeof TASKS)[number];
 export const TOPOLOGIES = ['recurrent', 'layered'] as const;
-export const METHODS = ['lcp', 'rbp'] as const;
+export const METHODS = ['lcp', 'rbp', 'ep'] as const;
 export const OPTIMIZERS = ['sgd', 'adam'] as const;
 export const SCHEDULES = ['constant', 'cosine'] as const;
 export const ENERGY_STARTS = ['zero', 'free'] as const;
@@ -83,6 +83,7 @@ export interface TrainConfig {
   batch: number;
   epochs: number;
   lambdaKP: number;
+  beta: number;
   learnQ: boolean;
   tauQ: number;
   lambdaQ: number;
@@ -327,7 +328,8 @@ export const FIELDS: Record<ConfigKey, Field> = {
     default: 'lcp',
     options: METHODS,
     live: false,
-    description: 'LCP (the local rule at the controlled equilibrium) or RBP (the exact gradient)',
+    description:
+      'LCP (the local rule at the controlled equilibrium), RBP (the exact gradient) or EP (equilibrium propagation: a free and a nudged equilibrium, their difference over β)',
   }),
   controller: choice({
     group: 'controller',
@@ -595,6 +597,18 @@ export const FIELDS: Record<ConfigKey, Field> = {
     max: 10_000,
     live: true,
     description: 'Passes over the training set',
+  }),
+  beta: num({
+    group: 'learning',
+    symbol: 'β',
+    unit: '',
+    default: 0.1,
+    min: 1e-4,
+    max: 1,
+    log: true,
+    live: true,
+    description:
+      'EP only: the nudge toward the target in the second phase; the update is the change of ρ(φ) between the two equilibria over β (biased by O(β), and by any asymmetry of W)',
   }),
   lambdaKP: num({
     group: 'feedback',
@@ -1102,6 +1116,19 @@ function noisePhaseRules(c: TrainConfig): RuleIssue[] {
   ];
 }
 
+/** EP's nudge acts through the readout D (output units joined symmetrically to the hidden ones). */
+function methodRules(c: TrainConfig): RuleIssue[] {
+  if (c.method !== 'ep' || c.readout !== 'units') return [];
+  return [
+    {
+      keys: ['method', 'readout'],
+      named: 2,
+      message:
+        'EP nudges the outputs through the readout D (Dᵀ carries the nudge back); with readout units there is no D: choose readout separate, or method lcp or rbp',
+    },
+  ];
+}
+
 /** Every cross-field rule's refusal of a configuration whose fields are each in range. */
 export function ruleIssues(c: TrainConfig): RuleIssue[] {
   const { k, loss } = taskSizes(c);
@@ -1113,6 +1140,7 @@ export function ruleIssues(c: TrainConfig): RuleIssue[] {
     ...gainRules(c, c.method === 'lcp'),
     ...outputsRule(loss, k, ['outputs', 'task']),
     ...readoutRules(c),
+    ...methodRules(c),
     ...sizeRules(c),
   ];
 }

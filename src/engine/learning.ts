@@ -83,3 +83,24 @@ export function lcpUpdate(
     return localOuterProducts(net, h, c.u, r, p.x);
   });
 }
+
+/**
+ * Equilibrium propagation's update from its free equilibrium (φ⁰, y⁰) and its nudged one φ^β:
+ *   ΔW = (1/β)(ρ(φ^β) − ρ(φ⁰)) ρ(φ⁰)ᵀ, ΔU = (1/β)(ρ(φ^β) − ρ(φ⁰)) xᵀ, Δb = (1/β)(ρ(φ^β) − ρ(φ⁰)),
+ *   ΔD = −∂L/∂y(y⁰) ρ(φ⁰)ᵀ, Δd = −∂L/∂y(y⁰)   (batch mean, masked)
+ * — ep.ts's one-sample update, derived there: −∇L up to O(β) when W is symmetric.
+ */
+export function epUpdate(
+  net: Network,
+  p: Presentation,
+  free: Pick<DynState, 'phi' | 'y'>,
+  nudgedPhi: Tensor,
+  beta: number,
+): ParamSet {
+  return tf.tidy(() => {
+    const r0 = rate(net.activation, free.phi);
+    const h = tf.div(tf.sub(rate(net.activation, nudgedPhi), r0), beta);
+    const a = tf.neg(lossGradient(p.loss, free.y, p.target));
+    return localOuterProducts(net, h, a, r0, p.x);
+  });
+}

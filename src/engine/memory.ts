@@ -6,6 +6,8 @@
  *   LCP:  one controlled equilibrium φ*, y* (n + k) and the controller's ψ*, u*, u_I* (n + 2k):
  *         (2n + 3k)·B·4 bytes — the update ψ* ρ(φ*)ᵀ is local in what it reads.
  *   RBP:  one free equilibrium φ⁰, y⁰ (n + k) and the adjoint δ it relaxes (n): (2n + k)·B·4.
+ *   EP:   the free equilibrium φ⁰, y⁰ (n + k), kept while the nudged one φ^β, y^β (n + k)
+ *         settles: (2n + 2k)·B·4 (the nudge u, ψ = Dᵀu is recomputed from y^β each step).
  *   BPTT: the T states φ_t, y_t (n + k) of the free trajectory the solver took, to be walked
  *         back: T·(n + k)·B·4.
  */
@@ -21,6 +23,7 @@ export interface UpdateMemory {
   /** Bytes per method (NaN for BPTT while T is unknown). */
   lcp: number;
   rbp: number;
+  ep: number;
   bptt: number;
 }
 
@@ -31,6 +34,7 @@ export function updateMemory({ n, k, batch, steps }: MemoryInput): UpdateMemory 
   return {
     lcp: perSample(2 * n + 3 * k),
     rbp: perSample(2 * n + k),
+    ep: perSample(2 * n + 2 * k),
     bptt: Number.isFinite(steps) && steps >= 0 ? steps * perSample(n + k) : NaN,
   };
 }

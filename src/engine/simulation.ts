@@ -709,7 +709,7 @@ export class Simulation {
       accuracy: this.data.classification ? r.accuracy : null,
       control: r.control,
       cosine: r.cosine,
-      cosineReliable: this.config.method === 'rbp' || psiRms >= CONTROL_NOISE_RMS,
+      cosineReliable: this.config.method !== 'lcp' || psiRms >= CONTROL_NOISE_RMS,
     };
     if (alignmentQ !== undefined) point.alignmentQ = alignmentQ;
     if (lcp && kind === 'dynamic-inversion-kp')

@@ -12,7 +12,7 @@ import { energyRelaxSliced } from './energy';
 import { DivergenceError } from './errors';
 import { decayParams, feedbackAngles, learnQSliced, linearFeedbackAlignment } from './feedback';
 import { controllerSettings, ensureControllerParams, initNetwork } from './init';
-import { controlsAt, disposeParamSet, lcpUpdate, type ParamSet } from './learning';
+import { controlsAt, disposeParamSet, epUpdate, lcpUpdate, type ParamSet } from './learning';
 import { correctPerSample, lossPerSample } from './losses';
 import { alignment, meanHalfSquaredNorm, stabilityRadius } from './metrics';
 import { disposeNetwork, type Network, type ParamName } from './model';
@@ -27,12 +27,12 @@ export interface BatchResult {
   /** Mean loss and accuracy at the free equilibrium. */
   loss: number;
   accuracy: number;
-  /** Mean ½‖ψ*‖² + ½‖u*‖² (0 for RBP), and its ½‖ψ*‖² part. */
+  /** Mean ½‖ψ*‖² + ½‖u*‖² (0 for RBP and EP), and its ½‖ψ*‖² part. */
   control: number;
   controlPsi: number;
   /** Solver steps of the controlled solve (LCP) or the free solve (RBP). */
   steps: number;
-  /** Steps of each solve: free (LCP and RBP), controlled (LCP), adjoint (RBP). */
+  /** Steps of each solve: free (every method), controlled (LCP; EP: its nudged phase), adjoint (RBP). */
   stepsFree: number;
   stepsControlled?: number;
   stepsAdjoint?: number;
@@ -256,9 +256,9 @@ export class Trainer {
     const batch = batchOf(this.data, this.data.train, indices);
     const p = presentation(this.net, batch.x, batch.target, this.data.loss);
     try {
-      return this.config.method === 'rbp'
-        ? yield* this.rbpBatch(p)
-        : yield* this.lcpBatch(p, measureCosine);
+      if (this.config.method === 'rbp') return yield* this.rbpBatch(p);
+      if (this.config.method === 'ep') return yield* this.epBatch(p, measureCosine);
+      return yield* this.lcpBatch(p, measureCosine);
     } catch (e) {
       if (e instanceof DivergenceError && !(e instanceof TrainingDivergence))
         throw new TrainingDivergence(e, this.restoreLastGood() ? 1 : 0);
@@ -393,6 +393,84 @@ export class Trainer {
         stepsFree: free.steps,
         stepsControlled: controlled.steps,
         converged: controlled.converged,
+        cosine,
+        updateNorm: Optimizer.norm(update),
+      };
+    } finally {
+      if (gradient) disposeParamSet(gradient);
+      tf.dispose(owned);
+    }
+  }
+
+  /**
+   * EP's nudged phase, from the free equilibrium: the linear-feedback dynamics with Q = Dᵀ,
+   * k_i = 0 and k_p = β, i.e. u = −β ∂L/∂y on the outputs and ψ = Dᵀu on the hidden units —
+   * the nudge of output units joined to the hidden ones by D both ways. u_I is unused (k_i = 0);
+   * α = 1 and τ_u = τ_φ only keep it from holding up the stopping rule.
+   */
+  *nudgedEquilibriumSliced(
+    p: Presentation,
+    free: Pick<DynState, 'phi' | 'y'>,
+  ): Sliced<RelaxResult> {
+    const Q = tf.transpose(this.net.params.D);
+    const net: Network = { ...this.net, params: { ...this.net.params, Q } };
+    const ctrl: ControllerSettings = {
+      ...this.ctrl,
+      kind: 'linear-feedback',
+      ki: 0,
+      kp: this.config.beta,
+      alpha: 1,
+      tauU: this.ctrl.tauPhi,
+    };
+    const start: DynState = {
+      phi: free.phi.clone(),
+      y: free.y.clone(),
+      uI: tf.zerosLike(free.y),
+      psi: tf.zerosLike(free.phi),
+    };
+    try {
+      return yield* relaxOrThrow(relaxSliced(net, ctrl, this.solver, p, start, true, 'nudged'));
+    } finally {
+      Q.dispose();
+    }
+  }
+
+  /** EP's update on a presentation from its free equilibrium (epUpdate), and its nudged solve. */
+  private *epDirectionSliced(
+    p: Presentation,
+    free: DynState,
+  ): Sliced<{ update: ParamSet; nudged: RelaxResult }> {
+    const nudged = yield* this.nudgedEquilibriumSliced(p, free);
+    try {
+      return { update: epUpdate(this.net, p, free, nudged.state.phi, this.config.beta), nudged };
+    } catch (e) {
+      disposeState(nudged.state);
+      throw e;
+    }
+  }
+
+  private *epBatch(p: Presentation, measureCosine: boolean): Sliced<BatchResult> {
+    const free = yield* this.freeEquilibriumSliced(p, this.solver);
+    const owned: Tensor[] = [...stateTensors(free.state)];
+    let gradient: ParamSet | null = null;
+    try {
+      this.checkSettledAfterUpdate(free);
+      const stats = this.freeStats(p, free.state);
+      if (measureCosine) gradient = yield* this.gradientOrNull(p, free.state);
+      const { update, nudged } = yield* this.epDirectionSliced(p, free.state);
+      owned.push(...stateTensors(nudged.state), ...Object.values(update));
+      this.checkSettledAfterUpdate(nudged, 'nudged');
+      this.confirmWeights();
+      const cosine = gradient ? alignment(update, gradient).overall : NaN;
+      this.applyDirection({ ...update });
+      return {
+        ...stats,
+        control: 0,
+        controlPsi: 0,
+        steps: nudged.steps,
+        stepsFree: free.steps,
+        stepsControlled: nudged.steps,
+        converged: nudged.converged,
         cosine,
         updateNorm: Optimizer.norm(update),
       };
@@ -561,7 +639,7 @@ export class Trainer {
       const phi0 = tf.slice(free.state.phi, [0, 0], [1, this.net.n]);
       out.spectralRadius = stabilityRadius(this.net.params.W, phi0.dataSync(), this.net.activation);
       phi0.dispose();
-      if (this.config.method !== 'lcp') return out;
+      if (this.config.method === 'rbp') return out;
       let grad: GradientResult;
       try {
         grad = yield* rbpGradientSliced(this.net, this.solver, p, free.state.phi, free.state.y);
@@ -571,6 +649,13 @@ export class Trainer {
         return { ...out, cosine: NaN };
       }
       sets.push(grad.descent);
+      if (this.config.method === 'ep') {
+        const { update, nudged } = yield* this.epDirectionSliced(p, free.state);
+        owned.push(...stateTensors(nudged.state));
+        sets.push(update);
+        out.cosine = alignment(update, grad.descent).overall;
+        return out;
+      }
       const controlled = yield* this.controlledEquilibriumSliced(p, free.state);
       owned.push(...stateTensors(controlled.state));
       const c = controlsAt(this.net, this.ctrl, p, controlled.state);
@@ -631,7 +716,7 @@ export class Trainer {
       ...fixed,
       steps: steps / total,
       stepsFree: solves.free / total,
-      ...(this.config.method === 'lcp'
+      ...(this.config.method !== 'rbp'
         ? { stepsControlled: solves.controlled / total }
         : { stepsAdjoint: solves.adjoint / total }),
       seconds: (performance.now() - this.startTime) / 1000,

@@ -11,6 +11,7 @@ import type {
   CompareRequest,
   CompareResult,
   EpResult,
+  MetaView,
 } from '../worker/protocol';
 import { engine } from './engine';
 
@@ -29,6 +30,8 @@ export interface AnalysesState {
   alphaSweep: AnalysisSlot<AlphaSweepResult>;
   epCompare: AnalysisSlot<EpResult>;
   compare: AnalysisSlot<CompareResult>;
+  /** Meta-learning's run (the sinusoid chapter): LCP, implicit gradient and first order. */
+  metaTrain: AnalysisSlot<MetaView>;
   /** The comparison asked for last on this network (a link carries it), or null. */
   compareRequest: CompareRequest | null;
 }
@@ -42,6 +45,7 @@ export const analyses = createStore<AnalysesState>(() => ({
   alphaSweep: idle(),
   epCompare: idle(),
   compare: idle(),
+  metaTrain: idle(),
   compareRequest: null,
 }));
 
@@ -83,6 +87,26 @@ export function receiveComparison(id: number, result: CompareResult, final: bool
   analyses.setState({ compare: { ...slot, status, result } });
 }
 
+/** `updates` more meta-updates of the meta-learning run (the `meta` views draw it). */
+export function requestMetaTraining(updates: number): void {
+  engine().send({ type: 'metaTrain', id: start('metaTrain'), updates });
+}
+
+/** Start the meta-learning run over from its seed (not while it trains). */
+export function resetMetaTraining(): void {
+  if (analyses.getState().metaTrain.status === 'running') return;
+  engine().send({ type: 'metaReset' });
+  analyses.setState({ metaTrain: idle() });
+}
+
+/** The meta-learning run so far, for request `id` (`final`: that request has ended). */
+export function receiveMetaTraining(id: number, view: MetaView, final: boolean): void {
+  const slot = analyses.getState().metaTrain;
+  if (slot.id !== id) return;
+  const status = slot.status === 'running' ? (final ? 'done' : 'running') : slot.status;
+  analyses.setState({ metaTrain: { ...slot, status, result: view } });
+}
+
 /** The worker's α sweep for request `id` (state/engine.ts routes it here). */
 export function receiveAlphaSweep(id: number, result: AlphaSweepResult): void {
   if (analyses.getState().alphaSweep.id !== id) return;
@@ -114,6 +138,7 @@ export function clearAnalyses(): void {
     alphaSweep: keep(s.alphaSweep),
     epCompare: keep(s.epCompare),
     compare: keep(s.compare),
+    metaTrain: keep(s.metaTrain),
     compareRequest: s.compare.status === 'running' ? s.compareRequest : null,
   });
 }

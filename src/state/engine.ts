@@ -20,6 +20,7 @@ import {
   receiveAlphaSweep,
   receiveComparison,
   receiveEpComparison,
+  receiveMetaTraining,
 } from './analyses';
 import { setConfigFields } from './configChanges';
 import { receiveSweepPoint, sweepDone, sweepFailed } from './sweeps';
@@ -162,6 +163,9 @@ export function createEngineClient(worker: Worker): EngineClient {
         break;
       case 'epCompare':
         receiveEpComparison(msg.id, msg.result);
+        break;
+      case 'metaTrain':
+        receiveMetaTraining(msg.id, msg.view, msg.final);
         break;
       case 'compare':
         receiveComparison(msg.id, msg.result, msg.final);

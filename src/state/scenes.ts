@@ -11,7 +11,7 @@ import type { TrainConfig } from '../engine/config';
 import { loadChapter } from '../ui/configEdits';
 import { strongestSynapse as strongestOf } from '../ui/views/networkSynapse';
 import type { Busy, Command } from '../worker/protocol';
-import { requestAlphaSweep, requestEpComparison } from './analyses';
+import { requestAlphaSweep, requestEpComparison, requestMetaTraining } from './analyses';
 import { setConfigFields } from './configChanges';
 import { engine } from './engine';
 import { clearSimView, simView } from './simView';
@@ -42,6 +42,8 @@ export interface SceneHost {
   setPlaying(on: boolean): void;
   requestAlphaSweep(): void;
   requestEpComparison(): void;
+  /** More meta-updates of the meta-learning run (its views show them). */
+  requestMetaTraining(updates: number): void;
   notice(text: string): void;
 }
 
@@ -191,6 +193,10 @@ export async function runAction(
       }
       return waitFor(host, token, () => false, opts, name);
     }
+    case 'metaTrain':
+      host.requestMetaTraining(action.updates);
+      // Done when the engine has been busy with it and is idle again.
+      return waitFor(host, token, () => false, opts, 'Meta-learning', false);
   }
 }
 
@@ -262,6 +268,7 @@ export const appHost: SceneHost = {
   },
   requestAlphaSweep,
   requestEpComparison,
+  requestMetaTraining,
   notice: (text) => pushNotice({ level: 'warning', key: 'scene', text }),
 };
 

@@ -23,6 +23,9 @@ export const VIEW_IDS = [
   'digits',
   // Compare mode: several methods' learning curves from one seed (opened by its action).
   'compare',
+  // Meta-learning (the sinusoid chapter): one task's fit, and the meta-training curves.
+  'meta',
+  'metaCurves',
 ] as const;
 export type ViewId = (typeof VIEW_IDS)[number];
 
@@ -128,7 +131,7 @@ export const useApp = create<AppState>(() => ({
   preset: null,
   chapterConfig: defaultConfig(),
   ...initialRun,
-  hidden: ['sweep', 'ep', 'sweeps', 'digits', 'compare'],
+  hidden: ['sweep', 'ep', 'sweeps', 'digits', 'compare', 'meta', 'metaCurves'],
   embed: null,
   overlays: [],
   synapse: null,

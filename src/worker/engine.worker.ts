@@ -21,11 +21,14 @@ import { digitResponseSliced, type DigitResponse } from '../engine/digits';
 import { checkRequest, Comparison } from '../engine/compare';
 import type { CompareRequest } from '../engine/compareMethods';
 import { epCompareSliced } from '../engine/ep';
+import { parseMetaConfig } from '../engine/meta/config';
+import { MetaComparison } from '../engine/meta/metaRun';
+import { META_CHAPTER_CONFIG } from '../engine/meta/presets';
 import { planSweep, type SweepRequest } from '../engine/sweep';
 import { sweepSliced } from '../engine/sweepRun';
 import { DivergenceError, InputError } from '../engine/errors';
 import { hiddenSize } from '../engine/init';
-import { setWasmKernelOptions } from '../engine/kernels/wasm/kernel';
+import { reserveKernelCores, setWasmKernelOptions } from '../engine/kernels/wasm/kernel';
 import { COSINE_EVERY_UPDATE, Simulation, type Checkpoint } from '../engine/simulation';
 import { type SliceProgress, type Sliced } from '../engine/sliced';
 import { loadMnistUrl } from '../engine/tasks/loadMnist';
@@ -56,7 +59,9 @@ import type {
 
 // The page's frames need a core too (composited in software on small machines): the kernel's
 // threads leave one to it. The CLI and the kernel benchmark use every core.
-setWasmKernelOptions({ keepCores: 1 });
+/** Cores the WASM kernel leaves to the page (none while Train 1 epoch runs). */
+const PAGE_CORES = 1;
+setWasmKernelOptions({ keepCores: PAGE_CORES });
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 const post = (msg: WorkerMessage, transfer: Transferable[] = []) =>
@@ -79,6 +84,11 @@ const BUSY_INTERVAL_MS = 100;
 const SLICE_MS = 12;
 /** Rest between training slices, so that the page (and its compositor) keep a share of a 2-core CPU. */
 const TRAIN_REST_MS = 6;
+/**
+ * Train 1 epoch rests less: the page then shows a progress bar and curves twice a second, and
+ * the epoch's wall time is what its user waits for (6 ms after every 12 cost a third of it).
+ */
+const EPOCH_REST_MS = 1;
 /** While training, ρ(W diag ρ′) of the batch is measured at most this often. */
 const RADIUS_INTERVAL_MS = 5000;
 
@@ -121,6 +131,8 @@ type JobSpec =
   | { kind: 'sweep'; id: number; request: SweepRequest; done: number; total: number }
   /** Compare mode: `done` of `total` updates (all methods together) so far. */
   | { kind: 'compare'; id: number; request: CompareRequest; done: number; total: number }
+  /** Meta-learning: `done` of `total` updates (of all three rules together) so far. */
+  | { kind: 'metaTrain'; id: number; updates: number; done: number; total: number }
   /** An opened link's action log, `done` of its entries so far. */
   | { kind: 'replay'; id: number; entries: LogEntry[]; done: number };
 
@@ -131,7 +143,8 @@ function isAnalysis(spec: JobSpec): spec is AnalysisSpec {
     spec.kind === 'alphaSweep' ||
     spec.kind === 'epCompare' ||
     spec.kind === 'sweep' ||
-    spec.kind === 'compare'
+    spec.kind === 'compare' ||
+    spec.kind === 'metaTrain'
   );
 }
 
@@ -398,6 +411,7 @@ const LABELS: Record<JobSpec['kind'], string> = {
   epCompare: 'Equilibrium propagation against LCP',
   sweep: 'Sweeping parameters',
   compare: 'Comparing methods',
+  metaTrain: 'Meta-learning',
   replay: 'Replaying the link',
 };
 
@@ -449,6 +463,8 @@ function makeJob(spec: JobSpec, work: Sliced<unknown>): Job {
 
 function* buildWork(spec: Extract<JobSpec, { kind: 'build' }>, data?: MnistData): Sliced<void> {
   const built = yield* Simulation.create(spec.config, data);
+  // A new network is a new session: the meta-learning run starts over too.
+  resetMeta();
   sim = built;
   config = built.config;
   builtConfig = built.config;
@@ -553,6 +569,8 @@ function* jobWork(s: Simulation, spec: JobSpec): Sliced<unknown> {
       return yield* sweepWork(s, spec);
     case 'compare':
       return yield* compareWork(s, spec);
+    case 'metaTrain':
+      return yield* metaWork(spec);
     case 'build':
       return;
   }
@@ -572,8 +590,6 @@ function* compareWork(s: Simulation, spec: Extract<JobSpec, { kind: 'compare' }>
   // As Train does: the cosine (an extra RBP solve) on every update of small nets, every tenth of large ones.
   const cosineEvery = s.n * s.config.batch <= COSINE_EVERY_UPDATE ? 1 : 10;
   const c = yield* Comparison.create(s.config, s.data, request.methods, { cosineEvery });
-  let lastPost = performance.now();
-  let finished = false;
   const send = (final: boolean) =>
     post({
       type: 'compare',
@@ -582,7 +598,27 @@ function* compareWork(s: Simulation, spec: Extract<JobSpec, { kind: 'compare' }>
       final,
     });
   try {
-    yield* c.runSliced(request.updates, () => {
+    yield* streamed((onUpdate) => c.runSliced(request.updates, onUpdate), spec, send, false);
+  } finally {
+    c.dispose();
+  }
+}
+
+/**
+ * Run a job whose results grow update by update: count its updates in `spec.done`, post them at
+ * most every COMPARE_POST_MS, once more at the end, and — stopped — as far as they got (`final`
+ * then `finalOnStop`).
+ */
+function* streamed(
+  run: (onUpdate: () => void) => Sliced<unknown>,
+  spec: { done: number },
+  send: (final: boolean) => void,
+  finalOnStop: boolean,
+): Sliced<void> {
+  let lastPost = performance.now();
+  let finished = false;
+  try {
+    yield* run(() => {
       spec.done++;
       const now = performance.now();
       if (now - lastPost >= COMPARE_POST_MS) {
@@ -593,9 +629,29 @@ function* compareWork(s: Simulation, spec: Extract<JobSpec, { kind: 'compare' }>
     finished = true;
     send(true);
   } finally {
-    if (!finished) send(false);
-    c.dispose();
+    if (!finished) send(finalOnStop);
   }
+}
+
+/**
+ * The meta-learning run (issue 14): it lives beside the simulation, not in it — a new network
+ * (a chapter opened or reset) or `metaReset` starts it over from its seed.
+ */
+let metaRun: MetaComparison | null = null;
+
+function resetMeta(): void {
+  metaRun?.dispose();
+  metaRun = null;
+}
+
+/** More meta-updates of the run, its views posted as they grow and at the end (or the stop). */
+function* metaWork(spec: Extract<JobSpec, { kind: 'metaTrain' }>): Sliced<void> {
+  metaRun ??= new MetaComparison(parseMetaConfig(META_CHAPTER_CONFIG));
+  const run = metaRun;
+  spec.total = spec.updates * run.trainers.length;
+  const send = (final: boolean) =>
+    post({ type: 'metaTrain', id: spec.id, view: run.view(), final });
+  yield* streamed((onUpdate) => run.runSliced(spec.updates, onUpdate), spec, send, true);
 }
 
 /**
@@ -745,7 +801,11 @@ function chunkSize(s: Simulation): number {
 function busyOf(j: Job): Busy {
   const p = j.progress;
   const spec = j.spec;
-  const counted = spec.kind === 'train' || spec.kind === 'sweep' || spec.kind === 'compare';
+  const counted =
+    spec.kind === 'train' ||
+    spec.kind === 'sweep' ||
+    spec.kind === 'compare' ||
+    spec.kind === 'metaTrain';
   const done = counted || spec.kind === 'replay' ? spec.done : 0;
   const total = counted
     ? Math.max(0, spec.total)
@@ -845,6 +905,7 @@ function work(): void {
   }
   const deadline = performance.now() + SLICE_MS;
   let training = false;
+  let epochRun = false;
   while (performance.now() < deadline) {
     // Field requests go first when they can run (there is a network); else the jobs go on.
     if ((fieldRequests.length || fieldJob) && runFieldSlice()) continue;
@@ -877,7 +938,9 @@ function work(): void {
     const current = job;
     // Sweeps and comparisons train too: they rest between slices as Train does, so the page
     // keeps its share.
-    training = ['train', 'sweep', 'compare'].includes(current.spec.kind);
+    training = ['train', 'sweep', 'compare', 'metaTrain'].includes(current.spec.kind);
+    epochRun = current.spec.kind === 'train' && current.spec.untilEpochEnd === true;
+    reserveKernelCores(epochRun ? 0 : PAGE_CORES);
     try {
       const r = current.work.next();
       if (r.done) {
@@ -897,7 +960,7 @@ function work(): void {
         takeCheckpoint();
       } else current.progress = r.value;
       // Refreshes and comparisons leave the simulation as it was: no snapshot for them.
-      if (current.spec.kind !== 'refresh' && current.spec.kind !== 'compare') dirty = true;
+      if (!['refresh', 'compare', 'metaTrain'].includes(current.spec.kind)) dirty = true;
     } catch (e) {
       job = null;
       onJobError(current.spec, e);
@@ -917,7 +980,7 @@ function work(): void {
     digitJob ||
     (dirty && !awaitingAck)
   )
-    schedule(training ? TRAIN_REST_MS : 0);
+    schedule(epochRun ? EPOCH_REST_MS : training ? TRAIN_REST_MS : 0);
   else if (playing) schedule(1000 / PLAY_FPS);
 }
 
@@ -1388,6 +1451,16 @@ function handle(cmd: Command): void {
       return;
     case 'compare':
       enqueue({ kind: 'compare', id: cmd.id, request: cmd.request, done: 0, total: 0 });
+      return;
+    case 'metaTrain':
+      enqueue({ kind: 'metaTrain', id: cmd.id, updates: cmd.updates, done: 0, total: 0 });
+      return;
+    case 'metaReset':
+      if (job?.spec.kind === 'metaTrain' || queue.some((q) => q.kind === 'metaTrain')) {
+        notice({ level: 'info', key: 'meta', text: 'Stop meta-learning before starting it over' });
+        return;
+      }
+      resetMeta();
       return;
     case 'replay': {
       let c: TrainConfig;

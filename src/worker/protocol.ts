@@ -12,6 +12,7 @@ import type { SweepRequest } from '../engine/sweep';
 import type { SweepPoint } from '../engine/sweepRun';
 import type { CompareResult } from '../engine/compare';
 import type { CompareRequest } from '../engine/compareMethods';
+import type { MetaView } from '../engine/meta/metaRun';
 import type {
   Checkpoint,
   UpdateState,
@@ -91,9 +92,10 @@ export type { SweepRequest } from '../engine/sweep';
 export type { SweepPoint } from '../engine/sweepRun';
 export type { ComparePoint, CompareResult, CompareSeries } from '../engine/compare';
 export type { CompareMethod, CompareRequest } from '../engine/compareMethods';
+export type { MetaDemo, MetaSeries, MetaView } from '../engine/meta/metaRun';
 
 /** The analyses a chapter's scene or the user asks for (worker jobs with a reply). */
-export type AnalysisKind = 'alphaSweep' | 'epCompare' | 'sweep' | 'compare';
+export type AnalysisKind = 'alphaSweep' | 'epCompare' | 'sweep' | 'compare' | 'metaTrain';
 
 /** What views draw: the current sample's state and what changed. */
 export interface Snapshot {
@@ -229,6 +231,13 @@ export type Command =
   | { type: 'sweep'; id: number; request: SweepRequest }
   /** Compare mode: train these methods side by side from the seed (fresh networks, same data). */
   | { type: 'compare'; id: number; request: CompareRequest }
+  /**
+   * Meta-learning (the sinusoid chapter): `updates` more meta-updates of LCP, the implicit
+   * gradient and first order side by side, continuing the worker's run (a new one after
+   * `metaReset` or a new network); `metaTrain` replies as it goes.
+   */
+  | { type: 'metaTrain'; id: number; updates: number }
+  | { type: 'metaReset' }
   /** Build `config` from its seed and replay `log` on it (an opened link), with progress. */
   | { type: 'replay'; id: number; config: TrainConfig; log: LogEntry[] };
 
@@ -273,6 +282,8 @@ export type WorkerMessage =
   | { type: 'sweepDone'; id: number }
   /** Compare mode's curves so far (`final`: the run has ended; else more will follow). */
   | { type: 'compare'; id: number; result: CompareResult; final: boolean }
+  /** The meta-learning run so far (`final`: this request has ended). */
+  | { type: 'metaTrain'; id: number; view: MetaView; final: boolean }
   /** An analysis that will not be answered: stopped, rebuilt, or failed (no free equilibrium…). */
   | { type: 'analysisFailed'; id: number; analysis: AnalysisKind; message: string }
   | { type: 'error'; message: string }

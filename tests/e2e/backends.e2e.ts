@@ -102,10 +102,13 @@ describe('backends in Chromium', () => {
       expect(await backendOf(page)).toBe('wasm');
       expect(await page.evaluate(() => window.crossOriginIsolated)).toBe(true);
       const title = await page.getByTestId('status-backend').locator('..').getAttribute('title');
-      // Threads are possible; the app keeps one core for the page (one thread on two cores).
+      // Threads are possible; the app keeps one core for the page (one thread on two cores),
+      // and takes every core while Train 1 epoch runs.
       const cores = await page.evaluate(() => navigator.hardwareConcurrency);
       expect(title).toMatch(
-        cores > 2 ? /WASM, \d+ threads/ : /WASM, one thread \(one of \d+ cores kept for the page\)/,
+        cores > 2
+          ? /WASM, \d+ threads/
+          : /WASM, one thread \(one of \d+ cores kept for the page; \d+ while Train 1 epoch runs\)/,
       );
       await chapterReady(page);
       await page.keyboard.press('Space');

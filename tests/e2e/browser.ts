@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import {
   chromium,
   type Browser,
@@ -173,7 +173,7 @@ export async function showAllViews(page: Page): Promise<void> {
   for (;;) {
     const button = page
       .locator('.hidden-views button')
-      .filter({ hasNotText: /α limit|One phase|Parameter sweeps|Compare methods/ })
+      .filter({ hasNotText: /α limit|One phase|Parameter sweeps|Compare methods|Meta-learning/ })
       .first();
     if ((await button.count()) === 0) return;
     await button.click();
@@ -183,4 +183,23 @@ export async function showAllViews(page: Page): Promise<void> {
 /** Page problems, less the favicon request that a page closed early can abort (not the app's). */
 export function realProblems(problems: string[]): string[] {
   return problems.filter((p) => !/favicon\.svg net::ERR_ABORTED/.test(p));
+}
+
+/**
+ * Serious or critical accessibility problems (axe-core) of the page, or of the element `within`
+ * selects: "id (impact, N nodes)" each.
+ */
+export async function axeViolations(page: Page, within?: string): Promise<string[]> {
+  await page.addScriptTag({ content: readFileSync('node_modules/axe-core/axe.min.js', 'utf8') });
+  return page.evaluate(async (selector) => {
+    type Result = { violations: { id: string; impact: string | null; nodes: unknown[] }[] };
+    type Axe = { run: (context: Document | Element) => Promise<Result> };
+    const axe = (window as unknown as { axe: Axe }).axe;
+    const context = selector ? document.querySelector(selector) : document;
+    if (!context) throw new Error(`axe: nothing matches ${selector}`);
+    const result = await axe.run(context);
+    return result.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id} (${v.impact}, ${v.nodes.length} nodes)`);
+  }, within ?? null);
 }

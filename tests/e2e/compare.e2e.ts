@@ -1,17 +1,17 @@
 /**
  * Compare mode in Chromium, on the circle chapter (a 16-unit layered net): opened by its action,
- * RBP and EP greyed with their reasons, three methods run side by side for a short run — a curve
+ * RBP greyed with its reason, three methods (LCP-DI, EP, BP) run side by side for a short run — a curve
  * per method on every panel and a legend entry each; the page answers a click while it runs; Stop
  * stops a long run and keeps its curves; the link carries the comparison, and opening it runs it
  * again. No page or console errors. Screenshots at 1280×720 and 390×844 in test-results/compare/.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { chapterReady, launch, openPage, sceneIdle, realProblems } from './browser';
+import { axeViolations, chapterReady, launch, openPage, realProblems, sceneIdle } from './browser';
 
 const OUT = 'test-results/compare';
-const METHODS = ['lcp-di', 'lcp-lf', 'bp'] as const;
+const METHODS = ['lcp-di', 'ep', 'bp'] as const;
 let browser: Browser;
 
 beforeAll(async () => {
@@ -45,19 +45,6 @@ async function curvePoints(page: Page, panel: string, method: string): Promise<n
   return d ? (d.match(/[ML]/g) ?? []).length : 0;
 }
 
-/** Serious or critical accessibility problems of the page as it is (axe-core). */
-async function axeViolations(page: Page): Promise<string[]> {
-  await page.addScriptTag({ content: readFileSync('node_modules/axe-core/axe.min.js', 'utf8') });
-  return page.evaluate(async () => {
-    type Result = { violations: { id: string; impact: string | null; nodes: unknown[] }[] };
-    const axe = (window as unknown as { axe: { run: (d: Document) => Promise<Result> } }).axe;
-    const result = await axe.run(document);
-    return result.violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.id} (${v.impact}, ${v.nodes.length} nodes)`);
-  });
-}
-
 async function statusText(page: Page): Promise<string> {
   return (await page.getByTestId('compare-status').textContent()) ?? '';
 }
@@ -66,10 +53,10 @@ describe('compare mode', () => {
   it('runs three methods side by side, one curve each, answering clicks meanwhile', async () => {
     const { page, problems } = await openPage(browser, inject('baseUrl'));
     await openCompare(page, METHODS, 12);
-    // The layered net has no RBP (its exact gradient is BP's) and EP has no trainer: greyed, why.
+    // The layered net has no RBP (its exact gradient is BP's): greyed, and why.
     expect(await page.getByTestId('compare-method-rbp').isDisabled()).toBe(true);
-    expect(await page.getByTestId('compare-method-ep').isDisabled()).toBe(true);
-    await expect.poll(() => page.locator('.compare-why summary').textContent()).toContain('EP');
+    expect(await page.getByTestId('compare-method-ep').isDisabled()).toBe(false);
+    await expect.poll(() => page.locator('.compare-why').textContent()).toContain('layered');
     // The main thread's longest stall and the engine's health, sampled while it runs.
     await page.evaluate(() => {
       const w = window as unknown as {
@@ -102,16 +89,17 @@ describe('compare mode', () => {
         await expect.poll(() => curvePoints(page, panel, m), { message: `${panel} ${m}` }).toBe(12);
       await expect
         .poll(() => page.locator(`.legend-${m} .legend-label`).textContent())
-        .toMatch(/LCP-DI|LCP-LF|BP/);
+        .toMatch(/LCP-DI|EP|BP/);
     }
     const lag = await page.evaluate(
       () => (window as unknown as { lag: { max: number; unresponsive: boolean } }).lag,
     );
     expect(lag.unresponsive).toBe(false);
     expect(lag.max).toBeLessThan(1000);
-    // BP uses no control: its control curve is empty, the LCP ones are drawn.
+    // BP and EP use no control: their control curves are empty, LCP's is drawn.
     expect(await curvePoints(page, 'control', 'lcp-di')).toBe(12);
     expect(await curvePoints(page, 'control', 'bp')).toBe(0);
+    expect(await curvePoints(page, 'control', 'ep')).toBe(0);
     expect(await page.locator('.legend-item').count()).toBe(3);
     await page.waitForTimeout(300);
     await page.screenshot({ path: `${OUT}/compare-1280.png` });
@@ -152,7 +140,18 @@ describe('compare mode', () => {
     await page.getByTestId('compare-stop').click();
     await page.getByTestId('compare-run').waitFor({ timeout: 10_000 });
     expect(await statusText(page)).toMatch(/^Stopped/);
-    const kept = await curvePoints(page, 'loss', 'lcp-di');
+    // The last points before Stop are drawn in a frame after the reply: wait for the curve to rest.
+    let kept = -1;
+    await expect
+      .poll(
+        async () => {
+          const before = kept;
+          kept = await curvePoints(page, 'loss', 'lcp-di');
+          return kept === before;
+        },
+        { interval: 400 },
+      )
+      .toBe(true);
     expect(kept).toBeGreaterThan(0);
     expect(kept).toBeLessThan(2000);
     // Nothing runs after Stop.

@@ -1,11 +1,13 @@
 /**
  * Every chapter with every controller, as a student exploring by hand would: Play, Equilibrium,
  * Control, Learn and Train 5, with no page error, no engine error notice, and at least one update
- * applied by Learn and by Train. (The last round shipped a controller option that crashed the
+ * applied by Learn and by Train; then every other training method (RBP or BP, EP) the chapter's
+ * network allows, Learn and Train 5 again. (The last round shipped a controller option that crashed the
  * worker and chapters that looked dead for a minute.)
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { METHODS } from '../../src/engine/config';
 import { CONTROLLER_KINDS } from '../../src/engine/kinds';
 import { CHAPTERS } from '../../src/chapters';
 import { mkdirSync } from 'node:fs';
@@ -149,4 +151,38 @@ async function walk(chapter: string): Promise<void> {
     expect(await engineErrors(), label).toEqual([]);
     expect(problems, label).toEqual([]);
   }
+  const own = await appConfig(page, 'method');
+  for (const method of METHODS.filter((m) => m !== own)) await tryMethod(chapter, method);
+  await chooseMethod(String(own));
+}
+
+async function chooseMethod(method: string): Promise<void> {
+  const field = page.locator('[data-field-key="method"]');
+  // Its group (Learning) starts folded.
+  const group = page.locator('details', { has: field });
+  if ((await group.getAttribute('open')) === null) await group.locator('summary').click();
+  await field.locator('select').selectOption(method);
+  await expect.poll(() => appConfig(page, 'method')).toBe(method);
+  await group.locator('summary').click();
+}
+
+/** Learn and Train 5 with another method, unless the network refuses it (a disabled option). */
+async function tryMethod(chapter: string, method: string): Promise<void> {
+  const option = page.locator(`[data-field-key="method"] option[value="${method}"]`);
+  if (await option.isDisabled()) return;
+  const label = `${chapter} with method ${method}`;
+  await chooseMethod(method);
+  // The method is not a live setting: the network is built anew, at update 0.
+  await expect.poll(updates, { timeout: 120_000, message: `${label}: rebuilt` }).toBe(0);
+  await idle();
+  await page.keyboard.press('l');
+  await expect.poll(updates, { timeout: 120_000, message: `${label}: Learn` }).toBeGreaterThan(0);
+  await idle();
+  const u1 = await updates();
+  await page.keyboard.press('t');
+  await expect.poll(updates, { timeout: 120_000, message: `${label}: Train` }).toBeGreaterThan(u1);
+  await page.keyboard.press('Escape');
+  await idle();
+  expect(await engineErrors(), label).toEqual([]);
+  expect(problems, label).toEqual([]);
 }

@@ -5,13 +5,13 @@
  * with its points kept, and no page or console error. Screenshots at 1280×720 and 390×844 in
  * test-results/sweeps/.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseConfig } from '../../src/engine/config';
 import { PRESETS } from '../../src/engine/presets';
 import { decodeLink, encodeLink } from '../../src/state/link';
-import { chapterReady, launch, openPage, realProblems } from './browser';
+import { axeViolations, chapterReady, launch, openPage, realProblems } from './browser';
 
 const OUT = 'test-results/sweeps';
 let browser: Browser;
@@ -51,19 +51,6 @@ async function shoot(page: Page, name: string): Promise<void> {
     .locator('svg')
     .first()
     .screenshot({ path: `${OUT}/${name}-plot.png` });
-}
-
-/** Serious or critical axe-core violations inside the Sweeps panel. */
-async function axeViolations(page: Page): Promise<string[]> {
-  await page.addScriptTag({ content: readFileSync('node_modules/axe-core/axe.min.js', 'utf8') });
-  return page.evaluate(async () => {
-    type Result = { violations: { id: string; impact: string | null; nodes: unknown[] }[] };
-    const axe = (window as unknown as { axe: { run: (ctx: Element) => Promise<Result> } }).axe;
-    const result = await axe.run(document.querySelector('[data-testid="view-sweeps"]')!);
-    return result.violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.id} (${v.impact}, ${v.nodes.length} nodes)`);
-  });
 }
 
 async function setAxis(page: Page, i: number, key: string, lo: string, hi: string, n: string) {
@@ -126,7 +113,8 @@ describe('parameter sweeps', () => {
         .toBe(4);
       expect(await view.locator('.sweep-heat rect.colour-bar').count()).toBe(1);
       await shoot(page, `heat-${viewport.width}`);
-      if (viewport.width === 1280) expect(await axeViolations(page)).toEqual([]);
+      if (viewport.width === 1280)
+        expect(await axeViolations(page, '[data-testid="view-sweeps"]')).toEqual([]);
       expect(realProblems(problems)).toEqual([]);
       await page.close();
     });

@@ -56,6 +56,7 @@ describe('chapter files', () => {
         for (const a of scene.actions ?? []) {
           if (a.do === 'alphaSweep') expect(scene.views, where).toContain('sweep');
           if (a.do === 'epCompare') expect(scene.views, where).toContain('ep');
+          if (a.do === 'metaTrain') expect(scene.views, where).toContain('meta');
         }
       });
     }
@@ -257,6 +258,10 @@ class FakeEngine implements SceneHost {
   requestEpComparison(): void {
     this.record('epCompare');
     throw new Error('requestEpComparison: not implemented yet');
+  }
+  requestMetaTraining(updates: number): void {
+    this.record(`metaTrain ${updates}`);
+    this.queue.push({ kind: 'sweep', ticks: 3, updates: 0 });
   }
   notice(text: string): void {
     this.notices.push(text);

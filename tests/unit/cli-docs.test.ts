@@ -12,6 +12,8 @@ import {
   MAX_WEIGHTS,
 } from '../../src/engine/config';
 import { MAX_REPORTED } from '../../src/engine/errors';
+import { META_KEYS } from '../../src/engine/meta/config';
+import { META_PRESETS } from '../../src/engine/meta/presets';
 import { PRESETS } from '../../src/engine/presets';
 
 const doc = readFileSync('docs/cli.md', 'utf8');
@@ -31,6 +33,8 @@ describe('docs/cli.md', () => {
   it('lists every configuration key and every preset', () => {
     for (const key of CONFIG_KEYS) expect(doc, key).toContain(`| \`${key}\``);
     for (const name of Object.keys(PRESETS)) expect(doc, name).toContain(`| \`${name}\``);
+    for (const name of Object.keys(META_PRESETS)) expect(doc, name).toContain(`| \`${name}\``);
+    for (const key of META_KEYS) expect(doc, key).toContain(`| \`${key}\``);
   });
 
   it('states the bounds with the numbers the code uses', () => {

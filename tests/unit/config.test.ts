@@ -109,6 +109,8 @@ describe('cross-field rules (parseConfig)', () => {
     expect(refusal({ tol: TOL_MIN, rbpTol: TOL_MIN })).toBe('');
     expect(refusal({ ki: 0, kp: 0.5 })).toBe('');
     expect(refusal({ ki: 0, kp: 0, method: 'rbp' })).toBe('');
+    expect(refusal({ ki: 0, kp: 0, method: 'ep' })).toBe('');
+    expect(refusal({ method: 'ep', readout: 'units' })).toMatch(/^method, readout: EP nudges/);
     expect(refusal({ controller: 'energy', alpha: 1e-3, ki: 0.1 })).toBe('');
   });
 

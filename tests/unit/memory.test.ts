@@ -9,6 +9,8 @@ describe('memory per update', () => {
     expect(m.lcp).toBe(4480);
     // RBP: φ 16 + y 1 + δ 16 = 33 floats; 33 · 32 · 4 = 4224.
     expect(m.rbp).toBe(4224);
+    // EP: φ⁰ 16 + y⁰ 1 held while φ^β 16 + y^β 1 settle = 34 floats; 34 · 32 · 4 = 4352.
+    expect(m.ep).toBe(4352);
     // BPTT: 145 states of 17 floats; 145 · 17 · 32 · 4 = 315520.
     expect(m.bptt).toBe(315520);
     expect(Number.isNaN(updateMemory({ n: 2, k: 1, batch: 1, steps: NaN }).bptt)).toBe(true);

@@ -544,10 +544,14 @@ describe('axes and stage', () => {
       }
     }
     // Nine views (all but the sweeps panel, compare mode — shown alone, enlarged — and the digits
-    // chapters' own) make a 3×3 grid; all twelve, 4×3.
-    const nine = VIEW_IDS.filter((id) => id !== 'digits' && id !== 'sweeps' && id !== 'compare');
+    // and meta-learning chapters' own) make a 3×3 grid; all fourteen, 4×4 (two spanning two).
+    const own = ['digits', 'sweeps', 'compare', 'meta', 'metaCurves'];
+    const nine = VIEW_IDS.filter((id) => !own.includes(id));
     expect(stageLayout(nine, 1010, 660)).toMatchObject({ cols: 3, rows: 3 });
-    expect(stageLayout([...VIEW_IDS], 1010, 660)).toMatchObject({ cols: 4, rows: 3 });
+    expect(stageLayout([...VIEW_IDS], 1010, 660)).toMatchObject({ cols: 4, rows: 4 });
+    // A phone (a 374 px stage): one column, a row per view, never two cells squeezed side by side.
+    expect(stageLayout(nine, 374, 260)).toMatchObject({ cols: 1, rows: 9 });
+    expect(stageLayout(nine, 500, 260).cols).toBeGreaterThan(1);
   });
 });
 
@@ -584,10 +588,11 @@ describe('equations view', () => {
     expect(value('t')).toBe('99');
 
     // Memory per update, by hand for the fixture's n = 6, k = 2, T = 60 free steps, batch 8:
-    // LCP (2·6 + 3·2)·8·4 = 576 B, RBP (2·6 + 2)·8·4 = 448 B, BPTT 60·(6 + 2)·8·4 = 15360 B.
+    // LCP (2·6 + 3·2)·8·4 = 576 B, RBP (2·6 + 2)·8·4 = 448 B, EP (2·6 + 2·2)·8·4 = 512 B,
+    // BPTT 60·(6 + 2)·8·4 = 15360 B.
     drawEquations(root, { ...view, latest: later }, { ...SIZE, config, batch: 8 });
     expect(root.querySelector('.eq-memory')!.textContent).toBe(
-      'Memory per update (batch 8): LCP 576 B · RBP 448 B · backprop through time (T = 60 steps) 15 KB',
+      'Memory per update (batch 8): LCP 576 B · RBP 448 B · EP 512 B · backprop through time (T = 60 steps) 15 KB',
     );
 
     // Control off: the controller's equations fade; their titles stay legible.
@@ -635,6 +640,10 @@ describe('equations view', () => {
     expect(root.querySelectorAll('.katex-error')).toHaveLength(0);
     drawEquations(root, view, { ...SIZE, config: { ...config, method: 'rbp' } });
     expect(root.querySelector('.eq-title-update')!.textContent).toBe('RBP gradient');
+    expect(root.querySelectorAll('.katex-error')).toHaveLength(0);
+    drawEquations(root, view, { ...SIZE, config: { ...config, method: 'ep', beta: 0.05 } });
+    expect(root.querySelector('.eq-title-update')!.textContent).toBe('EP update (two phases)');
+    expect(root.querySelector('.eq-update')!.textContent).toContain('0.05');
     expect(root.querySelectorAll('.katex-error')).toHaveLength(0);
   });
 });

@@ -12,6 +12,7 @@ import { EpView } from '../views/EpView';
 import { SweepsView } from '../views/SweepsView';
 import { DigitsView } from '../views/DigitsView';
 import { CompareView } from '../views/CompareView';
+import { MetaCurvesView, MetaFitView } from '../views/MetaView';
 import { SceneBar } from './SceneBar';
 import { ViewExport } from './ViewExport';
 
@@ -28,6 +29,8 @@ export const VIEWS: Record<ViewId, { title: string; Component: ComponentType }> 
   sweeps: { title: 'Parameter sweeps', Component: SweepsView },
   digits: { title: 'Digits: test and draw', Component: DigitsView },
   compare: { title: 'Compare methods', Component: CompareView },
+  meta: { title: 'Meta-learning: one task', Component: MetaFitView },
+  metaCurves: { title: 'Meta-learning curves', Component: MetaCurvesView },
 };
 
 /** Which views take a row's spare columns first: time series and text read better wide; the
@@ -43,6 +46,8 @@ const WIDE_FIRST: ViewId[] = [
   'phase',
   'sweeps',
   'compare',
+  'metaCurves',
+  'meta',
   'sweep',
   'ep',
 ];
@@ -67,7 +72,9 @@ export function stageLayout(ids: ViewId[], width: number, height: number, gap = 
   const n = ids.length;
   if (n === 0) return { cols: 1, rows: 1, spans: [] };
   let best = { cols: 1, rows: n, score: -Infinity };
-  for (let cols = 1; cols <= n; cols++) {
+  // A phone: two legible cells do not fit side by side; one column that scrolls, full width.
+  const maxCols = width < 2 * MIN_CELL.width + gap ? 1 : n;
+  for (let cols = 1; cols <= maxCols; cols++) {
     const rows = Math.ceil(n / cols);
     // Every row but one would be empty otherwise.
     if (rows > 1 && (rows - 1) * cols >= n) continue;
@@ -142,9 +149,12 @@ export function Stage() {
         cellW < MIN_CELL.width
           ? `repeat(${cols}, minmax(${MIN_CELL.width}px, 1fr))`
           : `repeat(${cols}, minmax(0, 1fr))`;
+      // One column on a phone: each view as tall as a landscape cell of the full width.
+      const minH =
+        cols === 1 && rows > 1 ? Math.max(MIN_CELL.height, width / 1.5) : MIN_CELL.height;
       el.style.gridTemplateRows =
-        cellH < MIN_CELL.height
-          ? `repeat(${rows}, minmax(${MIN_CELL.height}px, 1fr))`
+        cellH < minH
+          ? `repeat(${rows}, minmax(${Math.round(minH)}px, 1fr))`
           : `repeat(${rows}, minmax(0, 1fr))`;
       el.dataset.cols = String(cols);
       el.dataset.rows = String(rows);

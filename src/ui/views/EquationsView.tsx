@@ -24,7 +24,7 @@ import {
 
 export type EquationConfig = Pick<
   TrainConfig,
-  'controller' | 'method' | 'alpha' | 'ki' | 'kp' | 'learnQ' | 'lambdaKP'
+  'controller' | 'method' | 'alpha' | 'ki' | 'kp' | 'learnQ' | 'lambdaKP' | 'beta'
 > & {
   /** Output units inside the network (y ≡ φ_y) or a separate readout; default separate. */
   readout?: TrainConfig['readout'];
@@ -115,6 +115,12 @@ export function equationBlocks(config: EquationConfig, classification: boolean):
       key: 'update',
       title: 'RBP gradient',
       tex: String.raw`\begin{aligned}\delta &= \rho'(\phi^0)\odot\big(W^\top\delta + D^\top\partial_y L\big)\\ \Delta W &= -\delta\,\rho(\phi^0)^\top,\ \Delta U = -\delta\,x^\top,\ \Delta b = -\delta\\ \Delta D &= -\partial_y L\,\rho(\phi^0)^\top,\ \Delta d = -\partial_y L\end{aligned}`,
+    });
+  } else if (config.method === 'ep') {
+    blocks.push({
+      key: 'update',
+      title: 'EP update (two phases)',
+      tex: String.raw`\begin{aligned}\phi^\beta &:\ \text{settled from } \phi^0 \text{ with } ${u} = -\beta\,\partial_y L,\ ${psi} = D^\top ${u},\ \beta = ${texNumber(config.beta)}\\ \Delta W &= \tfrac1\beta\big(\rho(\phi^\beta) - \rho(\phi^0)\big)\rho(\phi^0)^\top,\ \Delta U = \tfrac1\beta\big(\rho(\phi^\beta) - \rho(\phi^0)\big)x^\top\\ \Delta D &= -\partial_y L\,\rho(\phi^0)^\top,\ \Delta d = -\partial_y L\quad(\to -\nabla L \text{ as } \beta \to 0 \text{ if } W = W^\top)\end{aligned}`,
     });
   } else {
     const h = kind === 'linear-feedback' ? String.raw`\delta` : `${psi}^*`;
@@ -252,6 +258,7 @@ export function drawEquations(
     config.method,
     config.learnQ,
     config.lambdaKP,
+    config.beta,
     config.readout,
     classification,
   ].join('|');
@@ -346,7 +353,7 @@ function drawMemory(container: HTMLElement, view: SimView, options: EquationsOpt
   const m = s ? updateMemory({ n: s.n, k: s.k, batch, steps: s.metrics.freeSteps }) : null;
   const T = s && Number.isFinite(s.metrics.freeSteps) ? String(s.metrics.freeSteps) : '?';
   const text = m
-    ? `Memory per update (batch ${batch}): LCP ${formatBytes(m.lcp)} · RBP ${formatBytes(m.rbp)} · backprop through time (T = ${T} steps) ${formatBytes(m.bptt)}`
+    ? `Memory per update (batch ${batch}): LCP ${formatBytes(m.lcp)} · RBP ${formatBytes(m.rbp)} · EP ${formatBytes(m.ep)} · backprop through time (T = ${T} steps) ${formatBytes(m.bptt)}`
     : 'Memory per update: —';
   if (el.textContent !== text) el.textContent = text;
 }
@@ -361,6 +368,7 @@ export function EquationsView() {
   const kp = useApp((s) => s.config.kp);
   const learnQ = useApp((s) => s.config.learnQ);
   const lambdaKP = useApp((s) => s.config.lambdaKP);
+  const beta = useApp((s) => s.config.beta);
   const readout = useApp((s) => s.config.readout);
   const batch = useApp((s) => s.config.batch);
   const draw = useCallback(
@@ -368,9 +376,9 @@ export function EquationsView() {
       drawEquations(el, view, {
         ...size,
         batch,
-        config: { controller, method, alpha, ki, kp, learnQ, lambdaKP, readout },
+        config: { controller, method, alpha, ki, kp, learnQ, lambdaKP, beta, readout },
       }),
-    [controller, method, alpha, ki, kp, learnQ, lambdaKP, readout, batch],
+    [controller, method, alpha, ki, kp, learnQ, lambdaKP, beta, readout, batch],
   );
   // Live values as text: ten updates a second are readable and keep KaTeX's layout cheap.
   useLiveDraw(host, draw, 100);

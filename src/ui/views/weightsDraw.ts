@@ -11,6 +11,7 @@
  * weightsZoom, weightsCellEditor and weightsState.
  */
 import { format, select } from 'd3';
+import type { TrainConfig } from '../../engine/config';
 import type { SimView } from '../../state/simView';
 import type { Command } from '../../worker/protocol';
 import { strokeScale } from '../theme';
@@ -36,7 +37,7 @@ export interface WeightsModel {
   /** Which parameter the first three panels show. */
   matrix: MainParam;
   /** 'rbp' runs show −∇L in place of the LCP direction. */
-  method?: 'lcp' | 'rbp';
+  method?: TrainConfig['method'];
 }
 
 const fmt = format('.3~g');

@@ -3,6 +3,7 @@
  * update, the applied step, the feedback weights) with their colour limits, the alignment
  * numbers, and the panels' placement on a grid.
  */
+import type { TrainConfig } from '../../engine/config';
 import type { SimView } from '../../state/simView';
 import type { Matrix, ParamKey } from '../../worker/protocol';
 import { cosineAtNoise, VOCABULARY } from './common';
@@ -83,7 +84,7 @@ export function hasConnection(mask: Float32Array): boolean {
 export function weightPanels(
   sim: SimView,
   matrix: MainParam,
-  method: 'lcp' | 'rbp' = 'lcp',
+  method: TrainConfig['method'] = 'lcp',
 ): Panel[] {
   const w = sim.weights;
   if (!w) return [];
@@ -105,7 +106,8 @@ export function weightPanels(
     limit: colourLimit(m ?? null, pMask && m && pMask.length === m.data.length ? pMask : null),
     mask: pMask && m && pMask.length === m.data.length ? pMask : null,
   });
-  const update = method === 'rbp' ? `−∇${matrix}L (RBP)` : `Δ${matrix} (LCP)`;
+  const update =
+    method === 'rbp' ? `−∇${matrix}L (RBP)` : `Δ${matrix} (${method === 'ep' ? 'EP' : 'LCP'})`;
   const panels = [
     panel(matrix, matrix, matrix, 'param', w.params[matrix], mask),
     panel(`Δ${matrix}`, matrix, update, 'update', w.lastUpdate?.[matrix], mask),

@@ -89,10 +89,24 @@ export async function prepareWasmKernel(): Promise<{ threads: number; note: stri
   const eng = stepEngine();
   if (!eng) return { threads: 1, note: 'one thread (no WASM SIMD: plain loops)' };
   await eng.startHelpers();
-  const threads = eng.helperCount + 1;
+  const threads = eng.usableHelpers + 1;
   if (threads > 1) return { threads, note: `${threads} threads` };
+  const reserved = eng.reservedNote;
+  if (reserved)
+    return {
+      threads: 1,
+      note: `one thread (${reserved}; ${eng.helperCount + 1} while Train 1 epoch runs)`,
+    };
   const why = eng.threadNote ?? threadProblem() ?? 'one thread asked for';
   return { threads: 1, note: `one thread (${why})` };
+}
+
+/**
+ * Leave `cores` cores to the page from the next dispatch on (the app keeps one, and none while
+ * Train 1 epoch runs: its user waits for the epoch, and the page then only shows its progress).
+ */
+export function reserveKernelCores(cores: number): void {
+  engine?.reserve(cores);
 }
 
 /** Which code the WASM kernel runs: 'simd+fma', 'simd' or 'js'. */

@@ -955,12 +955,22 @@ function run(f: Fn, mod: ModuleBuilder): void {
         setPtr(set, blk);
         f.set(local);
       }
-      // r, s = ρ(φ), ρ′(φ) for this thread's rows (every column: the products need whole rows).
-      rowOff(aPhi, rowB);
-      rowOff(rT, rowB);
-      rowOff(sT, rowB);
-      f.get(r1).get(r0).op(Op.i32Sub).get(np).op(Op.i32Mul).get(act);
-      call('act');
+      // r, s = ρ(φ), ρ′(φ) for this thread's rows (every column: the products need whole rows);
+      // with φ frozen (c_φ = 0: RBP's adjoint, M(φ)u) once per dispatch, as φ′ = φ bit for bit.
+      f.get(t)
+        .i32(1)
+        .op(Op.i32Eq)
+        .get(cPhi)
+        .f32(0)
+        .op(Op.f32Ne)
+        .op(Op.i32Or)
+        .if_(() => {
+          rowOff(aPhi, rowB);
+          rowOff(rT, rowB);
+          rowOff(sT, rowB);
+          f.get(r1).get(r0).op(Op.i32Sub).get(np).op(Op.i32Mul).get(act);
+          call('act');
+        });
       // g, u
       f.get(kind).if_(() => {
         f.get(aY)

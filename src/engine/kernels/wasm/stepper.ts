@@ -216,6 +216,7 @@ export class StepEngine {
       .exports as unknown as Exports;
     this.allocator = new Allocator(this.memory, 0);
     this.ctx = this.allocator.alloc(CTX_BYTES);
+    this.reserve(options.keepCores ?? 0);
     this.flavour = options.fma ? 'simd+fma' : 'simd';
   }
 
@@ -236,21 +237,41 @@ export class StepEngine {
     return this.helpers.length;
   }
 
+  /** The cores this machine reports (known once the helpers have started). */
+  private cores = 1;
+  /** With threads 'auto': cores left to others now (keepCores, or what reserve set). */
+  private reserved = 0;
+
+  /**
+   * Helpers a dispatch may use now: with threads 'auto', every core but the reserved ones. The
+   * helpers exist for every core, so that a job that may take them all (Train 1 epoch) can.
+   */
+  get usableHelpers(): number {
+    if (this.options.threads !== 'auto') return this.helpers.length;
+    return Math.max(0, Math.min(this.helpers.length, this.cores - this.reserved - 1));
+  }
+
+  /** Leave `cores` cores to others from the next dispatch on (threads 'auto' only). */
+  reserve(cores: number): void {
+    this.reserved = Math.max(0, Math.floor(cores));
+  }
+
+  /** Why dispatches now run on one thread where helpers could take a share, or null. */
+  get reservedNote(): string | null {
+    if (this.options.threads !== 'auto' || this.usableHelpers > 0 || this.cores < 2) return null;
+    return `${this.reserved === 1 ? 'one' : this.reserved} of ${this.cores} cores kept for the page`;
+  }
+
   /** Start the helper threads (once; later calls wait for the first). */
   startHelpers(): Promise<void> {
     if (!this.shared) return Promise.resolve();
     this.starting ??= (async () => {
       try {
         const wanted = this.options.threads;
-        const cores = await coreCount();
-        const keep = Math.max(0, Math.floor(this.options.keepCores ?? 0));
-        const helpers =
-          (wanted === 'auto' ? Math.max(1, cores - keep) : Math.min(wanted, MAX_THREADS)) - 1;
-        if (helpers < 1 && wanted === 'auto')
-          this.threadNote =
-            cores > 1
-              ? `${keep === 1 ? 'one' : keep} of ${cores} cores kept for the page`
-              : 'this machine reports one core';
+        const cores = (this.cores = await coreCount());
+        // 'auto': a helper for every other core; `reserved` decides how many a dispatch uses.
+        const helpers = (wanted === 'auto' ? cores : Math.min(wanted, MAX_THREADS)) - 1;
+        if (helpers < 1 && wanted === 'auto') this.threadNote = 'this machine reports one core';
         const started = await Promise.all(
           Array.from({ length: Math.max(0, helpers) }, (_, i) =>
             spawnHelper(this.bytes, this.memory, this.ctx, i + 1),
@@ -411,7 +432,7 @@ export class WasmStepper {
   /** The thread count and split for this shape. */
   private plan(): { threads: number; split: number } {
     const { batch: B, n, k } = this;
-    const helpers = this.engine.helperCount;
+    const helpers = this.engine.usableHelpers;
     const macs = B * (2 * n * n + 3 * n * k);
     if (helpers === 0 || macs < (this.engine.options.threadFrom ?? MIN_THREADED_MACS))
       return { threads: 1, split: 0 };
