@@ -708,15 +708,24 @@ export const FIELDS: Record<ConfigKey, Field> = {
 
 export const CONFIG_KEYS = Object.keys(FIELDS) as ConfigKey[];
 
+/** A bounded number (or integer) field's schema, with messages naming the bound it misses. */
+export function boundedNumberSchema(f: {
+  type: 'number' | 'integer';
+  min: number;
+  max: number;
+  minExclusive?: boolean;
+}): z.ZodNumber {
+  let s = z.number();
+  if (f.type === 'integer') s = s.int('must be an integer');
+  s = f.minExclusive ? s.gt(f.min, `must be > ${f.min}`) : s.gte(f.min, `must be ≥ ${f.min}`);
+  return s.lte(f.max, `must be ≤ ${f.max}`);
+}
+
 function fieldSchema(f: Field): z.ZodType {
   switch (f.type) {
     case 'number':
-    case 'integer': {
-      let s = z.number();
-      if (f.type === 'integer') s = s.int('must be an integer');
-      s = f.minExclusive ? s.gt(f.min, `must be > ${f.min}`) : s.gte(f.min, `must be ≥ ${f.min}`);
-      return s.lte(f.max, `must be ≤ ${f.max}`);
-    }
+    case 'integer':
+      return boundedNumberSchema(f);
     case 'enum':
       return z.enum(f.options as [string, ...string[]]);
     case 'boolean':

@@ -6,6 +6,7 @@
  * a one-line description; docs/cli.md's meta table is generated from META_FIELDS.
  */
 import { z } from 'zod';
+import { boundedNumberSchema } from '../config';
 import { InputError, type Issue } from '../errors';
 import { inputErrorFromZod, jsonKind } from '../validation';
 
@@ -219,10 +220,7 @@ export const META_KEYS = Object.keys(META_FIELDS) as MetaKey[];
 
 function fieldSchema(f: MetaField): z.ZodType {
   if (f.type === 'enum') return z.enum(f.options as [string, ...string[]]);
-  let s = z.number();
-  if (f.type === 'integer') s = s.int();
-  s = f.minExclusive ? s.gt(f.min) : s.gte(f.min);
-  return s.lte(f.max);
+  return boundedNumberSchema(f);
 }
 
 const partialMetaSchema = z.strictObject(
