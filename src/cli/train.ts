@@ -6,6 +6,7 @@ import { PRESETS } from '../engine/presets';
 import { seededTrainer } from '../engine/sweepRun';
 import { loadMnistNode } from '../engine/tasks/loadMnistNode';
 import type { MnistData } from '../engine/tasks/mnistData';
+import { fastTransposedMatMul } from '../engine/kernels/wasm/kernel';
 import { selectBackend } from '../engine/tf';
 import type { BatchResult, EpochMetrics } from '../engine/trainer';
 import { jsonKind } from '../engine/validation';
@@ -192,6 +193,9 @@ export async function prepareBackend(config: TrainConfig): Promise<void> {
 async function wasmBackend(): Promise<void> {
   await import('@tensorflow/tfjs-backend-wasm');
   await selectBackend('wasm');
+  // As the app's worker does on selecting wasm: from the first product on, not only after the
+  // first fused dispatch (BP on a layered net never makes one).
+  fastTransposedMatMul();
 }
 
 /**
