@@ -6,6 +6,7 @@
  *   2 bad input (one bounded line naming the fields); 3 the dynamics diverged (one line).
  */
 import { DivergenceError, InputError, oneLine } from '../engine/errors';
+import { setDispatchBudget } from '../engine/solver';
 import { selectBackend } from '../engine/tf';
 import { runSolve } from './solve';
 
@@ -48,6 +49,8 @@ export function errorLine(prefix: string, message: string, max = 12_000): string
 async function dispatch(argv: string[], io: CliIo): Promise<void> {
   const [command, ...rest] = argv;
   await selectBackend('cpu');
+  // No page to answer: a dispatch may run a whole solve.
+  setDispatchBudget(Infinity);
   switch (command) {
     case 'solve':
       if (rest.length !== 1)

@@ -6,7 +6,7 @@ import { PRESETS } from '../engine/presets';
 import { seededTrainer } from '../engine/sweepRun';
 import { loadMnistNode } from '../engine/tasks/loadMnistNode';
 import type { MnistData } from '../engine/tasks/mnistData';
-import { fastTransposedMatMul } from '../engine/kernels/wasm/kernel';
+import { fastTransposedMatMul, prepareWasmKernel } from '../engine/kernels/wasm/kernel';
 import { selectBackend } from '../engine/tf';
 import type { BatchResult, EpochMetrics } from '../engine/trainer';
 import { jsonKind } from '../engine/validation';
@@ -196,6 +196,9 @@ async function wasmBackend(): Promise<void> {
   // As the app's worker does on selecting wasm: from the first product on, not only after the
   // first fused dispatch (BP on a layered net never makes one).
   fastTransposedMatMul();
+  // The step kernel's helper threads announce themselves by message, which a training loop that
+  // never yields would not read: without this wait the CLI ran every step on one core.
+  await prepareWasmKernel();
 }
 
 /**

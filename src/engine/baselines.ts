@@ -63,7 +63,7 @@ export function* rbpGradientSliced(
       value: delta,
       steps,
       converged,
-    } = usesFusedPath(solver, net) && !process.env.NOFUSEADJ
+    } = usesFusedPath(solver, net)
       ? yield* frozenInversionSliced(net, solver, phi0, y0, g, 'adjoint (RBP)')
       : yield* relaxLinearSliced(
           (delta) => tf.add(tf.mul(s, tf.matMul(delta, net.params.W)), source),

@@ -219,11 +219,24 @@ export function* relaxSliced(
   }
 }
 
-/** Steps per dispatch on host backends by default: a few milliseconds of work per dispatch (the
- * WASM kernel does 6.4·10⁷ multiply-adds in ~2–4 ms here). */
+/** Multiply-adds per dispatch on host backends: a few milliseconds of work (the WASM kernel does
+ * 6.4·10⁷ in ~2–4 ms here), so that the worker yields often enough to answer Stop. */
+const INTERACTIVE_DISPATCH_MACS = 6.4e7;
+let dispatchMacs = INTERACTIVE_DISPATCH_MACS;
+
+/**
+ * Work per dispatch on host backends. The CLI, which has no page to answer, asks for more:
+ * every dispatch costs a state copy in and out and a wake-up of the kernel's threads, ~0.5 ms at
+ * 256 × 64 (an MNIST epoch of RBP: 2.6 s at 4 steps a dispatch, 2.3 s at up to 1,024).
+ */
+export function setDispatchBudget(macs: number | 'interactive'): void {
+  dispatchMacs = macs === 'interactive' ? INTERACTIVE_DISPATCH_MACS : macs;
+}
+
+/** Steps per dispatch on host backends by default: dispatchMacs' worth (1 … 1,024). */
 function hostChunk(batch: number, n: number, k: number): number {
   const macs = batch * (2 * n * n + 4 * n * k) + 1;
-  return Math.max(1, Math.min(1024, 2 ** Math.floor(Math.log2(6.4e7 / macs))));
+  return Math.max(1, Math.min(1024, 2 ** Math.floor(Math.log2(dispatchMacs / macs))));
 }
 
 /**
