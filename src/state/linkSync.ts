@@ -16,6 +16,11 @@ import { pushNotice, useApp } from './store';
 
 /** The hash is rewritten this long after the first change of a burst. */
 const WRITE_DELAY_MS = 500;
+/**
+ * While the engine works (Train changes the log at every update) the hash is rewritten at most
+ * this often: a replaceState cost 5–17 ms of the page's main thread under training load here.
+ */
+const BUSY_WRITE_DELAY_MS = 5000;
 
 /** A link is being replayed: the hash keeps the opened link until the replay has ended. */
 let replaying = false;
@@ -151,14 +156,18 @@ let writeSoon: () => void = () => undefined;
 
 export function startLinkSync(): () => void {
   let timer: ReturnType<typeof setTimeout> | null = null;
+  let due = 0;
   // At most one write per interval, and never more than an interval behind (Play changes the
-  // log on every tick).
+  // log on every tick); a shorter interval (the job has ended) brings a pending write forward.
   const later = () => {
-    if (timer) return;
+    const delay = useApp.getState().busy ? BUSY_WRITE_DELAY_MS : WRITE_DELAY_MS;
+    if (timer && due <= performance.now() + delay) return;
+    if (timer) clearTimeout(timer);
+    due = performance.now() + delay;
     timer = setTimeout(() => {
       timer = null;
       writeHash();
-    }, WRITE_DELAY_MS);
+    }, delay);
   };
   writeSoon = later;
   onReplayEnded(replayEnded);
@@ -174,7 +183,7 @@ export function startLinkSync(): () => void {
       s.chapter !== prev.chapter ||
       s.scene !== prev.scene ||
       s.backend !== prev.backend ||
-      s.busy !== prev.busy
+      s.busy?.kind !== prev.busy?.kind
     )
       later();
   });

@@ -13,7 +13,7 @@ import type { SimView } from '../../state/simView';
 import { strokeScale } from '../theme';
 import { emptyMessage, fontSize, INK, layer, setAttr, SVG_NS } from './common';
 import { drawCanvasEdges } from './networkCanvasEdges';
-import { MAX_EDGES, networkEdges } from './networkEdgeModel';
+import { MAX_EDGES, networkEdgeSteps, type Edge } from './networkEdgeModel';
 import { drawFlash } from './networkFlash';
 import { networkLayout, type NetworkLayout } from './networkLayout';
 import { stateOf, type NetworkOptions, type NetworkState } from './networkState';
@@ -183,14 +183,44 @@ function drawEdges(
   if (edgesKey !== st.edgesKey && !throttled) {
     st.edgesKey = edgesKey;
     st.lastEdges = now;
-    const { edges, total } = weights
-      ? networkEdges(weights, layout, options.maxEdges ?? MAX_EDGES)
-      : { edges: [], total: 0 };
-    st.edgeCount = { shown: edges.length, total };
-    const onCanvas = edges.length > threshold;
-    root.dataset.edges = onCanvas ? 'canvas' : 'svg';
-    drawSvgEdges(svg, edgeLayer, st, weights, edges, onCanvas, layout, sw, training);
-    drawCanvasEdges(canvas, st, edges, onCanvas, layout, options, sw, options.schedule);
+    // A large net's edges are chosen, painted on the canvas (strokes handed to a worker) and
+    // given their 600 click targets over several frames: in one they were a long task at every
+    // weights snapshot of the MNIST chapters. A newer drawing (another edgesKey) drops the
+    // steps still waiting; the edges drawn before stay until then.
+    const spread = entries > HEAVY_ENTRIES && options.schedule !== undefined;
+    const next = spread
+      ? (step: () => void) =>
+          options.schedule!(() => {
+            if (st.edgesKey === edgesKey) step();
+          })
+      : (step: () => void) => step();
+    const show = ({ edges, total }: { edges: Edge[]; total: number }) => {
+      const counted = st.edgeCount.shown === edges.length && st.edgeCount.total === total;
+      st.edgeCount = { shown: edges.length, total };
+      const onCanvas = edges.length > threshold;
+      root.dataset.edges = onCanvas ? 'canvas' : 'svg';
+      next(() => {
+        drawCanvasEdges(canvas, st, edges, onCanvas, layout, options, sw, options.schedule);
+        next(() => {
+          drawSvgEdges(svg, edgeLayer, st, weights, edges, onCanvas, layout, sw, training);
+          // The caption counts the edges: drawn again when the count changed.
+          if (spread && !counted && st.lastCall)
+            drawNetwork(root, st.lastCall.view, { ...st.lastCall.options, now: undefined });
+        });
+      });
+    };
+    if (!weights) show({ edges: [], total: 0 });
+    else {
+      const steps = networkEdgeSteps(weights, layout, options.maxEdges ?? MAX_EDGES);
+      const advance = () => {
+        for (;;) {
+          const r = steps.next();
+          if (r.done) return show(r.value);
+          if (spread) return next(advance);
+        }
+      };
+      advance();
+    }
   }
 }
 
