@@ -228,7 +228,14 @@ export function drawMetaCurves(svg: SVGSVGElement, model: MetaModel, size: Size)
     width: Math.max(20, cellW),
     height: cellH,
   }));
-  const maxUpdate = Math.max(1, view.updates);
+  // The axis reaches every point drawn: ‖ψ*‖ is recorded per LCP update, which can run ahead
+  // of the count of finished meta-updates while the rules train interleaved.
+  const maxUpdate = Math.max(
+    1,
+    view.updates,
+    view.psi.length,
+    ...view.series.flatMap((s) => s.test.map((t) => t.updates)),
+  );
   // ‖ψ*‖ per LCP update.
   const psi = view.psi.map((v, i) => [i + 1, v] as [number, number]).filter(([, v]) => v > 0);
   panel(
