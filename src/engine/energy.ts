@@ -1,4 +1,5 @@
 import { rate, slope } from './activations';
+import { ADAM, adamMoments } from './adam';
 import {
   disposeState,
   type ControllerSettings,
@@ -18,9 +19,6 @@ import {
 } from './solver';
 import { tf, type Tensor } from './tf';
 
-const BETA1 = 0.9;
-const BETA2 = 0.999;
-const EPS = 1e-8;
 /** Iterations without a new minimum of ‖∇E‖ after which `plateau` halves the rate. */
 export const PLATEAU_PATIENCE = 100;
 
@@ -84,7 +82,6 @@ export function* energyRelaxSliced(
   let lr = ctrl.lr;
   let bestGrad = Infinity;
   let sinceBest = 0;
-  const c = 1 - BETA1;
   try {
     const due = yieldClock();
     for (let t = 1; t <= solver.maxSteps; t++) {
@@ -92,14 +89,13 @@ export function* energyRelaxSliced(
       steps = t;
       const next = tf.tidy(() => {
         const grads = energyGradient(net, weight, p, blocks[0].x, blocks[1]?.x);
-        const bias1 = 1 - Math.pow(BETA1, t);
-        const bias2 = 1 - Math.pow(BETA2, t);
+        const bias1 = 1 - Math.pow(ADAM.beta1, t);
+        const bias2 = 1 - Math.pow(ADAM.beta2, t);
         const stats: Tensor[] = [tf.addN(grads.map(({ g }) => tf.sum(tf.square(g))))];
         const updated = grads.map(({ g, e }, i) => {
           const b = blocks[i];
-          const m = tf.add(tf.mul(BETA1, b.m), tf.mul(c, g));
-          const v = tf.add(tf.mul(BETA2, b.v), tf.mul(1 - BETA2, tf.square(g)));
-          const step = tf.div(tf.mul(lr / bias1, m), tf.add(tf.sqrt(tf.div(v, bias2)), EPS));
+          const { m, v } = adamMoments(g, b.m, b.v);
+          const step = tf.div(tf.mul(lr / bias1, m), tf.add(tf.sqrt(tf.div(v, bias2)), ADAM.eps));
           const x = tf.sub(b.x, step);
           // Relative change of the state and of its control (ψ or u) this iteration.
           stats.push(

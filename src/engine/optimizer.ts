@@ -1,11 +1,8 @@
+import { ADAM, adamMoments } from './adam';
 import type { TrainConfig } from './config';
 import { DivergenceError } from './errors';
 import { applyMask, type Network, type ParamName } from './model';
 import { tf, type Tensor } from './tf';
-
-const BETA1 = 0.9;
-const BETA2 = 0.999;
-const EPS = 1e-8;
 
 /** An ascent direction per parameter (the LCP update or −∇L), before the learning rate. */
 export type Direction = Partial<Record<ParamName, Tensor>>;
@@ -72,16 +69,12 @@ export class Optimizer {
         if (this.config.optimizer === 'sgd')
           return applyMask(net.masks, name, tf.mul(copies * lr, g));
         const prev = this.moments.get(name);
-        const m = tf.add(tf.mul(BETA1, prev ? prev.m : tf.zerosLike(g)), tf.mul(1 - BETA1, g));
-        const v = tf.add(
-          tf.mul(BETA2, prev ? prev.v : tf.zerosLike(g)),
-          tf.mul(1 - BETA2, tf.square(g)),
-        );
+        const { m, v } = adamMoments(g, prev?.m ?? null, prev?.v ?? null);
         if (prev) tf.dispose([prev.m, prev.v]);
         this.moments.set(name, { m: tf.keep(m), v: tf.keep(v) });
-        const mHat = tf.div(m, 1 - Math.pow(BETA1, this.t));
-        const vHat = tf.div(v, 1 - Math.pow(BETA2, this.t));
-        const adam = tf.div(mHat, tf.add(tf.sqrt(vHat), EPS));
+        const mHat = tf.div(m, 1 - Math.pow(ADAM.beta1, this.t));
+        const vHat = tf.div(v, 1 - Math.pow(ADAM.beta2, this.t));
+        const adam = tf.div(mHat, tf.add(tf.sqrt(vHat), ADAM.eps));
         return applyMask(net.masks, name, tf.mul(copies * lr, adam));
       });
       net.params[name] = tf.add(param, step);

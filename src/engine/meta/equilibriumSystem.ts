@@ -14,6 +14,7 @@
  * gradient of L(s⁰(θ)) by implicit differentiation (s⁰ the free equilibrium), which
  * `implicitGradientSliced` computes by conjugate gradients.
  */
+import { ADAM, adamMoments } from '../adam';
 import { yieldClock, type Sliced } from '../sliced';
 import { tf, type Tensor } from '../tf';
 import { registerMetaGradients } from './gradients';
@@ -273,10 +274,6 @@ export function* dynamicInversionSliced(
   }
 }
 
-const BETA1 = 0.9;
-const BETA2 = 0.999;
-const ADAM_EPS = 1e-8;
-
 /**
  * Energy-based control: Adam on s (from s0) over E_α(s) = ½‖f(s, θ)‖² + (1/α) L(s), whose
  * gradient is J_sᵀ f + (1/α) ∇L (J_sᵀ f by autodiff); then ψ* = −f(s*, θ).
@@ -294,18 +291,19 @@ export function* energyControlSliced(
   const due = yieldClock();
   try {
     for (let step = 1; step <= opts.steps; step++) {
-      const c1 = 1 - BETA1 ** step;
-      const c2 = 1 - BETA2 ** step;
+      const c1 = 1 - ADAM.beta1 ** step;
+      const c2 = 1 - ADAM.beta2 ** step;
       const [ns, nm, nv] = tf.tidy(() => {
         const f0 = sys.f(s, theta);
         const { vjp } = fAndVjpState(sys, s, theta, f0);
         const g = add(vjp, scale(loss(s).grad, 1 / opts.alpha));
-        const mm = add(scale(m, BETA1), scale(g, 1 - BETA1));
-        const vv = v.map((x, i) => tf.add(tf.mul(x, BETA2), tf.mul(tf.square(g[i]), 1 - BETA2)));
+        const moments = g.map((gi, i) => adamMoments(gi, m[i], v[i]));
+        const mm = moments.map((x) => x.m);
+        const vv = moments.map((x) => x.v);
         const next = s.map((x, i) =>
           tf.sub(
             x,
-            tf.div(tf.mul(mm[i], opts.lr / c1), tf.add(tf.sqrt(tf.mul(vv[i], 1 / c2)), ADAM_EPS)),
+            tf.div(tf.mul(mm[i], opts.lr / c1), tf.add(tf.sqrt(tf.mul(vv[i], 1 / c2)), ADAM.eps)),
           ),
         );
         return [next, mm, vv];

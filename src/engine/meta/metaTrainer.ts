@@ -7,6 +7,7 @@
  * Each is averaged over the meta-batch and applied by Adam. One seed: ω's initialisation, the
  * training tasks (in order) and the fixed meta-test tasks come from separate streams of it.
  */
+import { ADAM, adamMoments } from '../adam';
 import { seededStreams, type Rng } from '../rng';
 import { drain, type Sliced } from '../sliced';
 import { tf } from '../tf';
@@ -47,8 +48,6 @@ export interface MetaStep {
   steps: number;
   residual: number;
 }
-
-const ADAM = { beta1: 0.9, beta2: 0.999, eps: 1e-8 };
 
 function mean(a: ArrayLike<number>): number {
   let s = 0;
@@ -168,8 +167,7 @@ export class MetaTrainer {
     const next = tf.tidy(() =>
       gradSum.map((gs, i) => {
         const g = tf.mul(gs, 1 / count);
-        const m = tf.add(tf.mul(this.m[i], ADAM.beta1), tf.mul(g, 1 - ADAM.beta1));
-        const v = tf.add(tf.mul(this.v[i], ADAM.beta2), tf.mul(tf.square(g), 1 - ADAM.beta2));
+        const { m, v } = adamMoments(g, this.m[i], this.v[i]);
         const mHat = tf.mul(m, 1 / (1 - ADAM.beta1 ** t));
         const vHat = tf.mul(v, 1 / (1 - ADAM.beta2 ** t));
         const step = tf.div(mHat, tf.add(tf.sqrt(vHat), ADAM.eps));
