@@ -7,7 +7,7 @@
  * Stop cancels them all. Snapshots go out only when something changed, at most one
  * unacknowledged at a time (back-pressure).
  */
-import { appendEntry, type LogBase, type LogEntry } from '../engine/actionLog';
+import type { LogEntry } from '../engine/actionLog';
 import { alphaSweepSliced, analysisInput, disposeInput } from '../engine/alphaSweep';
 import {
   configDiff,
@@ -43,6 +43,7 @@ import {
   resetWebGL,
   webglContextLost,
 } from './backends';
+import { Journal } from './journal';
 import { computeFlowField, decisionMapSliced, displayedTestIndices, rowsOf } from './fields';
 import type {
   AnalysisKind,
@@ -221,50 +222,12 @@ let checkpoint: Checkpoint | null = null;
 /** The configuration of the last network built (what a stopped build returns to). */
 let builtConfig: TrainConfig | null = null;
 
-// ---------------------------------------------------------------------------------------------
-// The action log (engine/actionLog.ts): written here, where the order of what runs is known.
-
-let logBase: LogBase | null = null;
-let log: LogEntry[] = [];
-/** The first entry the page has not seen as it stands (merges change the last one). */
-let logUnsentFrom = 0;
-let logBaseUnsent = false;
-let logFull = false;
-/** The next entry may not merge into the last (a failure came between them). */
-let logBarrier = false;
-
-function startLog(base: LogBase): void {
-  logBase = base;
-  log = [];
-  logUnsentFrom = 0;
-  logBaseUnsent = true;
-  logFull = false;
-  logBarrier = false;
-}
-
-function journal(entry: LogEntry): void {
-  const before = log.length;
-  if (!appendEntry(log, entry, !logBarrier)) logFull = true;
-  logBarrier = false;
-  logUnsentFrom = Math.min(logUnsentFrom, before === log.length ? before - 1 : before);
-}
-
-function flushLog(): void {
-  if (!logBase || (!logBaseUnsent && logUnsentFrom >= log.length)) return;
-  post({
-    type: 'log',
-    ...(logBaseUnsent ? { base: logBase } : {}),
-    from: logUnsentFrom,
-    entries: log.slice(logUnsentFrom),
-    full: logFull,
-  });
-  logUnsentFrom = log.length;
-  logBaseUnsent = false;
-}
+/** The action log (engine/actionLog.ts): written here, where the order of what runs is known. */
+const actions = new Journal();
 
 /** Control on or off, logged when it changes. */
 function setControl(s: Simulation, on: boolean): void {
-  if (s.control !== on) journal(['c', on ? 1 : 0]);
+  if (s.control !== on) actions.write(['c', on ? 1 : 0]);
   s.setControl(on);
 }
 
@@ -476,8 +439,9 @@ function* buildWork(spec: Extract<JobSpec, { kind: 'build' }>, data?: MnistData)
   config = built.config;
   builtConfig = built.config;
   if (spec.restore) built.restoreCheckpoint(spec.restore);
-  if (!spec.keepLog || !logBase) startLog({ config: built.config, continued: spec.continued });
-  built.onAdvance = (steps) => journal(['s', steps]);
+  if (!spec.keepLog || !actions.base)
+    actions.start({ config: built.config, continued: spec.continued });
+  built.onAdvance = (steps) => actions.write(['s', steps]);
   checkpoint = null;
   lastWeightsVersion = -1;
   sendTask();
@@ -489,7 +453,7 @@ function* buildWork(spec: Extract<JobSpec, { kind: 'build' }>, data?: MnistData)
 function* jobWork(s: Simulation, spec: JobSpec): Sliced<unknown> {
   switch (spec.kind) {
     case 'refresh':
-      journal(['r']);
+      actions.write(['r']);
       return yield* s.refreshSliced();
     case 'control':
       setControl(s, spec.on);
@@ -499,23 +463,23 @@ function* jobWork(s: Simulation, spec: JobSpec): Sliced<unknown> {
     case 'equilibrium':
       return yield* s.equilibriumSliced(chunkSize(s));
     case 'next':
-      journal(['n']);
+      actions.write(['n']);
       return yield* s.nextSampleSliced();
     case 'edit': {
       const c = spec.cmd;
       if (c.target === 'param') {
         s.editParam(c.name, c.row, c.col, c.value);
-        journal(['w', c.name, c.row, c.col, c.value]);
+        actions.write(['w', c.name, c.row, c.col, c.value]);
       } else {
         s.editSample(c.target, c.index, c.value);
-        journal([c.target === 'input' ? 'x' : 'y', c.index, c.value]);
+        actions.write([c.target === 'input' ? 'x' : 'y', c.index, c.value]);
         // The task view draws the data: it must see the edited sample (tasks may share it).
         sendTask(false);
       }
       return yield* s.refreshSliced();
     }
     case 'learn':
-      yield* logged(s.learnSliced(), [spec.whilePlaying ? 'lp' : 'l']);
+      yield* actions.logged(s.learnSliced(), [spec.whilePlaying ? 'lp' : 'l']);
       // Learning while playing: control stays on, and the run goes on at the next sample.
       if (spec.whilePlaying) s.setControl(true);
       yield* s.afterUpdateSliced(spec.whilePlaying);
@@ -531,7 +495,7 @@ function* jobWork(s: Simulation, spec: JobSpec): Sliced<unknown> {
         } else spec.total = s.updatesLeftInEpoch;
       }
       while (spec.done < spec.total) {
-        yield* logged(s.trainStepSliced(), ['t', 1]);
+        yield* actions.logged(s.trainStepSliced(), ['t', 1]);
         spec.done++;
         dirty = true;
         sendTestEvaluation(s);
@@ -543,7 +507,7 @@ function* jobWork(s: Simulation, spec: JobSpec): Sliced<unknown> {
         yield { stage: 'update', done: spec.done, total: spec.total };
       }
       if (spec.present) {
-        journal(['p']);
+        actions.write(['p']);
         yield* s.afterUpdateSliced(false);
       }
       return;
@@ -696,21 +660,6 @@ function* sweepWork(s: Simulation, spec: Extract<JobSpec, { kind: 'sweep' }>): S
  * same divergence at the same point (an update stopped before it applies leaves no trace; see
  * Simulation.undoneIfStopped).
  */
-function* logged<T>(work: Sliced<T>, entry: LogEntry): Sliced<T> {
-  let result: T;
-  try {
-    result = yield* work;
-  } catch (e) {
-    if (e instanceof DivergenceError) {
-      journal(entry);
-      logBarrier = true;
-    }
-    throw e;
-  }
-  journal(entry);
-  return result;
-}
-
 /** An entry that stands for a job (a configuration change is applied at once instead). */
 type JobEntry = Exclude<LogEntry, ['f', unknown]>;
 
@@ -794,7 +743,7 @@ function configureLive(s: Simulation, next: TrainConfig, announce = true): void 
     );
   config = s.config;
   builtConfig = s.config;
-  if (Object.keys(changes).length) journal(['f', changes]);
+  if (Object.keys(changes).length) actions.write(['f', changes]);
   // The page set these fields itself, unless a replay did.
   if (announce) post({ type: 'config', config: s.config, refused: false });
   dirty = true;
@@ -977,7 +926,8 @@ function work(): void {
   playTick();
   sendBusy();
   maybeSendSnapshot();
-  flushLog();
+  const unsent = actions.unsent();
+  if (unsent) post(unsent);
   // While a build prepares (its data, its backend) nothing can run: its end schedules again.
   if (preparing && !job) return;
   if (
