@@ -17,8 +17,8 @@ export interface SliceProgress {
 
 export type Sliced<T> = Generator<SliceProgress, T, void>;
 
-/** Run a sliced computation to its end. */
-export function drain<T>(work: Sliced<T>): T {
+/** Run a sliced computation (or any generator whose yields only mark slices) to its end. */
+export function drain<T>(work: Generator<unknown, T, void>): T {
   for (;;) {
     const r = work.next();
     if (r.done) return r.value;

@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/engine/rng';
-import { networkEdges } from '../../src/ui/views/networkEdgeModel';
+import { drain } from '../../src/engine/sliced';
+import { networkEdgeSteps } from '../../src/ui/views/networkEdgeModel';
 import { networkLayout } from '../../src/ui/views/networkLayout';
 import type { Matrix, WeightsSnapshot } from '../../src/worker/protocol';
 
@@ -20,7 +21,7 @@ function matrix(rows: number, cols: number, rng: Rng, levels: number): Matrix {
 }
 
 /** Every edge's relative magnitude, by plain sorting. */
-function bruteForce(w: WeightsSnapshot, limit: number): number[] {
+function bruteForce(w: WeightsSnapshot): number[] {
   const all: number[] = [];
   for (const key of ['W', 'U', 'D'] as const) {
     const mat = w.params[key]!;
@@ -34,7 +35,7 @@ function bruteForce(w: WeightsSnapshot, limit: number): number[] {
       all.push(Math.abs(v) * (1 / max));
     });
   }
-  return all.sort((a, b) => a - b).slice(-limit);
+  return all.sort((a, b) => a - b);
 }
 
 describe('network edge model', () => {
@@ -59,8 +60,8 @@ describe('network edge model', () => {
       layers: [n],
     };
     const layout = networkLayout({ m, n, k }, [n], false, { width: 600, height: 400 });
-    const { edges, total } = networkEdges(weights, layout, limit);
-    const expected = bruteForce(weights, Infinity);
+    const { edges, total } = drain(networkEdgeSteps(weights, layout, limit));
+    const expected = bruteForce(weights);
     expect(total).toBe(expected.length);
     const strongest = expected.slice(-limit);
     expect(edges.map((e) => e.s)).toEqual(strongest);

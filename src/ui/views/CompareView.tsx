@@ -19,6 +19,7 @@ import { engine } from '../../state/engine';
 import { useApp } from '../../state/store';
 import { hostSvg, sectionStyle, useLiveDraw, type Size } from './common';
 import { compareStatusText, drawCompare, METHOD_STYLE } from './compareDraw';
+import { UpdatesInput, validUpdates } from '../components/UpdatesInput';
 
 /** Ticked at first: the local rules beside the exact gradient. */
 const DEFAULT_METHODS: CompareMethod[] = ['lcp-di', 'lcp-kp', 'lcp-lf', 'rbp', 'bp'];
@@ -50,7 +51,7 @@ export function CompareView() {
   useLiveDraw(host, draw);
   const runnable = chosen.filter((m) => !unavailable[m]);
   const running = slot.status === 'running';
-  const validUpdates = Number.isInteger(updates) && updates >= 1 && updates <= MAX_COMPARE_UPDATES;
+  const updatesValid = validUpdates(updates, MAX_COMPARE_UPDATES);
   const toggle = (m: CompareMethod) =>
     setChosen((c) =>
       c.includes(m)
@@ -95,20 +96,14 @@ export function CompareView() {
             );
           })}
         </fieldset>
-        <label className="compare-updates">
-          updates{' '}
-          <input
-            type="number"
-            data-testid="compare-updates"
-            min={1}
-            max={MAX_COMPARE_UPDATES}
-            step={1}
-            value={Number.isFinite(updates) ? updates : ''}
-            disabled={running}
-            aria-invalid={!validUpdates}
-            onChange={(e) => setUpdates(e.currentTarget.valueAsNumber)}
-          />
-        </label>
+        <UpdatesInput
+          testId="compare-updates"
+          className="compare-updates"
+          value={updates}
+          max={MAX_COMPARE_UPDATES}
+          disabled={running}
+          onChange={setUpdates}
+        />
         {running ? (
           <button type="button" data-testid="compare-stop" onClick={stopComparison}>
             Stop
@@ -117,7 +112,7 @@ export function CompareView() {
           <button
             type="button"
             data-testid="compare-run"
-            disabled={!runnable.length || !validUpdates}
+            disabled={!runnable.length || !updatesValid}
             onClick={() => requestComparison({ methods: runnable, updates })}
           >
             {slot.result ? 'Run again' : 'Run'}

@@ -11,7 +11,10 @@ import { engine } from '../../state/engine';
 import { useApp } from '../../state/store';
 import { hostSvg, sectionStyle, useLiveDraw, type Size } from './common';
 import { drawMetaCurves, drawMetaFit } from './metaDraw';
+import { UpdatesInput, validUpdates } from '../components/UpdatesInput';
 
+/** The most meta-updates one press of Train may ask for. */
+const MAX_META_UPDATES = 10_000;
 /** Meta-updates one press of Train runs (of each rule). */
 export const META_TRAIN_UPDATES = 100;
 
@@ -44,7 +47,7 @@ export function MetaFitView() {
       : slot.status === 'failed'
         ? `not trained: ${slot.message ?? 'it failed'}`
         : 'ω₀ from the seed; nothing learned yet';
-  const valid = Number.isInteger(updates) && updates >= 1 && updates <= 10_000;
+  const valid = validUpdates(updates, MAX_META_UPDATES);
   return (
     <section
       data-testid="view-meta"
@@ -53,20 +56,14 @@ export function MetaFitView() {
       style={{ ...sectionStyle, display: 'flex', flexDirection: 'column', height: '100%' }}
     >
       <div className="view-toolbar meta-toolbar">
-        <label className="meta-updates">
-          updates{' '}
-          <input
-            type="number"
-            data-testid="meta-updates"
-            min={1}
-            max={10_000}
-            step={1}
-            value={Number.isFinite(updates) ? updates : ''}
-            disabled={running}
-            aria-invalid={!valid}
-            onChange={(e) => setUpdates(e.currentTarget.valueAsNumber)}
-          />
-        </label>
+        <UpdatesInput
+          testId="meta-updates"
+          className="meta-updates"
+          value={updates}
+          max={MAX_META_UPDATES}
+          disabled={running}
+          onChange={setUpdates}
+        />
         {running ? (
           <button type="button" data-testid="meta-stop" onClick={stopMeta}>
             Stop

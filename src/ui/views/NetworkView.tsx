@@ -12,7 +12,7 @@ import { drawNetwork } from './networkDraw';
 
 export { CANVAS_BUCKETS, EDGE_CHUNK } from './networkCanvasEdges';
 export { CANVAS_THRESHOLD, drawNetwork } from './networkDraw';
-export { largestUpdates, MAX_EDGES, networkEdges } from './networkEdgeModel';
+export { largestUpdates, MAX_EDGES, networkEdgeSteps } from './networkEdgeModel';
 export { FLASH_INTERVAL } from './networkFlash';
 export { networkLayout } from './networkLayout';
 export type { NetworkOptions } from './networkState';

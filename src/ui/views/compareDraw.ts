@@ -10,6 +10,7 @@ import type { CompareMethod, ComparePoint, CompareResult } from '../../worker/pr
 import type { AnalysisSlot } from '../../state/analyses';
 import { METHOD_INFO } from '../../engine/compareMethods';
 import { OKABE_ITO, strokeScale } from '../theme';
+import { drawLegendRow } from './legendRow';
 import type { DOMRectLike } from './sweepDraw';
 import {
   drawAxis,
@@ -158,40 +159,19 @@ export function drawCompare(
 
 /** The legend (swatch + label per method, wrapped to the width); returns its bottom y. */
 function drawLegend(g: SVGGElement, result: CompareResult, width: number, fs: number): number {
-  const lg = layer(g, 'g', 'legend');
-  lg.setAttribute('aria-label', 'Legend');
-  while (lg.firstChild) lg.removeChild(lg.firstChild);
-  const sw = strokeScale();
-  let x = 4;
-  let y = fs + 2;
-  for (const s of result.series) {
-    const text = legendText(s.method, s.status);
-    const w = 22 + textWidth(text.length, fs) * 0.85 + fs;
-    if (x > 4 && x + w > width) {
-      x = 4;
-      y += fs * 1.5;
-    }
-    const item = layer(lg, 'g', `legend-item legend-${s.method}`);
-    const { colour, dash } = METHOD_STYLE[s.method];
-    const swatch = layer(item, 'line', 'swatch');
-    setAttrs(swatch, {
-      x1: x,
-      x2: x + 18,
-      y1: y - fs * 0.35,
-      y2: y - fs * 0.35,
-      stroke: colour,
-      'stroke-width': 2.5 * sw,
-      'stroke-dasharray': dash || null,
-    });
-    const t = label(item, 'legend-label', text, x + 22, y);
-    t.setAttribute('fill', INK);
-    if (s.message) {
-      const title = layer(item, 'title', 'why');
-      title.textContent = s.message;
-    }
-    x += w;
-  }
-  return y;
+  const bottom = drawLegendRow(
+    g,
+    result.series.map((s) => ({
+      key: s.method,
+      text: legendText(s.method, s.status),
+      ...METHOD_STYLE[s.method],
+      title: s.message ?? undefined,
+    })),
+    width,
+    fs,
+  );
+  layer(g, 'g', 'legend').setAttribute('aria-label', 'Legend');
+  return bottom;
 }
 
 function drawPanel(

@@ -14,6 +14,7 @@ import type { AnalysisSlot } from '../../state/analyses';
 import type { MetaMethod } from '../../engine/meta/config';
 import type { MetaView } from '../../worker/protocol';
 import { OKABE_ITO, strokeScale } from '../theme';
+import { drawLegendRow } from './legendRow';
 import {
   drawAxis,
   emptyMessage,
@@ -66,46 +67,6 @@ export function metaEmptyText(m: MetaModel): string {
   return 'Train (in this view) to meta-learn ω: LCP, the implicit gradient and first order side by side';
 }
 
-/** A legend row of swatches; returns its bottom y. */
-function legend(
-  g: SVGGElement,
-  items: { key: string; text: string; colour: string; dash: string; dot?: boolean }[],
-  width: number,
-  fs: number,
-): number {
-  const lg = layer(g, 'g', 'legend');
-  while (lg.firstChild) lg.removeChild(lg.firstChild);
-  const sw = strokeScale();
-  let x = 4;
-  let y = fs + 2;
-  for (const it of items) {
-    const w = 22 + textWidth(it.text.length, fs) * 0.85 + fs;
-    if (x > 4 && x + w > width) {
-      x = 4;
-      y += fs * 1.5;
-    }
-    const item = layer(lg, 'g', `legend-item legend-${it.key}`);
-    if (it.dot) {
-      const c = layer(item, 'circle', 'swatch');
-      setAttrs(c, { cx: x + 9, cy: y - fs * 0.35, r: 3 * sw, fill: it.colour });
-    } else {
-      const s = layer(item, 'line', 'swatch');
-      setAttrs(s, {
-        x1: x,
-        x2: x + 18,
-        y1: y - fs * 0.35,
-        y2: y - fs * 0.35,
-        stroke: it.colour,
-        'stroke-width': 2.5 * sw,
-        'stroke-dasharray': it.dash || null,
-      });
-    }
-    label(item, 'legend-label', it.text, x + 22, y).setAttribute('fill', INK);
-    x += w;
-  }
-  return y;
-}
-
 /** Draw the task view: support points, the true curve and the three predictions. */
 export function drawMetaFit(svg: SVGSVGElement, model: MetaModel, size: Size): Box | null {
   sizeSvg(svg, size);
@@ -116,7 +77,7 @@ export function drawMetaFit(svg: SVGSVGElement, model: MetaModel, size: Size): B
   const sw = strokeScale();
   const { width, height } = size;
   const g = layer(svg, 'g', 'meta-fit');
-  const legendBottom = legend(
+  const legendBottom = drawLegendRow(
     g,
     [
       ...FIT_CURVES.map((c) => ({ key: c.key, text: c.text, colour: c.colour, dash: c.dash })),
@@ -203,7 +164,7 @@ export function drawMetaCurves(svg: SVGSVGElement, model: MetaModel, size: Size)
   const fs = fontSize();
   const { width, height } = size;
   const g = layer(svg, 'g', 'meta-curves');
-  const legendBottom = legend(
+  const legendBottom = drawLegendRow(
     g,
     view.series.map((s) => ({
       key: s.method,

@@ -195,7 +195,7 @@ function drawEdges(
           })
       : (step: () => void) => step();
     const show = ({ edges, total }: { edges: Edge[]; total: number }) => {
-      const counted = st.edgeCount.shown === edges.length && st.edgeCount.total === total;
+      const sameCount = st.edgeCount.shown === edges.length && st.edgeCount.total === total;
       st.edgeCount = { shown: edges.length, total };
       const onCanvas = edges.length > threshold;
       root.dataset.edges = onCanvas ? 'canvas' : 'svg';
@@ -204,7 +204,7 @@ function drawEdges(
         next(() => {
           drawSvgEdges(svg, edgeLayer, st, weights, edges, onCanvas, layout, sw, training);
           // The caption counts the edges: drawn again when the count changed.
-          if (spread && !counted && st.lastCall)
+          if (spread && !sameCount && st.lastCall)
             drawNetwork(root, st.lastCall.view, { ...st.lastCall.options, now: undefined });
         });
       });

@@ -49,11 +49,9 @@ function matrixSpecs(
 
 /** Is entry `idx` of the spec's matrix an edge to draw (non-zero, unmasked, no self-loop)? */
 function kept(spec: MatrixSpec, mask: Float32Array | null, idx: number): boolean {
-  const v = spec.mat.data[idx];
-  if (v === 0 || !Number.isFinite(v)) return false;
-  if (spec.param !== 'W') return true;
   const cols = spec.mat.cols;
-  return Math.floor(idx / cols) !== idx % cols && (mask === null || mask[idx] !== 0);
+  const [i, j] = [Math.floor(idx / cols), idx % cols];
+  return isEdge(spec.mat.data[idx], spec.param === 'W', mask, i, j, idx);
 }
 
 function edgeOf(spec: MatrixSpec, idx: number, s: number): Edge {
@@ -150,19 +148,6 @@ export function* networkEdgeSteps(
   edges.sort((a, b) => a.s - b.s);
   if (edges.length > limit) edges.splice(0, edges.length - limit);
   return { edges, total };
-}
-
-/** networkEdgeSteps at once. */
-export function networkEdges(
-  weights: WeightsSnapshot,
-  layout: NetworkLayout,
-  limit: number,
-): { edges: Edge[]; total: number } {
-  const steps = networkEdgeSteps(weights, layout, limit);
-  for (;;) {
-    const r = steps.next();
-    if (r.done) return r.value;
-  }
 }
 
 /** The `count` drawable edges with the largest |Δ| of the last update (W, U and D together),

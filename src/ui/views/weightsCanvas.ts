@@ -7,7 +7,7 @@ import { color as d3color, select } from 'd3';
 import type { Matrix } from '../../worker/protocol';
 import { diverging } from '../theme';
 import { setAttr, setAttrs, setStyle, softContext } from './common';
-import { requestDraw } from './frameBudget';
+import { cancelDraw, requestDraw } from './frameBudget';
 import { panelGrid, type PanelBox } from './weightsModel';
 
 /** The LUT's index (0–255) of v on the signed scale with colour limit `limit`. */
@@ -89,16 +89,20 @@ export function paintPanel(
   }
   // A big matrix's pixels in a frame step of their own: an MNIST net's panels painted together,
   // after the panels' model, were a long task at every weights snapshot. The old pixels stay
-  // until then; a newer paint of the canvas drops this one.
-  const job = (paintJobs.get(canvas) ?? 0) + 1;
-  paintJobs.set(canvas, job);
-  requestDraw(() => {
-    if (paintJobs.get(canvas) === job) paintCanvas(canvas, m, limit, panel.mask);
-  });
+  // until then; a newer paint of the canvas replaces this one in the queue.
+  const waiting = pendingPaints.get(canvas);
+  if (waiting !== undefined) cancelDraw(waiting);
+  pendingPaints.set(
+    canvas,
+    requestDraw(() => {
+      pendingPaints.delete(canvas);
+      paintCanvas(canvas, m, limit, panel.mask);
+    }),
+  );
 }
 
-/** The latest paint asked of each big matrix's canvas. */
-const paintJobs = new WeakMap<HTMLCanvasElement, number>();
+/** The queued paint of each big matrix's canvas (its frame-queue id). */
+const pendingPaints = new WeakMap<HTMLCanvasElement, number>();
 
 /** The cell of a rows × cols grid under the pointer of `ev` on its target, or null outside it. */
 export function cellUnder(ev: MouseEvent, rows: number, cols: number): [number, number] | null {
