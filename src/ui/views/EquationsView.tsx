@@ -331,18 +331,24 @@ export function drawEquations(
     const value = live.value(view, config);
     const text = muted && Number.isFinite(value) ? `${fmt(value)} (not meaningful)` : fmt(value);
     if (el.textContent !== text) el.textContent = text;
-    const opacity = muted ? '0.55' : '';
+    const opacity = muted ? FADED : '';
     if (el.style.opacity !== opacity) el.style.opacity = opacity;
   }
-  // The controller's equations fade while control is off (titles stay: they must stay legible,
-  // and 0.62 keeps the faded math above a 4.5:1 contrast).
+  // The controller's equations fade while control is off (titles stay: they must stay legible).
   const on = view.latest?.control ?? false;
   for (const el of Array.from(container.querySelectorAll<HTMLElement>('[data-control="1"]'))) {
     if (el.classList.contains('eq-title')) continue;
-    const opacity = on ? '' : '0.62';
+    const opacity = on ? '' : FADED;
     if (el.style.opacity !== opacity) el.style.opacity = opacity;
   }
 }
+
+/**
+ * The opacity of faded text (a value at float noise, the controller's equations while control is
+ * off): 0.62 keeps it above a 4.5:1 contrast on the panel (0.55, which the muted values had, gave
+ * about 3.9:1, an axe violation whenever the cosine was at noise).
+ */
+const FADED = '0.62';
 
 /** The memory line: bytes per update for LCP, RBP and BPTT (engine/memory.ts), as text. */
 function drawMemory(container: HTMLElement, view: SimView, options: EquationsOptions): void {
