@@ -263,7 +263,10 @@ describe('divergence and a dead engine', () => {
     );
     await page.getByTestId('session-restore').click();
     await expect.poll(async () => (await latest(page))?.n, { timeout: 60_000 }).toBe(48);
-    expect(await statusNumber(page, 'status-updates')).toBeGreaterThan(20);
+    // The status bar renders the restored snapshot a frame after the store has it.
+    await expect
+      .poll(() => statusNumber(page, 'status-updates'), { timeout: 10_000 })
+      .toBeGreaterThan(20);
     expect(await page.getByTestId('chapter-menu').inputValue()).toBe('deep-feed-forward');
     expect(await page.getByTestId('scene-title').count()).toBe(1);
     await context.close();
