@@ -54,6 +54,8 @@ const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--no-first-run',
   '--disable-sync',
+  // Experiments: more flags for the browser (e.g. CHROMIUM_EXTRA='--js-flags=--no-liftoff').
+  ...(process.env.CHROMIUM_EXTRA?.split(' ').filter(Boolean) ?? []),
 ];
 
 interface Figure {

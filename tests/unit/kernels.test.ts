@@ -26,6 +26,7 @@ import {
   hasFusedKernel,
   packState,
   STAT,
+  STATUS,
   unpackState,
 } from '../../src/engine/kernels';
 import {
@@ -586,14 +587,14 @@ describe('WASM step module: blocked products, threads, relaxed SIMD', () => {
     await selectBackend('wasm');
   });
   afterAll(async () => {
-    setWasmKernelOptions({ threads: 'auto', fma: true, threadFrom: undefined });
+    setWasmKernelOptions({ threads: 'auto', fma: true, threadFrom: undefined, spin: undefined });
     await selectBackend('cpu');
   });
 
   /** Final packed state and stats of `steps` fused steps from c.start (tol < 0: all steps). */
-  function fusedRun(c: Case, dt: number, steps: number) {
+  function fusedRun(c: Case, dt: number, steps: number, tol = -1) {
     const packed = packState(c.start);
-    const out = fusedSteps(c.net, c.ctrl, dt, c.p, packed, c.controlled, { steps, tol: -1 });
+    const out = fusedSteps(c.net, c.ctrl, dt, c.p, packed, c.controlled, { steps, tol });
     const state = Float32Array.from(out.state.dataSync());
     const stats = Float32Array.from(out.stats.dataSync());
     tf.dispose([packed, out.state, out.stats]);
@@ -655,6 +656,46 @@ describe('WASM step module: blocked products, threads, relaxed SIMD', () => {
         disposeCase(c);
       }
     }
+  });
+
+  it('ends a job on the same step on 1 and 2 threads: settled, diverged, or out of steps', async () => {
+    // Rows split: a thread computes step t before it decides on step t − 1 (docs/performance.md),
+    // so a job that ends early drops one step computed ahead; the result must not show it.
+    const dims = { n: 256, m: 3, k: 10, batch: 16 };
+    const ends: number[] = [];
+    // spin 1: a thread that waits for the other sleeps at once (memory.atomic.wait32).
+    for (const [dt, tol, gain, spin] of [
+      [0.2, 1e-3, 1, undefined],
+      [0.2, 1e-3, 1, 1],
+      [0.2, 1e-5, 1, 1],
+      [0.2, -1, 1, 1],
+      [1.9, 1e-6, 60, 1],
+    ] as const) {
+      const c = makeCase(53, 'dynamic-inversion', 'mse', 'tanh', dims);
+      const big = tf.mul(c.net.params.W, gain);
+      c.net.params.W.dispose();
+      c.net.params.W = big;
+      try {
+        setWasmKernelOptions({ threads: 1 });
+        const one = fusedRun(c, dt, 200, tol);
+        setWasmKernelOptions({ threads: 2, threadFrom: 0, spin });
+        expect((await prepareWasmKernel()).threads).toBe(2);
+        expect(wasmKernelThreads(dims.batch, dims.n, dims.k)).toBe(2);
+        const two = fusedRun(c, dt, 200, tol);
+        expect(two.state).toEqual(one.state);
+        expect(two.stats).toEqual(one.stats);
+        ends.push(one.stats[STAT.status]);
+      } finally {
+        disposeCase(c);
+      }
+    }
+    expect(ends.slice(0, 4)).toEqual([
+      STATUS.converged,
+      STATUS.converged,
+      STATUS.converged,
+      STATUS.running,
+    ]);
+    expect(ends[4]).toBeGreaterThanOrEqual(STATUS.nonFinite);
   });
 
   it('relax on 2 threads stops on the same step as the reference path', async () => {

@@ -40,6 +40,8 @@ export interface WasmKernelOptions {
   threadFrom?: number;
   /** With threads 'auto': cores left to others (the app keeps one for drawing the page). */
   keepCores?: number;
+  /** Spin iterations before a waiting helper sleeps (tests). */
+  spin?: number;
 }
 
 const options: WasmKernelOptions = { fma: true, simd: true, threads: 'auto' };
@@ -74,6 +76,7 @@ function stepEngine(): StepEngine | null {
       unroll: options.unroll,
       threadFrom: options.threadFrom,
       keepCores: options.keepCores,
+      spin: options.spin,
     });
     // Helpers come up in the background; dispatches use them once they are ready.
     void engine.startHelpers();

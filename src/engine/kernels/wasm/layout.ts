@@ -80,6 +80,8 @@ export const SYNC = {
   barGen: 1152,
   waiters: 1216,
   quit: 1280,
+  /** Per thread (64 bytes apart): the last step whose row sums it has written (rows split). */
+  posted: 1344,
 } as const;
 
 export const KIND = { free: 0, dynamic: 1, linear: 2 } as const;

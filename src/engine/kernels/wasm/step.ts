@@ -37,7 +37,7 @@ import {
   type ValType,
 } from './emit';
 import { EPS32, NORM_FLOOR } from '../spec';
-import { D, F, F32_AT, F64_AT, I, KC, KIND, SYNC } from './layout';
+import { D, F, F32_AT, F64_AT, I, KC, KIND, MAX_THREADS, SYNC } from './layout';
 
 export interface StepModuleOptions {
   /** f32x4.relaxed_madd in the products (an FMA where the engine has one). */
@@ -54,6 +54,9 @@ export interface StepModuleOptions {
 
 const i32s = (n: number): ValType[] => Array<ValType>(n).fill(I32);
 
+/** Spin iterations before a waiting thread sleeps (a step at 256 × 64 takes a few hundred µs). */
+const SPIN = 20000;
+
 /** acc = acc + a·b (v128 locals). */
 function madd(f: Fn, fma: boolean, acc: Local, a: Local, b: Local): void {
   if (fma) f.get(a).get(b).get(acc).simd(Simd.f32x4RelaxedMadd).set(acc);
@@ -69,7 +72,7 @@ function gemm(f: Fn, o: StepModuleOptions): void {
     f.param(i),
   );
   const MR = o.tileRows ?? 2;
-  const U = o.unroll ?? 2;
+  const U = o.unroll ?? 4;
   const kb = f.local(I32);
   const klen = f.local(I32);
   const acc = f.local(I32);
@@ -777,7 +780,7 @@ function waitWhileEqual(f: Fn, addr: Local, offset: number, seen: Local, o: Step
     f.loop(() => {
       f.get(addr).atomic(Atomic.i32Load, offset).get(seen).op(Op.i32Ne).brIf(1);
       f.get(spins).i32(1).op(Op.i32Add).tee(spins);
-      f.i32(o.spin ?? 20000)
+      f.i32(o.spin ?? SPIN)
         .op(Op.i32GtS)
         .if_(() => {
           f.get(addr).i32(1).atomic(Atomic.i32RmwAdd, SYNC.waiters).op(Op.drop);
@@ -822,6 +825,39 @@ function barrier(f: Fn, o: StepModuleOptions): void {
       },
       () => waitWhileEqual(f, ctx, SYNC.barGen, gen, o),
     );
+}
+
+/**
+ * awaitStep(ctx, T, step): wait until each of the T threads has posted `step` (rows split: its
+ * row sums of that step are written). A function of its own: V8's baseline compiler (Node 20)
+ * lost track of the caller's locals across memory.atomic.wait32 inside the long run().
+ */
+function awaitStep(f: Fn, o: StepModuleOptions): void {
+  const [ctx, T, step] = [f.param(0), f.param(1), f.param(2)];
+  const j = f.local(I32);
+  const addr = f.local(I32);
+  const seen = f.local(I32);
+  const spins = f.local(I32);
+  f.i32(0).set(j);
+  f.whileLt(j, T, 1, () => {
+    f.get(ctx).get(j).i32(6).op(Op.i32Shl).op(Op.i32Add).set(addr);
+    f.i32(0).set(spins);
+    f.block(() =>
+      f.loop(() => {
+        f.get(addr).atomic(Atomic.i32Load, SYNC.posted).tee(seen).get(step).op(Op.i32GeS);
+        f.brIf(1);
+        f.get(spins).i32(1).op(Op.i32Add).tee(spins);
+        f.i32(o.spin ?? SPIN)
+          .op(Op.i32GtS)
+          .if_(() => {
+            f.get(ctx).i32(1).atomic(Atomic.i32RmwAdd, SYNC.waiters).op(Op.drop);
+            f.get(addr).get(seen).i64(-1).atomic(Atomic.wait32, SYNC.posted).op(Op.drop);
+            f.get(ctx).i32(-1).atomic(Atomic.i32RmwAdd, SYNC.waiters).op(Op.drop);
+          });
+        f.br(0);
+      }),
+    );
+  });
 }
 
 /** run(ctx, tid): thread tid's share of the job; thread 0 writes the outputs. */
@@ -934,280 +970,360 @@ function run(f: Fn, mod: ModuleBuilder): void {
   };
   const rowOff = (base: Local, bytes: Local) =>
     f.get(base).get(r0).get(bytes).op(Op.i32Mul).op(Op.i32Add);
+  // This thread's "posted" word: the last step whose row sums it has written (rows split).
+  const postAddr = L();
+  f.get(ctx).get(tid).i32(6).op(Op.i32Shl).op(Op.i32Add).set(postAddr);
+  const post = (step: Local) => {
+    f.get(postAddr).get(step).atomic(Atomic.i32Store, SYNC.posted);
+    f.get(ctx)
+      .atomic(Atomic.i32Load, SYNC.waiters)
+      .if_(() => {
+        f.get(postAddr).i32(0x7fffffff).atomic(Atomic.notify, SYNC.posted).op(Op.drop);
+      });
+  };
+  const waitForPosts = (step: Local) => {
+    f.get(ctx).get(T).get(step);
+    call('awaitStep');
+  };
 
-  f.block(() =>
-    f.loop(() => {
-      f.get(t).get(steps).op(Op.i32GeS).brIf(1);
-      f.get(t).i32(1).op(Op.i32Add).set(t);
-      // next = (cur + 1) mod 3
-      f.get(cur).i32(1).op(Op.i32Add).tee(nxt).i32(3).op(Op.i32Eq);
-      f.if_(() => f.i32(0).set(nxt));
-      for (const [local, set, blk] of [
-        [aPhi, cur, 0],
-        [aPsi, cur, 1],
-        [aY, cur, 2],
-        [aUI, cur, 3],
-        [bPhi, nxt, 0],
-        [bPsi, nxt, 1],
-        [bY, nxt, 2],
-        [bUI, nxt, 3],
-      ] as const) {
-        setPtr(set, blk);
-        f.set(local);
-      }
-      // r, s = ρ(φ), ρ′(φ) for this thread's rows (every column: the products need whole rows);
-      // with φ frozen (c_φ = 0: RBP's adjoint, M(φ)u) once per dispatch, as φ′ = φ bit for bit.
-      f.get(t)
-        .i32(1)
-        .op(Op.i32Eq)
-        .get(cPhi)
-        .f32(0)
-        .op(Op.f32Ne)
-        .op(Op.i32Or)
-        .if_(() => {
-          rowOff(aPhi, rowB);
-          rowOff(rT, rowB);
-          rowOff(sT, rowB);
-          f.get(r1).get(r0).op(Op.i32Sub).get(np).op(Op.i32Mul).get(act);
-          call('act');
-        });
-      // g, u
-      f.get(kind).if_(() => {
-        f.get(aY)
-          .get(aUI)
-          .get(ctx)
-          .i32load(4 * I.target)
-          .get(gT)
-          .get(uT);
-        f.get(r0).get(r1).get(k).get(kq).get(loss).get(ki).get(kp);
-        call('outputControl');
+  // Step t: t += 1, then state set (t mod 3) from set (t − 1) mod 3 on this thread's share.
+  const computeStep = () => {
+    f.get(t).i32(1).op(Op.i32Add).set(t);
+    // next = (cur + 1) mod 3
+    f.get(cur).i32(1).op(Op.i32Add).tee(nxt).i32(3).op(Op.i32Eq);
+    f.if_(() => f.i32(0).set(nxt));
+    for (const [local, set, blk] of [
+      [aPhi, cur, 0],
+      [aPsi, cur, 1],
+      [aY, cur, 2],
+      [aUI, cur, 3],
+      [bPhi, nxt, 0],
+      [bPsi, nxt, 1],
+      [bY, nxt, 2],
+      [bUI, nxt, 3],
+    ] as const) {
+      setPtr(set, blk);
+      f.set(local);
+    }
+    // r, s = ρ(φ), ρ′(φ) for this thread's rows (every column: the products need whole rows);
+    // with φ frozen (c_φ = 0: RBP's adjoint, M(φ)u) once per dispatch, as φ′ = φ bit for bit.
+    f.get(t)
+      .i32(1)
+      .op(Op.i32Eq)
+      .get(cPhi)
+      .f32(0)
+      .op(Op.f32Ne)
+      .op(Op.i32Or)
+      .if_(() => {
+        rowOff(aPhi, rowB);
+        rowOff(rT, rowB);
+        rowOff(sT, rowB);
+        f.get(r1).get(r0).op(Op.i32Sub).get(np).op(Op.i32Mul).get(act);
+        call('act');
       });
-      // A = ρ(φ)Wᵀ (and yd = ρ(φ)Dᵀ where this thread owns the outputs)
-      const gemmCall = (
-        x: Local,
-        ldx: Local,
-        ySlot: number,
-        cSlot: number,
-        ldc: Local,
-        panelsFrom: () => void,
-        m: Local,
-        acc: number,
-      ) => {
-        f.get(x).get(ldx);
-        f.get(ctx).i32load(4 * ySlot);
-        f.get(ctx).i32load(4 * cSlot);
-        f.get(ldc).get(r0).get(r1);
-        panelsFrom();
-        f.get(m).i32(acc);
-        call('gemm');
-      };
-      const own = () => f.get(p0).get(p1);
-      f.get(cPhi)
-        .f32(0)
-        .op(Op.f32Ne)
-        .if_(() => gemmCall(rT, rowB, I.Y0, I.A, rowB, own, n, 0));
-      // Readout `units` has no Dρ(φ) and no Dᵀu (or F u): u enters ψ in updateN.
-      f.get(ownsK)
-        .get(units)
-        .op(Op.i32Eqz)
-        .op(Op.i32And)
-        .if_(() =>
-          gemmCall(rT, rowB, I.Yd, I.yd, rowK, () => f.i32(0).get(kq).i32(4).op(0x76), n, 0),
-        );
-      f.get(kind)
-        .i32(KIND.dynamic)
-        .op(Op.i32Eq)
-        .if_(() => {
-          gemmCall(aPsi, rowB, I.Y1, I.P, rowB, own, n, 0);
-          f.get(units)
-            .op(Op.i32Eqz)
-            .if_(() => gemmCall(uT, rowK, I.Y2, I.P, rowB, own, k, 1));
-        });
-      f.get(kind)
-        .i32(KIND.linear)
-        .op(Op.i32Eq)
-        .if_(() => gemmCall(uT, rowK, I.Y2, I.P, rowB, own, k, 0));
-      // φ′, ψ′ on this thread's rows × panels
-      f.get(aPhi).get(aPsi).get(bPhi).get(bPsi);
-      f.get(ctx).i32load(4 * I.A);
-      f.get(ctx).i32load(4 * I.drive);
-      f.get(ctx).i32load(4 * I.P);
-      f.get(sT).get(r0).get(r1);
-      f.get(p0).i32(4).op(Op.i32Shl).get(p1).i32(4).op(Op.i32Shl);
-      f.get(np).get(kind);
-      f.get(bY).get(uT).get(n).get(k).get(kq).get(units);
-      f.get(cPhi).get(cPsi);
-      call('updateN');
-      // y′, u_I′
-      f.get(ownsK).if_(() => {
-        f.get(aY).get(aUI).get(bY).get(bUI);
-        f.get(ctx).i32load(4 * I.yd);
-        f.get(ctx).i32load(4 * I.d);
-        f.get(gT).get(uT).get(r0).get(r1).get(k).get(kq);
-        f.get(kind).i32(0).op(Op.i32Ne);
-        f.get(units);
-        f.get(cY).get(cU).get(alpha);
-        call('updateK');
+    // g, u
+    f.get(kind).if_(() => {
+      f.get(aY)
+        .get(aUI)
+        .get(ctx)
+        .i32load(4 * I.target)
+        .get(gT)
+        .get(uT);
+      f.get(r0).get(r1).get(k).get(kq).get(loss).get(ki).get(kp);
+      call('outputControl');
+    });
+    // A = ρ(φ)Wᵀ (and yd = ρ(φ)Dᵀ where this thread owns the outputs)
+    const gemmCall = (
+      x: Local,
+      ldx: Local,
+      ySlot: number,
+      cSlot: number,
+      ldc: Local,
+      panelsFrom: () => void,
+      m: Local,
+      acc: number,
+    ) => {
+      f.get(x).get(ldx);
+      f.get(ctx).i32load(4 * ySlot);
+      f.get(ctx).i32load(4 * cSlot);
+      f.get(ldc).get(r0).get(r1);
+      panelsFrom();
+      f.get(m).i32(acc);
+      call('gemm');
+    };
+    const own = () => f.get(p0).get(p1);
+    f.get(cPhi)
+      .f32(0)
+      .op(Op.f32Ne)
+      .if_(() => gemmCall(rT, rowB, I.Y0, I.A, rowB, own, n, 0));
+    // Readout `units` has no Dρ(φ) and no Dᵀu (or F u): u enters ψ in updateN.
+    f.get(ownsK)
+      .get(units)
+      .op(Op.i32Eqz)
+      .op(Op.i32And)
+      .if_(() =>
+        gemmCall(rT, rowB, I.Yd, I.yd, rowK, () => f.i32(0).get(kq).i32(4).op(0x76), n, 0),
+      );
+    f.get(kind)
+      .i32(KIND.dynamic)
+      .op(Op.i32Eq)
+      .if_(() => {
+        gemmCall(aPsi, rowB, I.Y1, I.P, rowB, own, n, 0);
+        f.get(units)
+          .op(Op.i32Eqz)
+          .if_(() => gemmCall(uT, rowK, I.Y2, I.P, rowB, own, k, 1));
       });
-      // Sums per row: this thread's rows before the barrier (rows split), or every row after it
-      // from the thread's own copy (panel split: other threads wrote parts of each row).
-      const sums = (from: () => void, to: () => void, out: () => void) => {
-        f.get(aPhi).get(aPsi).get(aY).get(aUI).get(bPhi).get(bPsi).get(bY).get(bUI);
-        from();
-        to();
-        f.get(np).get(kq);
-        out();
-        call('rowSums');
-      };
-      // rowSums[t & 1]
-      const shared = () =>
-        f
-          .get(ctx)
-          .get(t)
-          .i32(1)
-          .op(Op.i32And)
-          .i32(2)
+    f.get(kind)
+      .i32(KIND.linear)
+      .op(Op.i32Eq)
+      .if_(() => gemmCall(uT, rowK, I.Y2, I.P, rowB, own, k, 0));
+    // φ′, ψ′ on this thread's rows × panels
+    f.get(aPhi).get(aPsi).get(bPhi).get(bPsi);
+    f.get(ctx).i32load(4 * I.A);
+    f.get(ctx).i32load(4 * I.drive);
+    f.get(ctx).i32load(4 * I.P);
+    f.get(sT).get(r0).get(r1);
+    f.get(p0).i32(4).op(Op.i32Shl).get(p1).i32(4).op(Op.i32Shl);
+    f.get(np).get(kind);
+    f.get(bY).get(uT).get(n).get(k).get(kq).get(units);
+    f.get(cPhi).get(cPsi);
+    call('updateN');
+    // y′, u_I′
+    f.get(ownsK).if_(() => {
+      f.get(aY).get(aUI).get(bY).get(bUI);
+      f.get(ctx).i32load(4 * I.yd);
+      f.get(ctx).i32load(4 * I.d);
+      f.get(gT).get(uT).get(r0).get(r1).get(k).get(kq);
+      f.get(kind).i32(0).op(Op.i32Ne);
+      f.get(units);
+      f.get(cY).get(cU).get(alpha);
+      call('updateK');
+    });
+  };
+  // Sums per row: this thread's rows before the barrier (rows split), or every row after it
+  // from the thread's own copy (panel split: other threads wrote parts of each row).
+  const sums = (from: () => void, to: () => void, out: () => void) => {
+    f.get(aPhi).get(aPsi).get(aY).get(aUI).get(bPhi).get(bPsi).get(bY).get(bUI);
+    from();
+    to();
+    f.get(np).get(kq);
+    out();
+    call('rowSums');
+  };
+  // rowSums[step & 1]
+  const shared = (step: Local) =>
+    f
+      .get(ctx)
+      .get(step)
+      .i32(1)
+      .op(Op.i32And)
+      .i32(2)
+      .op(Op.i32Shl)
+      .op(Op.i32Add)
+      .i32load(4 * I.rowSums);
+
+  /**
+   * The stopping rule on step d's sums (at sp): accept it (done = d) or end the job with a status;
+   * `exit` is the branch depth that leaves the step loop.
+   */
+  const decide = (d: Local, exit: number) => {
+    // Block sums in row order, in float64.
+    for (const s of S) f.f64(0).set(s);
+    f.i32(0).set(row);
+    f.whileLt(row, B, 1, () => {
+      for (let i = 0; i < 8; i++)
+        f.get(S[i])
+          .get(sp)
+          .get(row)
+          .i32(6)
           .op(Op.i32Shl)
           .op(Op.i32Add)
-          .i32load(4 * I.rowSums);
-      f.get(split).if_(
-        () => {},
-        () =>
-          sums(
-            () => f.get(r0),
-            () => f.get(r1),
-            shared,
-          ),
-      );
-      f.get(ctx).get(T);
-      call('barrier');
-      f.get(split).if_(
-        () => {
-          sums(
-            () => f.i32(0),
-            () => f.get(B),
-            () => f.get(priv),
+          .f64load(8 * i)
+          .op(Op.f64Add)
+          .set(S[i]);
+    });
+    // The stopping rule (spec.ts's residualOf and StopRule, in float64).
+    f.i32(0).set(bad);
+    for (let i = 0; i < 4; i++) {
+      f.get(S[2 * i])
+        .op(Op.f64Sqrt)
+        .set(dif[i]);
+      f.get(S[2 * i + 1])
+        .op(Op.f64Sqrt)
+        .set(nrm[i]);
+      for (const v of [dif[i], nrm[i]])
+        f.get(v).get(v).op(Op.f64Sub).f64(0).op(Op.f64Ne).get(bad).op(Op.i32Or).set(bad);
+    }
+    f.get(S[1]).get(S[3]).op(Op.f64Add).get(S[5]).op(Op.f64Add).get(S[7]).op(Op.f64Add);
+    f.op(Op.f64Sqrt).set(total);
+    f.f64(0).set(residual).f64(0).set(raw).f64(0).set(rms);
+    // float32 floors: φ, y, u_I: ε(‖X‖ + c_X‖state‖); ψ: ε(1 + c_ψ)‖ψ‖ + ‖ψ‖·floor(u_I)/‖u_I‖
+    const coef = (i: number) => cd(D.coef + i);
+    const floorOf = (i: number) => {
+      f.get(nrm[i]);
+      coef(i);
+      f.get(total).op(Op.f64Mul).op(Op.f64Add).f64(EPS32).op(Op.f64Mul);
+    };
+    for (const i of [0, 1, 2, 3]) {
+      if (i < 3) floorOf(i);
+      else {
+        f.f64(1);
+        coef(3);
+        f.op(Op.f64Add).get(nrm[3]).op(Op.f64Mul).f64(EPS32).op(Op.f64Mul);
+        f.get(nrm[3]).get(fuI).op(Op.f64Mul).get(nrm[2]).f64(NORM_FLOOR).op(Op.f64Add);
+        f.op(Op.f64Div).op(Op.f64Add);
+      }
+      f.set(fX);
+      if (i === 2) f.get(fX).set(fuI);
+      // residual = max(residual, max(0, d − f)/(dt(‖X‖ + 1e−6)))
+      f.get(residual);
+      f.get(dif[i]).get(fX).op(Op.f64Sub).f64(0).op(Op.f64Max);
+      f.get(dt).get(nrm[i]).f64(NORM_FLOOR).op(Op.f64Add).op(Op.f64Mul);
+      f.op(Op.f64Div).op(Op.f64Max).set(residual);
+      f.get(raw);
+      f.get(dif[i]).get(dt).get(nrm[i]).f64(NORM_FLOOR).op(Op.f64Add).op(Op.f64Mul).op(Op.f64Div);
+      f.op(Op.f64Max).set(raw);
+      // rms over blocks with units
+      cd(D.sizes + i);
+      f.f64(0)
+        .op(Op.f64Gt)
+        .if_(() => {
+          f.get(rms).get(nrm[i]);
+          cd(D.sizes + i);
+          f.op(Op.f64Sqrt).op(Op.f64Div).op(Op.f64Max).set(rms);
+        });
+    }
+    f.get(bad).if_(() => {
+      f.f64(NaN).set(residual).f64(NaN).set(raw).f64(NaN).set(rms);
+    });
+    // growing = residual > last ? growing + 1 : 0; last = residual; best = min(best, residual)
+    f.get(growing)
+      .i32(1)
+      .op(Op.i32Add)
+      .i32(0)
+      .get(residual)
+      .get(last)
+      .op(Op.f64Gt)
+      .op(Op.select)
+      .set(growing);
+    f.get(residual).set(last);
+    f.get(best).get(residual).op(Op.f64Min).set(best);
+    f.get(bad).if_(() => {
+      f.i32(2).set(status).br(exit);
+    });
+    f.get(rms)
+      .f64(1e6)
+      .op(Op.f64Gt)
+      .if_(() => {
+        f.i32(3).set(status).br(exit);
+      });
+    f.get(growing)
+      .i32(500)
+      .op(Op.i32GeS)
+      .get(residual)
+      .get(best)
+      .f64(1e3)
+      .op(Op.f64Mul)
+      .op(Op.f64Gt)
+      .op(Op.i32And)
+      .if_(() => {
+        f.i32(4).set(status).br(exit);
+      });
+    f.get(d).set(done);
+    f.get(residual)
+      .get(tol)
+      .op(Op.f64Le)
+      .if_(() => {
+        f.i32(1).set(status).br(exit);
+      });
+  };
+  const lagged = L();
+  const prev = L();
+  // Rows split on several threads: every row's dynamics are its own, so a thread computes step t
+  // before it waits for the others' sums of step t − 1 and decides on that step. The decisions
+  // are the same as with a barrier every step (same sums, same order); when one ends the job, the
+  // step computed ahead is dropped (its set is neither of the two the result may be in).
+  f.get(split).op(Op.i32Eqz).get(T).i32(1).op(Op.i32GtS).op(Op.i32And).set(lagged);
+  f.get(lagged).if_(
+    () =>
+      f.block(() =>
+        f.loop(() => {
+          f.get(t)
+            .get(steps)
+            .op(Op.i32LtS)
+            .if_(
+              () => {
+                computeStep();
+                f.get(t)
+                  .i32(1)
+                  .op(Op.i32GtS)
+                  .if_(() => {
+                    f.get(t).i32(1).op(Op.i32Sub).set(prev);
+                    waitForPosts(prev);
+                    shared(prev);
+                    f.set(sp);
+                    decide(prev, 4);
+                  });
+                sums(
+                  () => f.get(r0),
+                  () => f.get(r1),
+                  () => shared(t),
+                );
+                post(t);
+                f.get(nxt).set(cur);
+              },
+              () => {
+                // Every step computed: decide on the last.
+                f.get(t).if_(() => {
+                  waitForPosts(t);
+                  shared(t);
+                  f.set(sp);
+                  decide(t, 4);
+                });
+                f.br(2);
+              },
+            );
+          f.br(0);
+        }),
+      ),
+    () =>
+      f.block(() =>
+        f.loop(() => {
+          f.get(t).get(steps).op(Op.i32GeS).brIf(1);
+          computeStep();
+          f.get(split).if_(
+            () => {},
+            () =>
+              sums(
+                () => f.get(r0),
+                () => f.get(r1),
+                () => shared(t),
+              ),
           );
-          f.get(priv).set(sp);
-        },
-        () => {
-          shared();
-          f.set(sp);
-        },
-      );
-      // Block sums in row order, in float64.
-      for (const s of S) f.f64(0).set(s);
-      f.i32(0).set(row);
-      f.whileLt(row, B, 1, () => {
-        for (let i = 0; i < 8; i++)
-          f.get(S[i])
-            .get(sp)
-            .get(row)
-            .i32(6)
-            .op(Op.i32Shl)
-            .op(Op.i32Add)
-            .f64load(8 * i)
-            .op(Op.f64Add)
-            .set(S[i]);
-      });
-      // The stopping rule (spec.ts's residualOf and StopRule, in float64).
-      f.i32(0).set(bad);
-      for (let i = 0; i < 4; i++) {
-        f.get(S[2 * i])
-          .op(Op.f64Sqrt)
-          .set(dif[i]);
-        f.get(S[2 * i + 1])
-          .op(Op.f64Sqrt)
-          .set(nrm[i]);
-        for (const v of [dif[i], nrm[i]])
-          f.get(v).get(v).op(Op.f64Sub).f64(0).op(Op.f64Ne).get(bad).op(Op.i32Or).set(bad);
-      }
-      f.get(S[1]).get(S[3]).op(Op.f64Add).get(S[5]).op(Op.f64Add).get(S[7]).op(Op.f64Add);
-      f.op(Op.f64Sqrt).set(total);
-      f.f64(0).set(residual).f64(0).set(raw).f64(0).set(rms);
-      // float32 floors: φ, y, u_I: ε(‖X‖ + c_X‖state‖); ψ: ε(1 + c_ψ)‖ψ‖ + ‖ψ‖·floor(u_I)/‖u_I‖
-      const coef = (i: number) => cd(D.coef + i);
-      const floorOf = (i: number) => {
-        f.get(nrm[i]);
-        coef(i);
-        f.get(total).op(Op.f64Mul).op(Op.f64Add).f64(EPS32).op(Op.f64Mul);
-      };
-      for (const i of [0, 1, 2, 3]) {
-        if (i < 3) floorOf(i);
-        else {
-          f.f64(1);
-          coef(3);
-          f.op(Op.f64Add).get(nrm[3]).op(Op.f64Mul).f64(EPS32).op(Op.f64Mul);
-          f.get(nrm[3]).get(fuI).op(Op.f64Mul).get(nrm[2]).f64(NORM_FLOOR).op(Op.f64Add);
-          f.op(Op.f64Div).op(Op.f64Add);
-        }
-        f.set(fX);
-        if (i === 2) f.get(fX).set(fuI);
-        // residual = max(residual, max(0, d − f)/(dt(‖X‖ + 1e−6)))
-        f.get(residual);
-        f.get(dif[i]).get(fX).op(Op.f64Sub).f64(0).op(Op.f64Max);
-        f.get(dt).get(nrm[i]).f64(NORM_FLOOR).op(Op.f64Add).op(Op.f64Mul);
-        f.op(Op.f64Div).op(Op.f64Max).set(residual);
-        f.get(raw);
-        f.get(dif[i]).get(dt).get(nrm[i]).f64(NORM_FLOOR).op(Op.f64Add).op(Op.f64Mul).op(Op.f64Div);
-        f.op(Op.f64Max).set(raw);
-        // rms over blocks with units
-        cd(D.sizes + i);
-        f.f64(0)
-          .op(Op.f64Gt)
-          .if_(() => {
-            f.get(rms).get(nrm[i]);
-            cd(D.sizes + i);
-            f.op(Op.f64Sqrt).op(Op.f64Div).op(Op.f64Max).set(rms);
-          });
-      }
-      f.get(bad).if_(() => {
-        f.f64(NaN).set(residual).f64(NaN).set(raw).f64(NaN).set(rms);
-      });
-      // growing = residual > last ? growing + 1 : 0; last = residual; best = min(best, residual)
-      f.get(growing)
-        .i32(1)
-        .op(Op.i32Add)
-        .i32(0)
-        .get(residual)
-        .get(last)
-        .op(Op.f64Gt)
-        .op(Op.select)
-        .set(growing);
-      f.get(residual).set(last);
-      f.get(best).get(residual).op(Op.f64Min).set(best);
-      f.get(bad).if_(() => {
-        f.i32(2).set(status).br(2);
-      });
-      f.get(rms)
-        .f64(1e6)
-        .op(Op.f64Gt)
-        .if_(() => {
-          f.i32(3).set(status).br(2);
-        });
-      f.get(growing)
-        .i32(500)
-        .op(Op.i32GeS)
-        .get(residual)
-        .get(best)
-        .f64(1e3)
-        .op(Op.f64Mul)
-        .op(Op.f64Gt)
-        .op(Op.i32And)
-        .if_(() => {
-          f.i32(4).set(status).br(2);
-        });
-      f.get(nxt).set(cur);
-      f.get(t).set(done);
-      f.get(residual)
-        .get(tol)
-        .op(Op.f64Le)
-        .if_(() => {
-          f.i32(1).set(status).br(2);
-        });
-      f.br(0);
-    }),
+          f.get(ctx).get(T);
+          call('barrier');
+          f.get(split).if_(
+            () => {
+              sums(
+                () => f.i32(0),
+                () => f.get(B),
+                () => f.get(priv),
+              );
+              f.get(priv).set(sp);
+            },
+            () => {
+              shared(t);
+              f.set(sp);
+            },
+          );
+          decide(t, 2);
+          f.get(nxt).set(cur);
+          f.br(0);
+        }),
+      ),
   );
+  // The result's set: set s holds step s mod 3.
+  f.get(done).i32(3).op(Op.i32RemS).set(cur);
   f.get(ctx).get(T);
   call('barrier');
   f.get(tid).if_(() => f.op(Op.return));
@@ -1248,6 +1364,7 @@ export function buildStepModule(o: StepModuleOptions): Uint8Array {
   mod.func('outputControl', [...i32s(10), F32, F32], [], outputControl);
   mod.func('updateK', [...i32s(14), F32, F32, F32], [], updateK);
   mod.func('barrier', i32s(2), [], (f) => barrier(f, o));
+  mod.func('awaitStep', i32s(3), [], (f) => awaitStep(f, o));
   mod.func('run', i32s(2), [], (f) => run(f, mod));
   mod.func('dispatch', i32s(1), [], (f) => {
     const ctx = f.param(0);
@@ -1256,6 +1373,11 @@ export function buildStepModule(o: StepModuleOptions): Uint8Array {
       .i32(1)
       .op(Op.i32GtS)
       .if_(() => {
+        // Every thread has left the previous job (its last barrier): restart the step counters.
+        for (let j = 0; j < MAX_THREADS; j++)
+          f.get(ctx)
+            .i32(0)
+            .atomic(Atomic.i32Store, SYNC.posted + 64 * j);
         f.get(ctx).i32(1).atomic(Atomic.i32RmwAdd, SYNC.jobGen).op(Op.drop);
         wake(f, ctx, SYNC.jobGen);
       });

@@ -49,6 +49,8 @@ export interface EngineOptions {
    * machine are composited in software and starve when every core computes).
    */
   keepCores?: number;
+  /** Spin iterations before a waiting thread sleeps (tests: 1 takes the sleeping path). */
+  spin?: number;
 }
 
 const PAGE = 65536;
@@ -210,6 +212,7 @@ export class StepEngine {
       shared: this.shared,
       tileRows: options.tileRows,
       unroll: options.unroll,
+      spin: options.spin,
     });
     const module = new WebAssembly.Module(this.bytes as Uint8Array<ArrayBuffer>);
     this.exports = new WebAssembly.Instance(module, { env: { memory: this.memory } })
