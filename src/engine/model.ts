@@ -67,16 +67,25 @@ export interface NetworkArrays {
 }
 
 /** Masks each parameter the way its connections are masked (W, U, D; B like Wᵀ, F like Dᵀ). */
+/** The mask a parameter's updates pass through (B and F: W's and D's, transposed), or null. */
+function maskOf(masks: Masks, name: ParamName): Tensor | null {
+  return name === 'W' || name === 'B'
+    ? masks.W
+    : name === 'U'
+      ? masks.U
+      : name === 'D' || name === 'F'
+        ? masks.D
+        : null;
+}
+
+/** Does `applyMask` change this parameter's updates? */
+export function isMasked(masks: Masks, name: ParamName): boolean {
+  return maskOf(masks, name) !== null;
+}
+
 export function applyMask(masks: Masks, name: ParamName, value: Tensor): Tensor {
   // B and F feed back along W's and D's connections: their masks are the transposes.
-  const base =
-    name === 'W' || name === 'B'
-      ? masks.W
-      : name === 'U'
-        ? masks.U
-        : name === 'D' || name === 'F'
-          ? masks.D
-          : null;
+  const base = maskOf(masks, name);
   if (!base) return value;
   const transposed = name === 'B' || name === 'F';
   return tf.tidy(() => tf.mul(value, transposed ? tf.transpose(base) : base));

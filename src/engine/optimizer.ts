@@ -1,7 +1,8 @@
 import { ADAM, adamMoments } from './adam';
 import type { TrainConfig } from './config';
 import { DivergenceError } from './errors';
-import { applyMask, type Network, type ParamName } from './model';
+import { fusedAdamStep } from './kernels';
+import { applyMask, isMasked, type Network, type ParamName } from './model';
 import { tf, type Tensor } from './tf';
 
 /** An ascent direction per parameter (the LCP update or −∇L), before the learning rate. */
@@ -63,6 +64,25 @@ export class Optimizer {
       // Two biases b_U + b_W = b receive the same update and (from equal moments) the same
       // step: b moves by their sum. Exact without weight decay (with it, each would decay alone).
       const copies = name === 'b' ? biases : 1;
+      if (this.config.optimizer === 'adam' && !isMasked(net.masks, name)) {
+        const prev = this.moments.get(name);
+        const fused = fusedAdamStep(param, dir, prev?.m ?? null, prev?.v ?? null, {
+          scale,
+          decay: this.config.weightDecay,
+          rate: copies * lr,
+          c1: 1 - Math.pow(ADAM.beta1, this.t),
+          c2: 1 - Math.pow(ADAM.beta2, this.t),
+        });
+        if (fused) {
+          const [next, step, m, v] = fused;
+          if (prev) tf.dispose([prev.m, prev.v]);
+          this.moments.set(name, { m: tf.keep(m), v: tf.keep(v) });
+          net.params[name] = next;
+          param.dispose();
+          applied[name] = step;
+          continue;
+        }
+      }
       const step = tf.tidy(() => {
         let g = scale === 1 ? dir : tf.mul(scale, dir);
         if (this.config.weightDecay > 0) g = tf.sub(g, tf.mul(this.config.weightDecay, param));

@@ -18,6 +18,7 @@ import type { Network } from '../model';
 import { tf, type Tensor } from '../tf';
 import { cpuFusedStepConfig } from './cpu';
 import { FUSED_STEP, type FusedKind, type FusedStepAttrs } from './spec';
+import { ADAM_STEP, wasmAdamAvailable, wasmAdamStepConfig, type AdamStepAttrs } from './wasm/adam';
 import { wasmFusedStepConfig, wasmKernelFlavour } from './wasm/kernel';
 import { webglFusedStepConfig } from './webgl';
 
@@ -29,7 +30,12 @@ let registered = false;
 export function registerFusedKernels(): void {
   if (registered) return;
   registered = true;
-  for (const config of [cpuFusedStepConfig, wasmFusedStepConfig, webglFusedStepConfig]) {
+  for (const config of [
+    cpuFusedStepConfig,
+    wasmFusedStepConfig,
+    webglFusedStepConfig,
+    wasmAdamStepConfig,
+  ]) {
     if (!getKernel(config.kernelName, config.backendName)) registerKernel(config);
   }
 }
@@ -47,6 +53,33 @@ export function evaluatesOnDevice(backendName: string): boolean {
  */
 export function dispatchScale(backendName: string): number {
   return backendName === 'wasm' && wasmKernelFlavour() !== 'js' ? 4 : 1;
+}
+
+/**
+ * Adam's step on one parameter in one pass (wasm/adam.ts), where the backend has it: [w′, Δ, m′,
+ * v′], the same bits as optimizer.ts's op sequence; null elsewhere (that sequence then runs).
+ */
+let adamFused = true;
+/** Use the fused Adam step where it exists (false: the op sequence everywhere; tests, measures). */
+export function setFusedAdam(enabled: boolean): void {
+  adamFused = enabled;
+}
+
+export function fusedAdamStep(
+  w: Tensor,
+  dir: Tensor,
+  m: Tensor | null,
+  v: Tensor | null,
+  attrs: AdamStepAttrs,
+): [Tensor, Tensor, Tensor, Tensor] | null {
+  if (!adamFused || tf.getBackend() !== 'wasm' || !wasmAdamAvailable(tf.backend())) return null;
+  const inputs: NamedTensorMap = m && v ? { w, dir, m, v } : { w, dir };
+  return tf.engine().runKernel(ADAM_STEP, inputs, attrs as unknown as NamedAttrMap) as unknown as [
+    Tensor,
+    Tensor,
+    Tensor,
+    Tensor,
+  ];
 }
 
 export function hasFusedKernel(backendName: string = tf.getBackend()): boolean {
