@@ -157,7 +157,7 @@ export function buildAdamModule(shared: boolean): Uint8Array {
 
 /** The parts of tfjs's BackendWasm used here. */
 interface WasmBackend {
-  wasm: { asm?: { memory?: WebAssembly.Memory } };
+  wasm: { asm?: { memory?: WebAssembly.Memory }; wasmMemory?: WebAssembly.Memory };
   dataIdMap: { get(dataId: object): { memoryOffset: number } };
   makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
 }
@@ -171,7 +171,8 @@ function adamOn(backend: WasmBackend): AdamCall | null {
   if (call !== undefined) return call;
   call = null;
   try {
-    const memory = backend.wasm.asm?.memory;
+    // Its own memory (single-threaded build), or the one its threaded build creates and imports.
+    const memory = backend.wasm.asm?.memory ?? backend.wasm.wasmMemory;
     if (memory instanceof WebAssembly.Memory) {
       const shared =
         typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
