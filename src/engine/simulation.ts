@@ -785,13 +785,17 @@ export class Simulation {
       cosine: Number.isNaN(r.cosine) ? this.metrics.cosine : r.cosine,
       spectralRadius: NaN,
     };
-    if (this.trainer.updates % this.trainer.batchesPerEpoch === 0) {
-      this.trainer.epoch++;
-      const test = yield* this.testEvaluationSliced();
-      point.testLoss = test.loss;
-      point.testAccuracy = this.data.classification ? test.accuracy : null;
+    try {
+      if (this.trainer.updates % this.trainer.batchesPerEpoch === 0) {
+        this.trainer.epoch++;
+        const test = yield* this.testEvaluationSliced();
+        point.testLoss = test.loss;
+        point.testAccuracy = this.data.classification ? test.accuracy : null;
+      }
+    } finally {
+      // Stopped in the test evaluation, the update stands: its point too (without the test loss).
+      this.pendingLearning.push(point);
     }
-    this.pendingLearning.push(point);
     return point;
   }
 

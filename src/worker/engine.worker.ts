@@ -487,16 +487,18 @@ function* jobWork(s: Simulation, spec: JobSpec): Sliced<unknown> {
       return;
     case 'train':
       spec.startUpdates ??= s.trainer.updates - spec.done;
-      if (spec.untilEpochEnd && spec.total < 0) {
-        // Stopped during the last epoch's test evaluation: resuming finishes just that.
-        if (s.testEvaluationMissing) {
-          spec.total = 0;
-          yield* s.testEvaluationSliced();
-          sendTestEvaluation(s);
-        } else spec.total = s.updatesLeftInEpoch;
+      // Stopped during an epoch's test evaluation (its update made): finish that first. Train 1
+      // epoch then does nothing more; it uses no seeded stream, so replays need no entry for it.
+      const evaluationOnly = spec.untilEpochEnd && spec.total < 0 && s.testEvaluationMissing;
+      if (s.testEvaluationMissing) {
+        yield* s.testEvaluationSliced();
+        sendTestEvaluation(s);
       }
+      if (spec.untilEpochEnd && spec.total < 0)
+        spec.total = evaluationOnly ? 0 : s.updatesLeftInEpoch;
       while (spec.done < spec.total) {
-        yield* actions.logged(s.trainStepSliced(), ['t', 1]);
+        const before = s.trainer.updates;
+        yield* actions.logged(s.trainStepSliced(), ['t', 1], () => s.trainer.updates > before);
         spec.done++;
         dirty = true;
         sendTestEvaluation(s);

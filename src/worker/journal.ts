@@ -56,20 +56,27 @@ export class Journal {
     return message;
   }
 
-  /** `work`, logged as `entry` when it ends — a divergence included, which the next entry may
-   *  not merge into. */
-  *logged<T>(work: Sliced<T>, entry: LogEntry): Sliced<T> {
-    let result: T;
+  /**
+   * `work`, logged as `entry` when it ends — a divergence included, which the next entry may
+   * not merge into — or when it is stopped after `tookEffect()` says its change landed (a Train
+   * step stopped in the epoch's test evaluation has made its update: a replay must make it too).
+   */
+  *logged<T>(work: Sliced<T>, entry: LogEntry, tookEffect?: () => boolean): Sliced<T> {
+    let settled = false;
     try {
-      result = yield* work;
+      const result = yield* work;
+      settled = true;
+      this.write(entry);
+      return result;
     } catch (e) {
+      settled = true;
       if (e instanceof DivergenceError) {
         this.write(entry);
         this.barrier = true;
       }
       throw e;
+    } finally {
+      if (!settled && tookEffect?.()) this.write(entry);
     }
-    this.write(entry);
-    return result;
   }
 }

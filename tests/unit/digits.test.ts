@@ -173,8 +173,11 @@ describe('the network on digits', () => {
       expect(r.done).toBe(false);
       if (!r.done && r.value.stage === 'evaluate') break;
     }
+    const points = sim.pendingLearning.length;
     work.return(undefined as never);
-    // The update stands; its epoch's evaluation does not.
+    // The update stands, with its learning point; its epoch's evaluation does not.
+    expect(sim.pendingLearning.length).toBe(points + 1);
+    expect(sim.pendingLearning.at(-1)!.testLoss ?? null).toBeNull();
     expect(sim.trainer.updates).toBe(3);
     expect(sim.trainer.epoch).toBe(1);
     expect(sim.pendingTestEvaluation).toBeNull();

@@ -51,4 +51,27 @@ describe('the worker journal', () => {
       ['t', 1],
     ]);
   });
+
+  it('logs work stopped after its change landed, and not work stopped before', () => {
+    const j = new Journal();
+    j.start({ config: defaultConfig(), continued: null });
+    let landed = false;
+    function* step(): Sliced<number> {
+      yield { stage: 'update', done: 0, total: 2 };
+      landed = true;
+      yield { stage: 'evaluate', done: 1, total: 2 };
+      return 1;
+    }
+    // Stopped before the update: nothing to replay.
+    const early = j.logged(step(), ['t', 1], () => landed);
+    early.next();
+    early.return(undefined as never);
+    expect(j.unsent()?.entries ?? []).toEqual([]);
+    // Stopped in the evaluation after it: the update is logged.
+    const late = j.logged(step(), ['t', 1], () => landed);
+    late.next();
+    late.next();
+    late.return(undefined as never);
+    expect(unsent(j)).toMatchObject({ entries: [['t', 1]] });
+  });
 });
