@@ -485,7 +485,7 @@ function* jobWork(s: Simulation, spec: JobSpec): Sliced<unknown> {
       if (spec.whilePlaying) s.setControl(true);
       yield* s.afterUpdateSliced(spec.whilePlaying);
       return;
-    case 'train':
+    case 'train': {
       spec.startUpdates ??= s.trainer.updates - spec.done;
       // Stopped during an epoch's test evaluation (its update made): finish that first. Train 1
       // epoch then does nothing more; it uses no seeded stream, so replays need no entry for it.
@@ -514,6 +514,7 @@ function* jobWork(s: Simulation, spec: JobSpec): Sliced<unknown> {
         yield* s.afterUpdateSliced(false);
       }
       return;
+    }
     case 'replay':
       return yield* replayWork(s, spec);
     case 'alphaSweep': {
