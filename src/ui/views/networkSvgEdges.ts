@@ -136,8 +136,16 @@ export function drawSvgEdges(
   }
   // W edges are thin: a wide transparent copy of each takes the clicks that pick a synapse. On
   // a canvas, every edge (the strongest MAX_HIT_EDGES) gets one, for its tooltip.
+  // While training, the strongest edges change with every update: swapping hundreds of click
+  // targets (each with listeners) took ~35 ms a drawing, a long task. They are kept as they are
+  // until training stops (the first redraw after it brings them up to date).
+  const hitLayer = layer(svg, 'g', 'edge-hits');
+  if (training && hitLayer.childElementCount > 0) {
+    followHover(st, edgeText, hitText);
+    return;
+  }
   const hits = (onCanvas ? edges : edges.filter((e) => e.param === 'W')).slice(-MAX_HIT_EDGES);
-  const hitPaths = keyedJoin(layer(svg, 'g', 'edge-hits'), 'edge-hit', hits, !training, (p, e) => {
+  const hitPaths = keyedJoin(hitLayer, 'edge-hit', hits, !training, (p, e) => {
     p.setAttribute('fill', 'none');
     p.setAttribute('stroke', 'transparent');
     p.setAttribute('stroke-width', '9');
@@ -156,7 +164,15 @@ export function drawSvgEdges(
     const title = p.firstElementChild;
     if (title && (!training || !title.textContent)) setText(title, hitText(e));
   }
-  // The tooltip under the pointer follows the weights.
+  followHover(st, edgeText, hitText);
+}
+
+/** The tooltip under the pointer follows the weights. */
+function followHover(
+  st: NetworkState,
+  edgeText: (e: Edge) => string,
+  hitText: (e: Edge) => string,
+): void {
   const hoveredEdge = st.hoveredEdge;
   const he = hoveredEdge?.isConnected ? edgeData.get(hoveredEdge) : undefined;
   const heTitle = hoveredEdge?.firstElementChild;
