@@ -220,8 +220,9 @@ export function* relaxSliced(
   }
 }
 
-/** Multiply-adds per dispatch on host backends: a few milliseconds of work (the WASM kernel does
- * 6.4·10⁷ in ~2–4 ms here), so that the worker yields often enough to answer Stop. */
+/** Multiply-adds per dispatch on host backends, before dispatchScale: a few milliseconds of work
+ * (the cpu loops do 6.4·10⁷ in ~5–10 ms, the WASM kernel 4× that in ~7–15 ms), so that the
+ * worker yields often enough to answer Stop. */
 const INTERACTIVE_DISPATCH_MACS = 6.4e7;
 let dispatchMacs = INTERACTIVE_DISPATCH_MACS;
 
