@@ -55,16 +55,16 @@ export function dispatchScale(backendName: string): number {
   return backendName === 'wasm' && wasmKernelFlavour() !== 'js' ? 4 : 1;
 }
 
-/**
- * Adam's step on one parameter in one pass (wasm/adam.ts), where the backend has it: [w′, Δ, m′,
- * v′], the same bits as optimizer.ts's op sequence; null elsewhere (that sequence then runs).
- */
 let adamFused = true;
 /** Use the fused Adam step where it exists (false: the op sequence everywhere; tests, measures). */
 export function setFusedAdam(enabled: boolean): void {
   adamFused = enabled;
 }
 
+/**
+ * Adam's step on one parameter in one pass (wasm/adam.ts), where the backend has it: [w′, Δ, m′,
+ * v′], the same bits as optimizer.ts's op sequence; null elsewhere (that sequence then runs).
+ */
 export function fusedAdamStep(
   w: Tensor,
   dir: Tensor,

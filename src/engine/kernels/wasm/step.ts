@@ -20,8 +20,9 @@
  * adds u to the output units' ψ drive after the slope and copies their φ′ into y′.
  *
  * Threads split the batch by rows (ctx.split = 0) or, for small batches, the 16-column panels
- * (split = 1); one barrier per step. Three state sets are used in turn so that a thread may start
- * the next step while another still reads the previous one for the sums.
+ * (split = 1). Panels meet at a barrier every step; rows only exchange their row sums, a thread
+ * computing step t before it decides on step t − 1. Three state sets are used in turn, so the step
+ * computed ahead never overwrites either state a job may end on.
  */
 import {
   Atomic,
