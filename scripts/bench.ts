@@ -178,7 +178,11 @@ const OFFICIAL_TRAINER: Record<string, OfficialEpoch['trainer']> = {
 
 interface EpochFigure {
   preset: string;
+  /** The whole first epoch: its updates, test evaluation and metrics. */
   seconds: number;
+  /** Its updates alone, and its test evaluation alone (as the paper's code is timed). */
+  trainSeconds: number;
+  evalSeconds: number;
   steps: number;
   wall: number;
   testAccuracy: number;
@@ -195,12 +199,16 @@ function cliEpoch(preset: string): EpochFigure {
   const wall = (performance.now() - t0) / 1000;
   const line = JSON.parse(text.trim().split('\n').pop()!) as {
     seconds: number;
+    trainSeconds: number;
+    evalSeconds: number;
     steps: number;
     testAccuracy: number;
   };
   return {
     preset,
     seconds: line.seconds,
+    trainSeconds: line.trainSeconds,
+    evalSeconds: line.evalSeconds,
     steps: line.steps,
     wall,
     testAccuracy: line.testAccuracy,
@@ -326,7 +334,7 @@ async function main(): Promise<void> {
       }
       const second = cliEpoch(preset);
       console.log(JSON.stringify({ cli_epoch: second }));
-      epochs.push(second.seconds < first.seconds ? second : first);
+      epochs.push(second.trainSeconds < first.trainSeconds ? second : first);
     }
   }
   const torch = bestTorch(torchRuns);
@@ -345,17 +353,22 @@ async function main(): Promise<void> {
       const app = appEpochs.get(e.preset);
       const inApp = app
         ? `; in the app (${app.chapter}, batch set to the preset's${app.differs.length ? `; still differs: ${app.differs.join(', ')}` : ''}): ` +
-          `${app.seconds.toFixed(1)} s, ${(app.seconds / e.seconds).toFixed(2)}× the CLI's`
+          `${app.seconds.toFixed(1)} s to its test result, ` +
+          `${(app.seconds / (e.trainSeconds + e.evalSeconds)).toFixed(2)}× the CLI's updates + test`
         : '';
       const o = official.get(e.preset);
+      // Like for like: the updates alone, and updates plus test evaluation (the paper's code
+      // computes no other metric; our epoch's `seconds` also holds the fixed-batch metrics).
       const theirs = o
-        ? `the paper's code in this run (1 thread, same digits): ${o.seconds.toFixed(1)} s, ` +
-          `${o.stepsPerSolve} iterations per solve, test accuracy ${o.testAccuracy} ` +
-          `(ours ${(o.seconds / e.seconds).toFixed(2)}× as fast)`
+        ? `the paper's code in this run (1 thread, same digits): updates ${o.seconds.toFixed(2)} s, ` +
+          `+ test ${o.evalSeconds.toFixed(2)} s, ${o.stepsPerSolve} iterations per solve, ` +
+          `test accuracy ${o.testAccuracy} (ours ${(o.seconds / e.trainSeconds).toFixed(2)}× as fast on the ` +
+          `updates, ${((o.seconds + o.evalSeconds) / (e.trainSeconds + e.evalSeconds)).toFixed(2)}× with the test)`
         : `the paper's code as quoted (quiet machine): ${PAPER_SECONDS[e.preset]} s ` +
           `(${(PAPER_SECONDS[e.preset] / e.seconds).toFixed(2)}×)`;
       console.log(
-        `  ${e.preset.padEnd(17)} ${e.seconds.toFixed(1)} s (process ${e.wall.toFixed(1)} s), ` +
+        `  ${e.preset.padEnd(17)} updates ${e.trainSeconds.toFixed(2)} s + test ${e.evalSeconds.toFixed(2)} s ` +
+          `(epoch with metrics ${e.seconds.toFixed(1)} s, process ${e.wall.toFixed(1)} s), ` +
           `${e.steps} solver steps per batch, test accuracy ${e.testAccuracy}; ${theirs}${inApp}`,
       );
     }

@@ -115,6 +115,8 @@ export function epochLine(m: EpochMetrics): Record<string, number | null> {
     ...(m.stepsControlled !== undefined ? { stepsControlled: round(m.stepsControlled, 5) } : {}),
     ...(m.stepsAdjoint !== undefined ? { stepsAdjoint: round(m.stepsAdjoint, 5) } : {}),
     seconds: round(m.seconds, 4),
+    trainSeconds: round(m.trainSeconds, 4),
+    evalSeconds: round(m.evalSeconds, 4),
     lr: round(m.lr),
     spectralRadius: round(m.spectralRadius),
   };
