@@ -74,6 +74,13 @@ describe('lcp train', () => {
       expect(l).not.toHaveProperty('stepsAdjoint');
     }
     expect(last.seconds).toBeGreaterThan(first.seconds);
+    // An epoch's own updates and test evaluation, timed apart, fit in the time since the start.
+    for (const l of lines) {
+      expect(l.trainSeconds).toBeGreaterThan(0);
+      expect(l.evalSeconds).toBeGreaterThan(0);
+    }
+    expect(first.trainSeconds + first.evalSeconds).toBeLessThanOrEqual(first.seconds);
+    expect(last.trainSeconds + last.evalSeconds).toBeLessThan(last.seconds - first.seconds + 1e-3);
   });
 
   it('RBP reports its forward and adjoint steps; each stops at its cap', async () => {

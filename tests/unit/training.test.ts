@@ -6,7 +6,9 @@ import { tf } from '../../src/engine/tf';
 import { batchOf } from '../../src/engine/trainer';
 import { makeTrainer } from '../support/trainer';
 
-const withoutTime = <T extends { seconds: number }>(m: T) => ({ ...m, seconds: 0 });
+const withoutTime = <T extends { seconds: number; trainSeconds: number; evalSeconds: number }>(
+  m: T,
+) => ({ ...m, seconds: 0, trainSeconds: 0, evalSeconds: 0 });
 
 describe('training', () => {
   it('on one pattern drives the control below 1 % of its start, and the free net then fits it', () => {
