@@ -66,7 +66,6 @@ export interface NetworkArrays {
   maskD?: number[][];
 }
 
-/** Masks each parameter the way its connections are masked (W, U, D; B like Wᵀ, F like Dᵀ). */
 /** The mask a parameter's updates pass through (B and F: W's and D's, transposed), or null. */
 function maskOf(masks: Masks, name: ParamName): Tensor | null {
   return name === 'W' || name === 'B'
@@ -83,6 +82,7 @@ export function isMasked(masks: Masks, name: ParamName): boolean {
   return maskOf(masks, name) !== null;
 }
 
+/** Masks each parameter the way its connections are masked (W, U, D; B like Wᵀ, F like Dᵀ). */
 export function applyMask(masks: Masks, name: ParamName, value: Tensor): Tensor {
   // B and F feed back along W's and D's connections: their masks are the transposes.
   const base = maskOf(masks, name);

@@ -64,44 +64,50 @@ export class Optimizer {
       // Two biases b_U + b_W = b receive the same update and (from equal moments) the same
       // step: b moves by their sum. Exact without weight decay (with it, each would decay alone).
       const copies = name === 'b' ? biases : 1;
-      if (this.config.optimizer === 'adam' && !isMasked(net.masks, name)) {
-        const prev = this.moments.get(name);
-        const fused = fusedAdamStep(param, dir, prev?.m ?? null, prev?.v ?? null, {
-          scale,
-          decay: this.config.weightDecay,
-          rate: copies * lr,
-          c1: 1 - Math.pow(ADAM.beta1, this.t),
-          c2: 1 - Math.pow(ADAM.beta2, this.t),
+      const c1 = 1 - Math.pow(ADAM.beta1, this.t);
+      const c2 = 1 - Math.pow(ADAM.beta2, this.t);
+      const prev = this.moments.get(name);
+      // Adam in one pass where the backend has it (the same bits as the ops below).
+      const fused =
+        this.config.optimizer === 'adam' && !isMasked(net.masks, name)
+          ? fusedAdamStep(param, dir, prev?.m ?? null, prev?.v ?? null, {
+              scale,
+              decay: this.config.weightDecay,
+              rate: copies * lr,
+              c1,
+              c2,
+            })
+          : null;
+      let step: Tensor;
+      if (fused) {
+        const [next, fusedStep, m, v] = fused;
+        this.replaceMoments(name, m, v);
+        net.params[name] = next;
+        step = fusedStep;
+      } else {
+        step = tf.tidy(() => {
+          let g = scale === 1 ? dir : tf.mul(scale, dir);
+          if (this.config.weightDecay > 0) g = tf.sub(g, tf.mul(this.config.weightDecay, param));
+          if (this.config.optimizer === 'sgd')
+            return applyMask(net.masks, name, tf.mul(copies * lr, g));
+          const { m, v } = adamMoments(g, prev?.m ?? null, prev?.v ?? null);
+          this.replaceMoments(name, m, v);
+          const adam = tf.div(tf.div(m, c1), tf.add(tf.sqrt(tf.div(v, c2)), ADAM.eps));
+          return applyMask(net.masks, name, tf.mul(copies * lr, adam));
         });
-        if (fused) {
-          const [next, step, m, v] = fused;
-          if (prev) tf.dispose([prev.m, prev.v]);
-          this.moments.set(name, { m: tf.keep(m), v: tf.keep(v) });
-          net.params[name] = next;
-          param.dispose();
-          applied[name] = step;
-          continue;
-        }
+        net.params[name] = tf.add(param, step);
       }
-      const step = tf.tidy(() => {
-        let g = scale === 1 ? dir : tf.mul(scale, dir);
-        if (this.config.weightDecay > 0) g = tf.sub(g, tf.mul(this.config.weightDecay, param));
-        if (this.config.optimizer === 'sgd')
-          return applyMask(net.masks, name, tf.mul(copies * lr, g));
-        const prev = this.moments.get(name);
-        const { m, v } = adamMoments(g, prev?.m ?? null, prev?.v ?? null);
-        if (prev) tf.dispose([prev.m, prev.v]);
-        this.moments.set(name, { m: tf.keep(m), v: tf.keep(v) });
-        const mHat = tf.div(m, 1 - Math.pow(ADAM.beta1, this.t));
-        const vHat = tf.div(v, 1 - Math.pow(ADAM.beta2, this.t));
-        const adam = tf.div(mHat, tf.add(tf.sqrt(vHat), ADAM.eps));
-        return applyMask(net.masks, name, tf.mul(copies * lr, adam));
-      });
-      net.params[name] = tf.add(param, step);
       param.dispose();
       applied[name] = step;
     }
     return applied;
+  }
+
+  /** A parameter's new Adam moments, kept past any tidy; the old ones are disposed. */
+  private replaceMoments(name: ParamName, m: Tensor, v: Tensor): void {
+    const prev = this.moments.get(name);
+    if (prev) tf.dispose([prev.m, prev.v]);
+    this.moments.set(name, { m: tf.keep(m), v: tf.keep(v) });
   }
 
   dispose(): void {

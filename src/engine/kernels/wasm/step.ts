@@ -773,32 +773,53 @@ function updateK(f: Fn): void {
   });
 }
 
-/** Spin on a word until it differs from `seen`, then sleep on it (memory.atomic.wait32). */
-function waitWhileEqual(f: Fn, addr: Local, offset: number, seen: Local, o: StepModuleOptions) {
+/**
+ * Spin on the word at addr + offset until `ready` holds for the value read (it pushes an i32),
+ * then sleep on it (memory.atomic.wait32), counted in ctx's waiters so that a writer wakes it.
+ */
+function waitFor(
+  f: Fn,
+  ctx: Local,
+  addr: Local,
+  offset: number,
+  ready: (value: Local) => void,
+  o: StepModuleOptions,
+): void {
   const spins = f.local(I32);
+  const value = f.local(I32);
   f.i32(0).set(spins);
   f.block(() =>
     f.loop(() => {
-      f.get(addr).atomic(Atomic.i32Load, offset).get(seen).op(Op.i32Ne).brIf(1);
+      f.get(addr).atomic(Atomic.i32Load, offset).set(value);
+      ready(value);
+      f.brIf(1);
       f.get(spins).i32(1).op(Op.i32Add).tee(spins);
       f.i32(o.spin ?? SPIN)
         .op(Op.i32GtS)
         .if_(() => {
-          f.get(addr).i32(1).atomic(Atomic.i32RmwAdd, SYNC.waiters).op(Op.drop);
-          f.get(addr).get(seen).i64(-1).atomic(Atomic.wait32, offset).op(Op.drop);
-          f.get(addr).i32(-1).atomic(Atomic.i32RmwAdd, SYNC.waiters).op(Op.drop);
+          f.get(ctx).i32(1).atomic(Atomic.i32RmwAdd, SYNC.waiters).op(Op.drop);
+          f.get(addr).get(value).i64(-1).atomic(Atomic.wait32, offset).op(Op.drop);
+          f.get(ctx).i32(-1).atomic(Atomic.i32RmwAdd, SYNC.waiters).op(Op.drop);
         });
       f.br(0);
     }),
   );
 }
 
-/** Wake every sleeper on a word (only when someone sleeps: a notify costs a lock). */
-function wake(f: Fn, ctx: Local, offset: number): void {
+/** Spin on a ctx word until it differs from `seen`, then sleep on it. */
+function waitWhileEqual(f: Fn, ctx: Local, offset: number, seen: Local, o: StepModuleOptions) {
+  waitFor(f, ctx, ctx, offset, (v) => f.get(v).get(seen).op(Op.i32Ne), o);
+}
+
+/**
+ * Wake every sleeper on the word at addr + offset (only when someone sleeps, by ctx's waiters:
+ * a notify costs a lock).
+ */
+function wake(f: Fn, ctx: Local, offset: number, addr: Local = ctx): void {
   f.get(ctx)
     .atomic(Atomic.i32Load, SYNC.waiters)
     .if_(() => {
-      f.get(ctx).i32(0x7fffffff).atomic(Atomic.notify, offset).op(Op.drop);
+      f.get(addr).i32(0x7fffffff).atomic(Atomic.notify, offset).op(Op.drop);
     });
 }
 
@@ -837,27 +858,10 @@ function awaitStep(f: Fn, o: StepModuleOptions): void {
   const [ctx, T, step] = [f.param(0), f.param(1), f.param(2)];
   const j = f.local(I32);
   const addr = f.local(I32);
-  const seen = f.local(I32);
-  const spins = f.local(I32);
   f.i32(0).set(j);
   f.whileLt(j, T, 1, () => {
     f.get(ctx).get(j).i32(6).op(Op.i32Shl).op(Op.i32Add).set(addr);
-    f.i32(0).set(spins);
-    f.block(() =>
-      f.loop(() => {
-        f.get(addr).atomic(Atomic.i32Load, SYNC.posted).tee(seen).get(step).op(Op.i32GeS);
-        f.brIf(1);
-        f.get(spins).i32(1).op(Op.i32Add).tee(spins);
-        f.i32(o.spin ?? SPIN)
-          .op(Op.i32GtS)
-          .if_(() => {
-            f.get(ctx).i32(1).atomic(Atomic.i32RmwAdd, SYNC.waiters).op(Op.drop);
-            f.get(addr).get(seen).i64(-1).atomic(Atomic.wait32, SYNC.posted).op(Op.drop);
-            f.get(ctx).i32(-1).atomic(Atomic.i32RmwAdd, SYNC.waiters).op(Op.drop);
-          });
-        f.br(0);
-      }),
-    );
+    waitFor(f, ctx, addr, SYNC.posted, (v) => f.get(v).get(step).op(Op.i32GeS), o);
   });
 }
 
@@ -976,11 +980,7 @@ function run(f: Fn, mod: ModuleBuilder): void {
   f.get(ctx).get(tid).i32(6).op(Op.i32Shl).op(Op.i32Add).set(postAddr);
   const post = (step: Local) => {
     f.get(postAddr).get(step).atomic(Atomic.i32Store, SYNC.posted);
-    f.get(ctx)
-      .atomic(Atomic.i32Load, SYNC.waiters)
-      .if_(() => {
-        f.get(postAddr).i32(0x7fffffff).atomic(Atomic.notify, SYNC.posted).op(Op.drop);
-      });
+    wake(f, ctx, SYNC.posted, postAddr);
   };
   const waitForPosts = (step: Local) => {
     f.get(ctx).get(T).get(step);
