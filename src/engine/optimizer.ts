@@ -50,9 +50,10 @@ export class Optimizer {
   /**
    * θ ← θ + lr · step(direction), in place on net.params (masked). Throws DivergenceError, with
    * nothing applied, when the direction is not finite. Returns the applied step per parameter
-   * (for the weights view; the caller disposes it).
+   * (for the weights view; the caller disposes it) and the direction's norm as clipping saw it
+   * (Optimizer.norm with the config's biases).
    */
-  apply(net: Network, direction: Direction, lr: number): Direction {
+  apply(net: Network, direction: Direction, lr: number): { applied: Direction; norm: number } {
     const biases = this.config.biases ?? 1;
     const norm = Optimizer.norm(direction, biases);
     if (!Number.isFinite(norm)) throw new DivergenceError('update', this.t, 'non-finite update');
@@ -100,7 +101,7 @@ export class Optimizer {
       param.dispose();
       applied[name] = step;
     }
-    return applied;
+    return { applied, norm };
   }
 
   /** A parameter's new Adam moments, kept past any tidy; the old ones are disposed. */

@@ -156,8 +156,12 @@ export class Simulation {
   step = 0;
   weightsVersion = 0;
   metrics: SimMetrics = emptyMetrics();
-  lastUpdate: Partial<Record<ParamName, MatrixData>> | null = null;
-  appliedStep: Partial<Record<ParamName, MatrixData>> | null = null;
+  /** The last update's direction and applied step, read back on first use (a snapshot). */
+  private heldUpdate: { direction: Direction; applied: Direction } | null = null;
+  private readUpdate: {
+    direction: Partial<Record<ParamName, MatrixData>>;
+    applied: Partial<Record<ParamName, MatrixData>>;
+  } | null = null;
   /** The last LCP update's first sample at its controlled equilibrium (ψ*, φ*, ρ(φ*)). */
   lastUpdateAt: UpdateState | null = null;
   /** The current sample's free equilibrium φ⁰ (null until known, or where there is none). */
@@ -232,8 +236,16 @@ export class Simulation {
       net,
     );
     this.trainer.updateObserver = (direction, applied, at) => {
-      this.lastUpdate = readParams(direction);
-      this.appliedStep = readParams(applied);
+      // Kept, not read: a snapshot reads the last one (Train 1 epoch makes hundreds between two).
+      this.releaseHeldUpdate();
+      const keep = (set: Direction): Direction => {
+        const kept: Direction = {};
+        for (const [name, t] of Object.entries(set) as [ParamName, Tensor | undefined][])
+          if (t) kept[name] = tf.keep(t.clone());
+        return kept;
+      };
+      this.heldUpdate = { direction: keep(direction), applied: keep(applied) };
+      this.readUpdate = null;
       this.lastUpdateAt = at ? readUpdateState(this.trainer.net.activation, at) : null;
     };
     this.weightsVersion++;
@@ -988,7 +1000,39 @@ export class Simulation {
     return readParams(this.trainer.net.params as Direction);
   }
 
+  /** The last update's direction (per parameter), or null before the first. */
+  get lastUpdate(): Partial<Record<ParamName, MatrixData>> | null {
+    return this.updateRead()?.direction ?? null;
+  }
+
+  /** The step the optimiser applied for it. */
+  get appliedStep(): Partial<Record<ParamName, MatrixData>> | null {
+    return this.updateRead()?.applied ?? null;
+  }
+
+  private updateRead(): typeof this.readUpdate {
+    const held = this.heldUpdate;
+    if (held) {
+      this.readUpdate = {
+        direction: readParams(held.direction),
+        applied: readParams(held.applied),
+      };
+      this.releaseHeldUpdate();
+    }
+    return this.readUpdate;
+  }
+
+  private releaseHeldUpdate(): void {
+    if (!this.heldUpdate) return;
+    tf.dispose([
+      ...Object.values(this.heldUpdate.direction),
+      ...Object.values(this.heldUpdate.applied),
+    ]);
+    this.heldUpdate = null;
+  }
+
   dispose(): void {
+    this.releaseHeldUpdate();
     if (this.p) tf.dispose([this.p.x, this.p.target, this.p.drive]);
     if (this.state) disposeState(this.state);
     this.trainer?.dispose();

@@ -331,22 +331,25 @@ export class Trainer {
   updateObserver:
     ((direction: Direction, applied: Direction, at: UpdateOrigin | null) => void) | null = null;
 
-  private applyDirection(direction: Direction, at: UpdateOrigin | null = null): void {
+  /** Returns Optimizer.norm(direction): the update's norm as the batch results report it. */
+  private applyDirection(direction: Direction, at: UpdateOrigin | null = null): number {
     const saved: Partial<Record<ParamName, Tensor>> = {};
     for (const [name, t] of Object.entries(this.net.params) as [ParamName, Tensor][])
       saved[name] = t.clone();
-    let applied: Direction;
+    let step: { applied: Direction; norm: number };
     try {
-      applied = this.optimizer.apply(this.net, direction, this.lr());
+      step = this.optimizer.apply(this.net, direction, this.lr());
     } catch (e) {
       tf.dispose(Object.values(saved));
       throw e;
     }
     this.confirmWeights();
     this.beforeLastUpdate = saved;
-    this.updateObserver?.(direction, applied, at);
-    disposeParamSet(applied);
+    this.updateObserver?.(direction, step.applied, at);
+    disposeParamSet(step.applied);
     this.updates++;
+    // Clipping measured it already, unless it counted b twice (two biases).
+    return (this.config.biases ?? 1) === 1 ? step.norm : Optimizer.norm(direction);
   }
 
   private *lcpBatch(p: Presentation, measureCosine: boolean): Sliced<BatchResult> {
@@ -388,7 +391,7 @@ export class Trainer {
         direction.F = tf.transpose(update.D);
         owned.push(direction.B, direction.F);
       }
-      this.applyDirection(direction, { phi: controlled.state.phi, psi: c.psi });
+      const updateNorm = this.applyDirection(direction, { phi: controlled.state.phi, psi: c.psi });
       return {
         ...stats,
         control,
@@ -398,7 +401,7 @@ export class Trainer {
         stepsControlled: controlled.steps,
         converged: controlled.converged,
         cosine,
-        updateNorm: Optimizer.norm(update),
+        updateNorm,
       };
     } finally {
       if (gradient) disposeParamSet(gradient);
@@ -466,7 +469,7 @@ export class Trainer {
       this.checkSettledAfterUpdate(nudged, 'nudged');
       this.confirmWeights();
       const cosine = gradient ? alignment(update, gradient).overall : NaN;
-      this.applyDirection({ ...update });
+      const updateNorm = this.applyDirection({ ...update });
       return {
         ...stats,
         control: 0,
@@ -476,7 +479,7 @@ export class Trainer {
         stepsControlled: nudged.steps,
         converged: nudged.converged,
         cosine,
-        updateNorm: Optimizer.norm(update),
+        updateNorm,
       };
     } finally {
       if (gradient) disposeParamSet(gradient);
@@ -490,8 +493,7 @@ export class Trainer {
       const bp = bpGradient(this.net, layers, p);
       try {
         const stats = this.freeStats(p, { phi: bp.phi, y: bp.y });
-        this.applyDirection(bp.descent);
-        const updateNorm = Optimizer.norm(bp.descent);
+        const updateNorm = this.applyDirection(bp.descent);
         return {
           ...stats,
           control: 0,
@@ -521,7 +523,7 @@ export class Trainer {
         free.state.y,
       );
       try {
-        this.applyDirection(grad.descent);
+        const updateNorm = this.applyDirection(grad.descent);
         return {
           ...stats,
           control: 0,
@@ -531,7 +533,7 @@ export class Trainer {
           stepsAdjoint: grad.steps,
           converged: free.converged,
           cosine: 1,
-          updateNorm: Optimizer.norm(grad.descent),
+          updateNorm,
         };
       } finally {
         disposeParamSet(grad.descent);

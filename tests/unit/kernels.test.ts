@@ -35,6 +35,7 @@ import {
   wasmKernelFlavour,
   wasmKernelThreads,
 } from '../../src/engine/kernels/wasm/kernel';
+import { StepEngine } from '../../src/engine/kernels/wasm/stepper';
 import type { Readout } from '../../src/engine/kinds';
 import { LOSSES, type LossKind } from '../../src/engine/losses';
 import { disposeNetwork, networkFromArrays, type Network } from '../../src/engine/model';
@@ -623,6 +624,45 @@ describe('WASM step module: blocked products, threads, relaxed SIMD', () => {
           disposeCase(c);
         }
       }
+    }
+  });
+
+  it('packs weights into 16-column panels, by rows and transposed, with zero padding', () => {
+    const eng = new StepEngine({ fma: false, threads: 1 });
+    try {
+      // 32 × 48: whole panels and blocks of four; 13 × 37: a partial panel, rows left over.
+      for (const [rows, cols] of [
+        [32, 48],
+        [13, 37],
+        [10, 256],
+      ]) {
+        const src = Float32Array.from({ length: rows * cols }, (_, i) => Math.sin(i) * 1e3 + i);
+        for (const transpose of [false, true]) {
+          const [m, N] = transpose ? [cols, rows] : [rows, cols];
+          const panels = Math.ceil(N / 16);
+          const at = eng.alloc(rows * cols * 4);
+          const dst = eng.alloc(panels * m * 64);
+          eng.f32.set(src, at >> 2);
+          eng.f32.fill(NaN, dst >> 2, (dst >> 2) + panels * m * 16);
+          eng.exports.packPanels(at, cols, dst, m, N, transpose ? 1 : 0);
+          const got = eng.f32.slice(dst >> 2, (dst >> 2) + panels * m * 16);
+          const want = new Float32Array(panels * m * 16);
+          for (let p = 0; p < panels; p++)
+            for (let r = 0; r < m; r++)
+              for (let l = 0; l < 16; l++) {
+                const j = 16 * p + l;
+                want[(p * m + r) * 16 + l] =
+                  j >= N ? 0 : transpose ? src[j * cols + r] : src[r * cols + j];
+              }
+          expect(Array.from(got), `${rows}×${cols}, transpose ${transpose}`).toEqual(
+            Array.from(want),
+          );
+          eng.free(dst);
+          eng.free(at);
+        }
+      }
+    } finally {
+      eng.dispose();
     }
   });
 

@@ -189,6 +189,13 @@ describe('the interactive simulation', () => {
     sim.setControl(false);
     sim.learn();
     sim.afterUpdate(true);
+    // The last update is held (not read back) until a snapshot reads it: once, not per update.
+    const holding = tf.memory().numTensors;
+    sim.learn();
+    sim.afterUpdate(true);
+    expect(tf.memory().numTensors).toBe(holding);
+    expect(sim.lastUpdate?.W?.data.length).toBeGreaterThan(0);
+    expect(sim.appliedStep?.W?.data.length).toBeGreaterThan(0);
     sim.editParam('W', 0, 1, 0.3);
     sim.editSample('target', 0, 0.2);
     sim.read();

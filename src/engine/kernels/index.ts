@@ -19,6 +19,14 @@ import { tf, type Tensor } from '../tf';
 import { cpuFusedStepConfig } from './cpu';
 import { FUSED_STEP, type FusedKind, type FusedStepAttrs } from './spec';
 import { ADAM_STEP, wasmAdamAvailable, wasmAdamStepConfig, type AdamStepAttrs } from './wasm/adam';
+import {
+  JOIN_COLUMNS,
+  SPLIT_COLUMNS,
+  wasmColumnsAvailable,
+  wasmJoinColumnsConfig,
+  wasmSplitColumnsConfig,
+  type SplitColumnsAttrs,
+} from './wasm/columns';
 import { wasmFusedStepConfig, wasmKernelFlavour } from './wasm/kernel';
 import { webglFusedStepConfig } from './webgl';
 
@@ -35,6 +43,8 @@ export function registerFusedKernels(): void {
     wasmFusedStepConfig,
     webglFusedStepConfig,
     wasmAdamStepConfig,
+    wasmSplitColumnsConfig,
+    wasmJoinColumnsConfig,
   ]) {
     if (!getKernel(config.kernelName, config.backendName)) registerKernel(config);
   }
@@ -86,14 +96,28 @@ export function hasFusedKernel(backendName: string = tf.getBackend()): boolean {
   return getKernel(FUSED_STEP, backendName) !== undefined;
 }
 
+/** Join and split column blocks in one pass on tfjs-wasm's heap (wasm/columns.ts)? */
+const columnKernels = () => tf.getBackend() === 'wasm' && wasmColumnsAvailable(tf.backend());
+
 /** φ | ψ | y | u_I as one [B, 2n + 2k] tensor. */
 export function packState(s: DynState): Tensor {
-  return tf.concat([s.phi, s.psi, s.y, s.uI], 1);
+  const blocks = [s.phi, s.psi, s.y, s.uI];
+  if (!columnKernels()) return tf.concat(blocks, 1);
+  const inputs: NamedTensorMap = {};
+  blocks.forEach((t, i) => (inputs[`x${i}`] = t));
+  return tf.engine().runKernel(JOIN_COLUMNS, inputs) as Tensor;
 }
 
 /** The four blocks of a packed state (new tensors; `packed` is left alone). */
 export function unpackState(packed: Tensor, n: number, k: number): DynState {
   const B = packed.shape[0];
+  if (columnKernels()) {
+    const attrs: SplitColumnsAttrs = { widths: [n, n, k, k] };
+    const [phi, psi, y, uI] = tf
+      .engine()
+      .runKernel(SPLIT_COLUMNS, { x: packed }, attrs as unknown as NamedAttrMap) as Tensor[];
+    return { phi, psi, y, uI };
+  }
   return {
     phi: tf.slice(packed, [0, 0], [B, n]),
     psi: tf.slice(packed, [0, n], [B, n]),

@@ -13,6 +13,7 @@
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { ADAM } from '../../adam';
 import { F32, Fn, I32, ModuleBuilder, Op, Simd, V128, type Local } from './emit';
+import { heapModule, heapOffset, tfjsMemory, type WasmBackend } from './tfjsHeap';
 
 export const ADAM_STEP = 'LcpAdamStep';
 
@@ -144,49 +145,16 @@ function adamFunction(f: Fn): void {
 
 /** The module over a memory of tfjs-wasm's kind (shared in its threaded build). */
 export function buildAdamModule(shared: boolean): Uint8Array {
-  const mod = new ModuleBuilder({
-    module: 'env',
-    field: 'memory',
-    minPages: 1,
-    maxPages: shared ? 65536 : undefined,
-    shared,
-  });
+  const mod = new ModuleBuilder(tfjsMemory(shared));
   mod.func('adam', [...Array<typeof I32>(10).fill(I32), F32, F32, F32, F32, F32], [], adamFunction);
   return mod.bytes();
 }
 
-/** The parts of tfjs's BackendWasm used here. */
-interface WasmBackend {
-  wasm: { asm?: { memory?: WebAssembly.Memory }; wasmMemory?: WebAssembly.Memory };
-  dataIdMap: { get(dataId: object): { memoryOffset: number } };
-  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
-}
-
 type AdamCall = (...args: number[]) => void;
-/** Per tfjs backend instance: the module over its memory (null: not possible there). */
-const instances = new WeakMap<object, AdamCall | null>();
 
 function adamOn(backend: WasmBackend): AdamCall | null {
-  let call = instances.get(backend);
-  if (call !== undefined) return call;
-  call = null;
-  try {
-    // Its own memory (single-threaded build), or the one its threaded build creates and imports.
-    const memory = backend.wasm.asm?.memory ?? backend.wasm.wasmMemory;
-    if (memory instanceof WebAssembly.Memory) {
-      const shared =
-        typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-      const bytes = buildAdamModule(shared) as Uint8Array<ArrayBuffer>;
-      const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {
-        env: { memory },
-      });
-      call = instance.exports.adam as AdamCall;
-    }
-  } catch {
-    call = null;
-  }
-  instances.set(backend, call);
-  return call;
+  const exports = heapModule(backend, buildAdamModule);
+  return exports ? (exports.adam as AdamCall) : null;
 }
 
 /** Can this tfjs-wasm backend run the fused step (its memory reachable, WASM SIMD)? */
@@ -206,7 +174,7 @@ export const wasmAdamStepConfig: KernelConfig = {
     const m = inputs.m as TensorInfo | undefined;
     const v = inputs.v as TensorInfo | undefined;
     const outs = [0, 1, 2, 3].map(() => b.makeOutput(w.shape, 'float32'));
-    const at0 = (t: TensorInfo | undefined) => (t ? b.dataIdMap.get(t.dataId).memoryOffset : 0);
+    const at0 = (t: TensorInfo | undefined) => (t ? heapOffset(b, t) : 0);
     const count = w.shape.reduce((x, y) => x * y, 1);
     const flags =
       (m && v ? HAS_MOMENTS : 0) | (at.scale !== 1 ? SCALED : 0) | (at.decay > 0 ? DECAY : 0);

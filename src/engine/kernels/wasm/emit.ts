@@ -91,6 +91,7 @@ export const Simd = {
   load32Splat: 0x09,
   store: 0x0b,
   const: 0x0c,
+  i8x16Shuffle: 0x0d,
   i32x4Splat: 0x11,
   f32x4Splat: 0x13,
   f32x4ExtractLane: 0x1f,
@@ -350,6 +351,14 @@ export class Fn {
     this.code.push(Op.f64Store);
     this.memarg(3, offset);
     return this;
+  }
+
+  /** i8x16.shuffle picking four f32 lanes of two vectors (0–3: the first, 4–7: the second). */
+  shuffle32(lanes: [number, number, number, number]): this {
+    return this.simd(
+      Simd.i8x16Shuffle,
+      ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]),
+    );
   }
 
   lane(i: number): this {

@@ -5,11 +5,12 @@
  * relaxed SIMD's FMA where the engine has it, and helper threads where shared memory exists.
  * Without SIMD it falls back to host.ts's plain loops in place on the tfjs heap.
  */
-import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { HostStepper, jsPrims, type Arena, type HostInputs, type HostView } from '../host';
 import { FUSED_STEP, STATS_SIZE, type FusedStepAttrs } from '../spec';
 import { StepperCache } from '../stepperCache';
-import { fastTransposedMatMul } from './matmul';
+import { engineMatMul } from './engineMatMul';
+import { fastTransposedMatMul, setThreadedProduct } from './matmul';
 import { StepEngine, stepSupport, threadProblem, WasmStepper } from './stepper';
 
 export { fastTransposedMatMul };
@@ -82,6 +83,18 @@ function stepEngine(): StepEngine | null {
     void engine.startHelpers();
   }
   return engine;
+}
+
+/** tfjs's large products on the engine's threads, once it has them (the same bits as tfjs's). */
+function threadedProduct(args: Parameters<KernelFunc>[0]): TensorInfo | null {
+  const eng = options.simd ? stepEngine() : null;
+  return eng ? engineMatMul(eng, args) : null;
+}
+setThreadedProduct(threadedProduct);
+
+/** Products on the engine's threads where they apply (false: tfjs's own; tests, measurements). */
+export function setEngineProducts(enabled: boolean): void {
+  setThreadedProduct(enabled ? threadedProduct : null);
 }
 
 /**

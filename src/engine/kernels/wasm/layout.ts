@@ -49,7 +49,25 @@ export const I = {
   status: 81,
   cur: 82,
   growing: 83,
+  /** One of JOB: which function a dispatch runs. */
+  job: 86,
+  /**
+   * A product job: C[M, panels] = X[M, K]·Y (gemm's operands; X, Y, C addresses, ldx and ldc in
+   * bytes), threads taking `rowsEach` rows each.
+   */
+  pX: 87,
+  pLdx: 88,
+  pY: 89,
+  pC: 90,
+  pLdc: 91,
+  pM: 92,
+  pPanels: 93,
+  pK: 94,
+  pRowsEach: 95,
 } as const;
+
+/** Jobs of the step module's dispatch: Euler steps, or one product. */
+export const JOB = { steps: 0, product: 1 } as const;
 
 /** f32 words from byte F32_AT. */
 export const F32_AT = 384;

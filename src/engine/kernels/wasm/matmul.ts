@@ -10,6 +10,9 @@
  * with new weights (~1 ms for the 784 × 256 of Uᵀ), so the cheaper order is the one that copies
  * and packs fewer entries: the drive x·Uᵀ as (U·xᵀ)ᵀ copies 50,000 + 16,000 entries instead of
  * 200,000 and packs 50,000 instead of 200,000 (2.3 → 1.2 ms a presentation at batch 64).
+ *
+ * Where the step engine has helper threads to spare, large products go to them first
+ * (setThreadedProduct; engineMatMul.ts), with the same bits as tfjs's own.
  */
 import {
   getKernel,
@@ -20,6 +23,15 @@ import {
 } from '@tensorflow/tfjs-core';
 
 let done = false;
+/** A product that takes over where it applies (engineMatMul.ts: the engine's threads). */
+let threaded: KernelFunc | null = null;
+
+/** Route products through `product` first (it returns null where it does not apply). */
+export function setThreadedProduct(
+  product: ((args: Parameters<KernelFunc>[0]) => TensorInfo | null) | null,
+): void {
+  threaded = product as KernelFunc | null;
+}
 
 const size = (t: TensorInfo) => t.shape.reduce((a, b) => a * b, 1);
 
@@ -49,6 +61,8 @@ export function fastTransposedMatMul(): void {
   done = true;
   const plain = mm.kernelFunc;
   const kernelFunc: KernelFunc = (args) => {
+    const taken = threaded ? (threaded(args) as TensorInfo | null) : null;
+    if (taken) return taken;
     const attrs = args.attrs as { transposeA: boolean; transposeB: boolean };
     const { transposeA, transposeB } = attrs;
     if (!transposeA && !transposeB) return plain(args);

@@ -8,13 +8,14 @@
  *   dispatch(ctx)        run the job in ctx (waking the helper threads when ctx.threads > 1)
  *   worker(ctx, tid, seen)  a helper thread's loop: wait for a job, run its share, until quit
  *   gemm(...)            the packed GEMM alone (tests and measurements)
+ *   packPanels(...)      a weight matrix into the GEMM's 16-column panels
+ *   transpose(...)       a matrix transposed (a product's left operand)
+ * A dispatch whose ctx.job is JOB.product runs one product C = X·Y on the threads instead (rows
+ * split; engineMatMul.ts).
  *
- * Products: C[rows, cols] (+)= X[rows, m] · Y[m, cols] with Y packed in 16-column panels
- * (panel p holds rows 0 … m−1 of columns 16p … 16p+15, 64 bytes a row), cache-blocked over m
- * (KC rows at a time, so a panel stays in L1 while every row tile of X passes over it) and
- * register-tiled (MR rows × 16 columns of accumulators; one row × 32 columns for the rows left
- * over). Every element of C is the same chain of multiply-adds in the same order whatever tile or
- * thread computes it, so results do not depend on the thread count.
+ * Products: gemm.ts's packed GEMM (weights packed in 16-column panels by stepper.ts). Every
+ * element of C is the same chain of multiply-adds in the same order whatever tile or thread
+ * computes it, so results do not depend on the thread count.
  *
  * Readout `units` (ctx.units = 1) drops the products with D (Dρ(φ), and Dᵀu or F u): updateN
  * adds u to the output units' ψ drive after the slope and copies their φ′ into y′.
@@ -38,17 +39,12 @@ import {
   type ValType,
 } from './emit';
 import { EPS32, NORM_FLOOR } from '../spec';
-import { D, F, F32_AT, F64_AT, I, KC, KIND, MAX_THREADS, SYNC } from './layout';
+import { gemm, packPanels, type GemmOptions } from './gemm';
+import { D, F, F32_AT, F64_AT, I, JOB, KIND, MAX_THREADS, SYNC } from './layout';
 
-export interface StepModuleOptions {
-  /** f32x4.relaxed_madd in the products (an FMA where the engine has one). */
-  fma: boolean;
+export interface StepModuleOptions extends GemmOptions {
   /** Import the memory as shared (threads). */
   shared: boolean;
-  /** Rows of the GEMM's main register tile (2 … 4). */
-  tileRows?: number;
-  /** Unrolling of the GEMM's inner loop over m. */
-  unroll?: number;
   /** Spin iterations before a thread sleeps in memory.atomic.wait32. */
   spin?: number;
 }
@@ -57,203 +53,6 @@ const i32s = (n: number): ValType[] => Array<ValType>(n).fill(I32);
 
 /** Spin iterations before a waiting thread sleeps (a step at 256 × 64 takes a few hundred µs). */
 const SPIN = 20000;
-
-/** acc = acc + a·b (v128 locals). */
-function madd(f: Fn, fma: boolean, acc: Local, a: Local, b: Local): void {
-  if (fma) f.get(a).get(b).get(acc).simd(Simd.f32x4RelaxedMadd).set(acc);
-  else f.get(acc).get(a).get(b).simd(Simd.f32x4Mul).simd(Simd.f32x4Add).set(acc);
-}
-
-/**
- * gemm(x, ldx, y, c, ldc, r0, r1, p0, p1, m, acc): C[r0:r1, panels p0:p1] (+)= X[r0:r1, 0:m]·Y.
- * ldx, ldc in bytes; Y packed (panel stride m·64 bytes); acc ≠ 0 adds to C.
- */
-function gemm(f: Fn, o: StepModuleOptions): void {
-  const [x, ldx, y, c, ldc, r0, r1, p0, p1, m, accIn] = Array.from({ length: 11 }, (_, i) =>
-    f.param(i),
-  );
-  const MR = o.tileRows ?? 2;
-  const U = o.unroll ?? 4;
-  const kb = f.local(I32);
-  const klen = f.local(I32);
-  const acc = f.local(I32);
-  const p = f.local(I32);
-  const r = f.local(I32);
-  const rMain = f.local(I32);
-  const kk = f.local(I32);
-  const yp = f.local(I32);
-  const yp2 = f.local(I32);
-  const cp = f.local(I32);
-  const xs = f.local(V128);
-  const panelBytes = f.local(I32);
-  f.get(m).i32(6).op(Op.i32Shl).set(panelBytes);
-  // rMain = r0 + (r1 − r0) − (r1 − r0) % MR
-  f.get(r1).get(r1).get(r0).op(Op.i32Sub).i32(MR).op(Op.i32RemS).op(Op.i32Sub).set(rMain);
-
-  /**
-   * One register tile: `rows` rows × `panels` panels (4 vectors each) over klen rows of Y.
-   * X row i at xp[i]; Y at yp (and yp2 for the second panel); C at cp (row stride ldc).
-   */
-  const tile = (rows: number, panels: number) => {
-    const NV = 4 * panels;
-    const xp = Array.from({ length: rows }, () => f.local(I32));
-    const accs = Array.from({ length: rows * NV }, () => f.local(V128));
-    const yv = Array.from({ length: NV }, () => f.local(V128));
-    const cAddr = (i: number, v: number) => {
-      f.get(cp);
-      if (i > 0) f.get(ldc).i32(i).op(Op.i32Mul).op(Op.i32Add);
-      return 16 * (v % 4) + 64 * Math.floor(v / 4);
-    };
-    f.get(acc).if_(
-      () => {
-        for (let i = 0; i < rows; i++)
-          for (let v = 0; v < NV; v++) {
-            const off = cAddr(i, v);
-            f.vload(off).set(accs[i * NV + v]);
-          }
-      },
-      () => {
-        for (const a of accs) f.f32x4(0).set(a);
-      },
-    );
-    for (let i = 0; i < rows; i++) {
-      // X row r + i, column kb.
-      f.get(x)
-        .get(r)
-        .i32(i)
-        .op(Op.i32Add)
-        .get(ldx)
-        .op(Op.i32Mul)
-        .op(Op.i32Add)
-        .get(kb)
-        .i32(2)
-        .op(Op.i32Shl)
-        .op(Op.i32Add)
-        .set(xp[i]);
-    }
-    const body = (u: number) => {
-      for (let v = 0; v < NV; v++) {
-        f.get(v < 4 ? yp : yp2)
-          .vload(64 * u + 16 * (v % 4))
-          .set(yv[v]);
-      }
-      for (let i = 0; i < rows; i++) {
-        f.get(xp[i])
-          .vsplatLoad(4 * u)
-          .set(xs);
-        for (let v = 0; v < NV; v++) madd(f, o.fma, accs[i * NV + v], xs, yv[v]);
-      }
-    };
-    const advance = (u: number) => {
-      f.get(yp)
-        .i32(64 * u)
-        .op(Op.i32Add)
-        .set(yp);
-      if (panels > 1)
-        f.get(yp2)
-          .i32(64 * u)
-          .op(Op.i32Add)
-          .set(yp2);
-      for (let i = 0; i < rows; i++)
-        f.get(xp[i])
-          .i32(4 * u)
-          .op(Op.i32Add)
-          .set(xp[i]);
-      f.get(kk).i32(u).op(Op.i32Sub).set(kk);
-    };
-    f.get(klen).set(kk);
-    // Unrolled by U while at least U rows of Y remain, then one at a time.
-    f.block(() =>
-      f.loop(() => {
-        f.get(kk).i32(U).op(Op.i32LtS).brIf(1);
-        for (let u = 0; u < U; u++) body(u);
-        advance(U);
-        f.br(0);
-      }),
-    );
-    f.block(() =>
-      f.loop(() => {
-        f.get(kk).i32(1).op(Op.i32LtS).brIf(1);
-        body(0);
-        advance(1);
-        f.br(0);
-      }),
-    );
-    for (let i = 0; i < rows; i++)
-      for (let v = 0; v < NV; v++) {
-        const off = cAddr(i, v);
-        f.get(accs[i * NV + v]).vstore(off);
-      }
-  };
-
-  // Y row kb of panel p: y + p·panelBytes + kb·64
-  const setY = (panel: Local) => {
-    f.get(y)
-      .get(panel)
-      .get(panelBytes)
-      .op(Op.i32Mul)
-      .op(Op.i32Add)
-      .get(kb)
-      .i32(6)
-      .op(Op.i32Shl)
-      .op(Op.i32Add)
-      .set(yp);
-    f.get(yp).get(panelBytes).op(Op.i32Add).set(yp2);
-  };
-  // C row r, panel p: c + r·ldc + p·64
-  const setC = () =>
-    f
-      .get(c)
-      .get(r)
-      .get(ldc)
-      .op(Op.i32Mul)
-      .op(Op.i32Add)
-      .get(p)
-      .i32(6)
-      .op(Op.i32Shl)
-      .op(Op.i32Add)
-      .set(cp);
-
-  f.i32(0).set(kb);
-  f.whileLt(kb, m, KC, () => {
-    // klen = min(KC, m − kb); accumulate from the second block on.
-    f.get(m).get(kb).op(Op.i32Sub).set(klen);
-    f.get(klen).i32(KC).get(klen).i32(KC).op(Op.i32LtS).op(Op.select).set(klen);
-    f.get(accIn).get(kb).op(Op.i32Or).set(acc);
-    // Main tiles: panels outer, so that a panel's block stays in L1 across the row tiles.
-    f.get(p0).set(p);
-    f.whileLt(p, p1, 1, () => {
-      f.get(r0).set(r);
-      f.whileLt(r, rMain, MR, () => {
-        setY(p);
-        setC();
-        tile(MR, 1);
-      });
-    });
-    // Rows left over: one row, two panels at a time (8 accumulator chains), then one.
-    f.get(rMain).set(r);
-    f.whileLt(r, r1, 1, () => {
-      f.get(p0).set(p);
-      f.block(() =>
-        f.loop(() => {
-          f.get(p).i32(2).op(Op.i32Add).get(p1).op(Op.i32GtS).brIf(1);
-          setY(p);
-          setC();
-          tile(1, 2);
-          f.get(p).i32(2).op(Op.i32Add).set(p).br(0);
-        }),
-      );
-      f.get(p)
-        .get(p1)
-        .op(Op.i32LtS)
-        .if_(() => {
-          setY(p);
-          setC();
-          tile(1, 1);
-        });
-    });
-  });
-}
 
 /**
  * e^x for x in a v128 local (Cephes' expf: range reduction by ln 2, a degree-5 polynomial, 2ⁿ
@@ -1350,6 +1149,71 @@ function run(f: Fn, mod: ModuleBuilder): void {
   for (let i = 0; i < 8; i++) outD(D.sums + i, S[i]);
 }
 
+/** transpose(src, rows, cols, dst): dst[c][r] = src[r][c] for a row-major src [rows, cols]. */
+function transpose(f: Fn): void {
+  const [src, rows, cols, dst] = [0, 1, 2, 3].map((i) => f.param(i));
+  const r = f.local(I32);
+  const c = f.local(I32);
+  const from = f.local(I32);
+  f.get(src).set(from);
+  f.i32(0).set(r);
+  f.whileLt(r, rows, 1, () => {
+    f.i32(0).set(c);
+    f.whileLt(c, cols, 1, () => {
+      // dst + 4·(c·rows + r)
+      f.get(dst).get(c).get(rows).op(Op.i32Mul).get(r).op(Op.i32Add).i32(2).op(Op.i32Shl);
+      f.op(Op.i32Add);
+      f.get(from).f32load().f32store();
+      f.get(from).i32(4).op(Op.i32Add).set(from);
+    });
+  });
+}
+
+/**
+ * product(ctx, tid): this thread's rows of a product job (JOB.product), in blocks of
+ * PRODUCT_ROW_BLOCK rows (a block of X stays in L2 while every panel passes over it), then the
+ * barrier that ends the job.
+ */
+function product(f: Fn, mod: ModuleBuilder): void {
+  const [ctx, tid] = [f.param(0), f.param(1)];
+  const [T, M, r0, r1, rb, re] = Array.from({ length: 6 }, () => f.local(I32));
+  const word = (slot: number) => f.get(ctx).i32load(4 * slot);
+  word(I.threads).set(T);
+  f.get(tid)
+    .get(T)
+    .op(Op.i32GeS)
+    .if_(() => f.op(Op.return));
+  word(I.pM).set(M);
+  // r0 = min(M, tid·rowsEach), r1 = min(M, r0 + rowsEach)
+  const min = (a: Local) => f.get(a).get(M).get(a).get(M).op(Op.i32LtS).op(Op.select).set(a);
+  f.get(tid);
+  word(I.pRowsEach);
+  f.op(Op.i32Mul).set(r0);
+  min(r0);
+  f.get(r0);
+  word(I.pRowsEach);
+  f.op(Op.i32Add).set(r1);
+  min(r1);
+  f.get(r0).set(rb);
+  f.whileLt(rb, r1, PRODUCT_ROW_BLOCK, () => {
+    f.get(rb).i32(PRODUCT_ROW_BLOCK).op(Op.i32Add).set(re);
+    f.get(re).get(r1).get(re).get(r1).op(Op.i32LtS).op(Op.select).set(re);
+    word(I.pX);
+    word(I.pLdx);
+    word(I.pY);
+    word(I.pC);
+    word(I.pLdc);
+    f.get(rb).get(re).i32(0);
+    word(I.pPanels);
+    word(I.pK);
+    f.i32(0).call(mod.index('gemmPlain'));
+  });
+  f.get(ctx).get(T).call(mod.index('barrier'));
+}
+
+/** Rows of X per GEMM call of a product job. */
+const PRODUCT_ROW_BLOCK = 96;
+
 export function buildStepModule(o: StepModuleOptions): Uint8Array {
   const mod = new ModuleBuilder({
     module: 'env',
@@ -1359,6 +1223,7 @@ export function buildStepModule(o: StepModuleOptions): Uint8Array {
     shared: o.shared,
   });
   mod.func('gemm', i32s(11), [], (f) => gemm(f, o));
+  mod.func('packPanels', i32s(6), [], packPanels);
   mod.func('act', i32s(5), [], activation);
   mod.func('rowSums', i32s(13), [], rowSums);
   mod.func('updateN', [...i32s(20), F32, F32], [], updateN);
@@ -1367,6 +1232,29 @@ export function buildStepModule(o: StepModuleOptions): Uint8Array {
   mod.func('barrier', i32s(2), [], (f) => barrier(f, o));
   mod.func('awaitStep', i32s(3), [], (f) => awaitStep(f, o));
   mod.func('run', i32s(2), [], (f) => run(f, mod));
+  // Products for tfjs (engineMatMul.ts): separate multiply and add, as tfjs's own kernels sum.
+  mod.func('gemmPlain', i32s(11), [], (f) => gemm(f, { ...o, fma: false }));
+  mod.func('transpose', i32s(4), [], transpose);
+  mod.func('product', i32s(2), [], (f) => product(f, mod));
+  // A job: the product, or the steps.
+  const job = (f: Fn, ctx: Local, tid: () => void) => {
+    f.get(ctx)
+      .i32load(4 * I.job)
+      .i32(JOB.product)
+      .op(Op.i32Eq)
+      .if_(
+        () => {
+          f.get(ctx);
+          tid();
+          f.call(mod.index('product'));
+        },
+        () => {
+          f.get(ctx);
+          tid();
+          f.call(mod.index('run'));
+        },
+      );
+  };
   mod.func('dispatch', i32s(1), [], (f) => {
     const ctx = f.param(0);
     f.get(ctx)
@@ -1382,7 +1270,7 @@ export function buildStepModule(o: StepModuleOptions): Uint8Array {
         f.get(ctx).i32(1).atomic(Atomic.i32RmwAdd, SYNC.jobGen).op(Op.drop);
         wake(f, ctx, SYNC.jobGen);
       });
-    f.get(ctx).i32(0).call(mod.index('run'));
+    job(f, ctx, () => f.i32(0));
   });
   // worker(ctx, tid, seen): `seen` is the job counter when the thread was started (read by the
   // caller: a job may be posted between the thread saying it is ready and reaching this loop).
@@ -1394,7 +1282,7 @@ export function buildStepModule(o: StepModuleOptions): Uint8Array {
       f.get(ctx)
         .atomic(Atomic.i32Load, SYNC.quit)
         .if_(() => f.op(Op.return));
-      f.get(ctx).get(tid).call(mod.index('run'));
+      job(f, ctx, () => f.get(tid));
       f.br(0);
     });
   });

@@ -8,7 +8,7 @@
  * copies the resulting state and the stats out.
  */
 import { pad16, STAT, STATUS, type FusedStepAttrs } from '../spec';
-import { ACT, CTX_BYTES, D, F, F32_AT, F64_AT, I, KIND, MAX_THREADS, SYNC } from './layout';
+import { ACT, CTX_BYTES, D, F, F32_AT, F64_AT, I, JOB, KIND, MAX_THREADS, SYNC } from './layout';
 import { buildStepModule, stepSupport } from './step';
 
 /** Where an input's values are: a heap and a float offset into it. */
@@ -34,6 +34,8 @@ interface Exports {
   dispatch(ctx: number): void;
   worker(ctx: number, tid: number, seen: number): void;
   gemm(...args: number[]): void;
+  packPanels(src: number, ld: number, dst: number, m: number, N: number, transpose: number): void;
+  transpose(src: number, rows: number, cols: number, dst: number): void;
 }
 
 export interface EngineOptions {
@@ -312,35 +314,6 @@ export class StepEngine {
  */
 export const MIN_THREADED_MACS = 1 << 20;
 
-/**
- * Pack a matrix into 16-column panels: Y[mm][j] = transpose ? src[j][mm] : src[mm][j] for a
- * source [rows, cols]; panel p, row mm, lane l at dst + 4·((p·m + mm)·16 + l); zero padding.
- */
-function pack(
-  H: Float32Array,
-  dst: number,
-  src: Source,
-  rows: number,
-  cols: number,
-  transpose: boolean,
-): void {
-  const m = transpose ? cols : rows;
-  const N = transpose ? rows : cols;
-  const S = src.heap;
-  const so = src.offset;
-  const base = dst >> 2;
-  const panels = pad16(N) / 16;
-  for (let p = 0; p < panels; p++) {
-    for (let mm = 0; mm < m; mm++) {
-      const o = base + (p * m + mm) * 16;
-      for (let l = 0; l < 16; l++) {
-        const j = p * 16 + l;
-        H[o + l] = j >= N ? 0 : transpose ? S[so + j * cols + mm] : S[so + mm * cols + j];
-      }
-    }
-  }
-}
-
 /** Buffers of one shape (B, n, k) in the engine's memory. */
 export class WasmStepper {
   readonly np: number;
@@ -371,6 +344,8 @@ export class WasmStepper {
       ['Yd', n * kq * f],
       ['Y1', n * np * f],
       ['Y2', k * np * f],
+      // A weight matrix copied from tfjs's memory, to be packed (W, D, B, F, Q: n·max(n, k)).
+      ['stage', n * Math.max(n, k) * f],
       ['rowSums0', B * 64],
       ['rowSums1', B * 64],
     ];
@@ -398,6 +373,17 @@ export class WasmStepper {
     this.regions.length = 0;
   }
 
+  /**
+   * Pack a matrix into 16-column panels (step.ts's packPanels): Y[r][j] = transpose ? src[j][r] :
+   * src[r][j] for a source [rows, cols]; zero padding.
+   */
+  private pack(dst: number, src: Source, rows: number, cols: number, transpose: boolean): void {
+    const eng = this.engine;
+    eng.f32.set(src.heap.subarray(src.offset, src.offset + rows * cols), this.at.stage >> 2);
+    const [m, N] = transpose ? [cols, rows] : [rows, cols];
+    eng.exports.packPanels(this.at.stage, cols, dst, m, N, transpose ? 1 : 0);
+  }
+
   /** Pack the weights whose identity changed (per controller kind for Y1, Y2). */
   private prepare(inp: StepInputs, kind: FusedStepAttrs['kind']): void {
     const { n, k, batch, np, kq } = this;
@@ -408,8 +394,8 @@ export class WasmStepper {
       return true;
     };
     const { ids } = inp;
-    if (fresh('Y0', ids.W)) pack(H, this.at.Y0, inp.W, n, n, true);
-    if (fresh('Yd', ids.D)) pack(H, this.at.Yd, inp.D, k, n, true);
+    if (fresh('Y0', ids.W)) this.pack(this.at.Y0, inp.W, n, n, true);
+    if (fresh('Yd', ids.D)) this.pack(this.at.Yd, inp.D, k, n, true);
     if (fresh('d', ids.d)) {
       H.fill(0, this.at.d >> 2, (this.at.d >> 2) + kq);
       H.set(inp.d.heap.subarray(inp.d.offset, inp.d.offset + k), this.at.d >> 2);
@@ -422,13 +408,13 @@ export class WasmStepper {
       }
     }
     if (kind === 'dynamic-inversion') {
-      if (fresh('Y1', ids.W)) pack(H, this.at.Y1, inp.W, n, n, false);
-      if (fresh('Y2', ids.D)) pack(H, this.at.Y2, inp.D, k, n, false);
+      if (fresh('Y1', ids.W)) this.pack(this.at.Y1, inp.W, n, n, false);
+      if (fresh('Y2', ids.D)) this.pack(this.at.Y2, inp.D, k, n, false);
     } else if (kind === 'dynamic-inversion-kp') {
-      if (fresh('Y1', ids.fbA)) pack(H, this.at.Y1, inp.fbA!, n, n, true);
-      if (fresh('Y2', ids.fbB)) pack(H, this.at.Y2, inp.fbB!, n, k, true);
+      if (fresh('Y1', ids.fbA)) this.pack(this.at.Y1, inp.fbA!, n, n, true);
+      if (fresh('Y2', ids.fbB)) this.pack(this.at.Y2, inp.fbB!, n, k, true);
     } else if (kind === 'linear-feedback') {
-      if (fresh('Y2', ids.fbA)) pack(H, this.at.Y2, inp.fbA!, n, k, true);
+      if (fresh('Y2', ids.fbA)) this.pack(this.at.Y2, inp.fbA!, n, k, true);
     }
   }
 
@@ -509,6 +495,7 @@ export class WasmStepper {
     iw[I.loss] = at.loss === 'mse' ? 0 : 1;
     iw[I.act] = ACT[at.activation];
     iw[I.steps] = at.steps;
+    iw[I.job] = JOB.steps;
     iw[I.threads] = plan.threads;
     iw[I.split] = plan.split;
     iw[I.units] = at.readout === 'units' ? 1 : 0;
