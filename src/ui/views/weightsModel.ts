@@ -44,7 +44,17 @@ export interface Panel {
  */
 export function colourLimit(m: Matrix | null, mask: Float32Array | null = null): number {
   if (!m) return 0;
-  const d = m.data;
+  // Matrices of a snapshot do not change: the view redraws far more often than they arrive.
+  const known = limits.get(m);
+  if (known && known.mask === mask) return known.limit;
+  const limit = percentileLimit(m.data, mask);
+  limits.set(m, { mask, limit });
+  return limit;
+}
+
+const limits = new WeakMap<Matrix, { mask: Float32Array | null; limit: number }>();
+
+function percentileLimit(d: Matrix['data'], mask: Float32Array | null): number {
   let max = 0;
   let count = 0;
   for (let q = 0; q < d.length; q++) {
@@ -150,6 +160,19 @@ export interface AlignmentItem {
 }
 
 /**
+ * Per weights snapshot: the figures computed from its matrices (each a pass over up to ~500,000
+ * entries). The view redraws with every snapshot; the weights change far less often.
+ */
+const perWeights = new WeakMap<object, Map<string, number>>();
+function perSnapshot(weights: object, key: string, compute: () => number): number {
+  let figures = perWeights.get(weights);
+  if (!figures) perWeights.set(weights, (figures = new Map()));
+  let v = figures.get(key);
+  if (v === undefined) figures.set(key, (v = compute()));
+  return v;
+}
+
+/**
  * Alignment numbers: the update's cosine with −∇L (from the engine's metrics; greyed and "not
  * meaningful" when the last update is at float noise), the applied step against the LCP
  * direction, for learned feedback the angles of B with Wᵀ and F with Dᵀ (from the weights shown:
@@ -171,8 +194,8 @@ export function alignmentText(sim: SimView, matrix: MainParam): AlignmentItem[] 
   const w = sim.weights;
   const up = w?.lastUpdate?.[matrix];
   const st = w?.appliedStep?.[matrix];
-  if (up && st && up.data.length === st.data.length) {
-    const c = cosine(st.data, up.data);
+  if (w && up && st && up.data.length === st.data.length) {
+    const c = perSnapshot(w, `step ${matrix}`, () => cosine(st.data, up.data));
     if (Number.isFinite(c))
       item(
         `cos(step, Δ${matrix}) = ${c.toFixed(3)}`,
@@ -180,8 +203,8 @@ export function alignmentText(sim: SimView, matrix: MainParam): AlignmentItem[] 
       );
   }
   const angle = (a: Matrix | undefined, b: Matrix | undefined, label: string) => {
-    if (!a || !b || a.rows !== b.cols || a.cols !== b.rows) return;
-    const c = cosine(a.data, b.data, { rows: a.rows, cols: a.cols });
+    if (!w || !a || !b || a.rows !== b.cols || a.cols !== b.rows) return;
+    const c = perSnapshot(w, label, () => cosine(a.data, b.data, { rows: a.rows, cols: a.cols }));
     if (Number.isFinite(c))
       item(
         `∠(${label}) = ${((Math.acos(Math.max(-1, Math.min(1, c))) * 180) / Math.PI).toFixed(1)}°`,
