@@ -7,7 +7,9 @@
  *
  * Each element of C is Σₖ op(A)[i, k]·op(B)[k, j] summed in order of k from 0 with a separate
  * multiply and add, as tfjs-wasm's own product sums (XNNPACK's f32 kernels for WASM SIMD), so
- * the results are the same bits on any number of threads (tests/unit/engine-matmul.test.ts).
+ * the results are tfjs's own bits on any number of threads (tests/unit/engine-matmul.test.ts).
+ * The staging region stays with the engine, sized by the largest product so far (~10 MB for an
+ * MNIST test split's drive).
  */
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { pad16 } from '../spec';
@@ -56,7 +58,7 @@ const entries = (t: TensorInfo) => t.shape.reduce((a, b) => a * b, 1);
 export function engineMatMul(eng: StepEngine, args: Parameters<KernelFunc>[0]): TensorInfo | null {
   const threads = eng.usableHelpers + 1;
   if (threads < 2) return null;
-  const backend = args.backend as unknown as WasmBackend & { wasm: { HEAPF32: Float32Array } };
+  const backend = args.backend as unknown as WasmBackend;
   const a = args.inputs.a as TensorInfo;
   const b = args.inputs.b as TensorInfo;
   const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };

@@ -8,7 +8,12 @@ import type { MemoryImport } from './emit';
 
 /** The parts of tfjs's BackendWasm used here. */
 export interface WasmBackend {
-  wasm: { asm?: { memory?: WebAssembly.Memory }; wasmMemory?: WebAssembly.Memory };
+  wasm: {
+    asm?: { memory?: WebAssembly.Memory };
+    wasmMemory?: WebAssembly.Memory;
+    /** A view of the heap (a new one after the heap grows). */
+    HEAPF32: Float32Array;
+  };
   dataIdMap: { get(dataId: object): { memoryOffset: number } };
   makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
   disposeData(dataId: object): boolean;
