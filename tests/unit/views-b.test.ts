@@ -443,6 +443,34 @@ describe('weights', () => {
     // The fixture's applied step is 0.05 × the update.
     expect(text).toContain('cos(step, ΔW) = 1.000');
     expect(text.some((t) => t.startsWith('∠(B, Wᵀ)'))).toBe(true);
+    // The angles against a transpose, for a non-square F [6 × 2] and D [2 × 6]: F = Dᵀ is 0°,
+    // F = −Dᵀ is 180°, and B = Wᵀ is 0°.
+    const weights = sim.weights!;
+    const D = weights.params.D!;
+    const W = weights.params.W!;
+    const transposed = (m: typeof D, sign: number) => ({
+      rows: m.cols,
+      cols: m.rows,
+      data: Float32Array.from({ length: m.data.length }, (_, q) => {
+        const [i, j] = [Math.floor(q / m.rows), q % m.rows];
+        return sign * m.data[j * m.cols + i];
+      }),
+    });
+    for (const [sign, angle] of [
+      [1, '0.0°'],
+      [-1, '180.0°'],
+    ] as const) {
+      const exact = {
+        ...sim,
+        weights: {
+          ...weights,
+          params: { ...weights.params, F: transposed(D, sign), B: transposed(W, 1) },
+        },
+      };
+      const angles = alignmentText(exact, 'W').map((a) => a.text);
+      expect(angles).toContain(`∠(F, Dᵀ) = ${angle}`);
+      expect(angles).toContain('∠(B, Wᵀ) = 0.0°');
+    }
     const div = host();
     drawWeights(div, { sim, matrix: 'W' }, 560, 360, send);
     const cells = div.querySelectorAll('g.panel[data-panel="W"] rect.cell');

@@ -136,13 +136,17 @@ export function weightPanels(
   return panels;
 }
 
+/**
+ * cos(a, b) over all entries; with `transposeB` (a's rows and columns) against bᵀ instead: entry
+ * (i, j) of a, at q = i·cols + j, meets b[j][i] = b[j·rows + i].
+ */
 function cosine(a: Float32Array, b: Float32Array, transposeB?: { rows: number; cols: number }) {
   let ab = 0;
   let aa = 0;
   let bb = 0;
   for (let q = 0; q < a.length; q++) {
     const bv = transposeB
-      ? b[(q % transposeB.rows) * transposeB.cols + Math.floor(q / transposeB.rows)]
+      ? b[(q % transposeB.cols) * transposeB.rows + Math.floor(q / transposeB.cols)]
       : b[q];
     ab += a[q] * bv;
     aa += a[q] * a[q];
