@@ -13,14 +13,13 @@
  */
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { pad16 } from '../spec';
+import { DEFAULT_TILE_ROWS } from './gemm';
 import { I, JOB } from './layout';
 import type { StepEngine } from './stepper';
 import { heapOffset, type WasmBackend } from './tfjsHeap';
 
 /** Multiply-adds from which a product goes to the threads (below, copies outweigh the gain). */
 export const MIN_ENGINE_PRODUCT_MACS = 1 << 20;
-/** Rows of the GEMM's register tile (a thread's share is a multiple of it). */
-const TILE_ROWS = 2;
 
 /** Per engine: one staging region, kept between products and grown when a product needs more. */
 const staging = new WeakMap<StepEngine, { at: number; bytes: number }>();
@@ -99,7 +98,8 @@ export function engineMatMul(eng: StepEngine, args: Parameters<KernelFunc>[0]): 
   iw[I.pM] = M;
   iw[I.pPanels] = Np / 16;
   iw[I.pK] = K;
-  iw[I.pRowsEach] = Math.ceil(M / threads / TILE_ROWS) * TILE_ROWS;
+  // A thread's share: whole register tiles.
+  iw[I.pRowsEach] = Math.ceil(M / threads / DEFAULT_TILE_ROWS) * DEFAULT_TILE_ROWS;
   eng.exports.dispatch(eng.ctx);
   jobs++;
   const to = backend.wasm.HEAPF32;

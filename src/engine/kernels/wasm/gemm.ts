@@ -13,6 +13,9 @@
 import { F32, Fn, I32, Op, Simd, V128, type Local } from './emit';
 import { KC } from './layout';
 
+/** Rows of the main register tile unless GemmOptions.tileRows says otherwise. */
+export const DEFAULT_TILE_ROWS = 2;
+
 export interface GemmOptions {
   /** f32x4.relaxed_madd in the products (an FMA where the engine has one). */
   fma: boolean;
@@ -33,7 +36,7 @@ export function gemm(f: Fn, o: GemmOptions): void {
   const [x, ldx, y, c, ldc, r0, r1, p0, p1, m, accIn] = Array.from({ length: 11 }, (_, i) =>
     f.param(i),
   );
-  const MR = o.tileRows ?? 2;
+  const MR = o.tileRows ?? DEFAULT_TILE_ROWS;
   const U = o.unroll ?? 4;
   const kb = f.local(I32);
   const klen = f.local(I32);

@@ -24,13 +24,12 @@ import {
 
 let done = false;
 /** A product that takes over where it applies (engineMatMul.ts: the engine's threads). */
-let threaded: KernelFunc | null = null;
+type Product = (args: Parameters<KernelFunc>[0]) => TensorInfo | null;
+let threaded: Product | null = null;
 
 /** Route products through `product` first (it returns null where it does not apply). */
-export function setThreadedProduct(
-  product: ((args: Parameters<KernelFunc>[0]) => TensorInfo | null) | null,
-): void {
-  threaded = product as KernelFunc | null;
+export function setThreadedProduct(product: Product | null): void {
+  threaded = product;
 }
 
 const size = (t: TensorInfo) => t.shape.reduce((a, b) => a * b, 1);
@@ -61,7 +60,7 @@ export function fastTransposedMatMul(): void {
   done = true;
   const plain = mm.kernelFunc;
   const kernelFunc: KernelFunc = (args) => {
-    const taken = threaded ? (threaded(args) as TensorInfo | null) : null;
+    const taken = threaded?.(args) ?? null;
     if (taken) return taken;
     const attrs = args.attrs as { transposeA: boolean; transposeB: boolean };
     const { transposeA, transposeB } = attrs;

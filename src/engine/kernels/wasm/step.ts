@@ -1184,20 +1184,22 @@ function product(f: Fn, mod: ModuleBuilder): void {
     .op(Op.i32GeS)
     .if_(() => f.op(Op.return));
   word(I.pM).set(M);
+  // a = min(a, limit)
+  const atMost = (a: Local, limit: Local) =>
+    f.get(a).get(limit).get(a).get(limit).op(Op.i32LtS).op(Op.select).set(a);
   // r0 = min(M, tid·rowsEach), r1 = min(M, r0 + rowsEach)
-  const min = (a: Local) => f.get(a).get(M).get(a).get(M).op(Op.i32LtS).op(Op.select).set(a);
   f.get(tid);
   word(I.pRowsEach);
   f.op(Op.i32Mul).set(r0);
-  min(r0);
+  atMost(r0, M);
   f.get(r0);
   word(I.pRowsEach);
   f.op(Op.i32Add).set(r1);
-  min(r1);
+  atMost(r1, M);
   f.get(r0).set(rb);
   f.whileLt(rb, r1, PRODUCT_ROW_BLOCK, () => {
     f.get(rb).i32(PRODUCT_ROW_BLOCK).op(Op.i32Add).set(re);
-    f.get(re).get(r1).get(re).get(r1).op(Op.i32LtS).op(Op.select).set(re);
+    atMost(re, r1);
     word(I.pX);
     word(I.pLdx);
     word(I.pY);
