@@ -288,11 +288,18 @@ async function main(): Promise<void> {
         req,
       );
     }
+    // The bench page (its worker and the kernel's threads) is done: the app runs alone.
+    await page.close();
     if (!flag('no-mnist'))
       for (const preset of Object.keys(PAPER_SECONDS)) {
-        const e = await browserEpoch(browser, server.url, EPOCH_CHAPTER[preset], preset);
-        console.log(JSON.stringify({ app_epoch: e }));
-        appEpochs.set(preset, e);
+        // Two epochs, the faster counts, as for the CLI's (ours, theirs, ours again) and torch.
+        const runs = [];
+        for (let i = 0; i < 2; i++) {
+          const e = await browserEpoch(browser, server.url, EPOCH_CHAPTER[preset], preset);
+          console.log(JSON.stringify({ app_epoch: e }));
+          runs.push(e);
+        }
+        appEpochs.set(preset, runs[0].seconds <= runs[1].seconds ? runs[0] : runs[1]);
       }
     if (appSeconds > 0) {
       const before = await ceilingFps(browser, 5);

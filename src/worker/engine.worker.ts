@@ -82,6 +82,13 @@ const HEAVY_WEIGHTS_FLOATS = 100_000;
 const TRAINING_WEIGHTS_INTERVAL_MS = 3000;
 /** Busy messages (progress) at most this often. */
 const BUSY_INTERVAL_MS = 100;
+/**
+ * While Train 1 epoch runs, the bar moves 4 times a second and the views follow once a second:
+ * every frame the page draws is composited in software on a small machine, on the cores the
+ * epoch needs.
+ */
+const EPOCH_BUSY_INTERVAL_MS = 250;
+const EPOCH_SNAPSHOT_INTERVAL_MS = 1000;
 /** Longest slice of work before the worker yields to its message queue. */
 const SLICE_MS = 12;
 /** Rest between training slices, so that the page (and its compositor) keep a share of a 2-core CPU. */
@@ -93,11 +100,11 @@ const TRAIN_REST_MS = 6;
  */
 const EPOCH_REST_MS = 0;
 /**
- * Multiply-adds per kernel dispatch while Train 1 epoch runs: twice the interactive budget (the
- * WASM kernel scales both by 4: 32 steps of an MNIST net's, ~15 ms on two threads), fewer state
- * copies and thread wake-ups.
+ * Multiply-adds per kernel dispatch while Train 1 epoch runs: 8× the interactive budget (the WASM
+ * kernel scales both by 4: up to 128 steps of an MNIST net's, a whole LCP-DI solve, ~50 ms on two
+ * threads; Stop still answers within one), fewer state copies and thread wake-ups.
  */
-const EPOCH_DISPATCH_MACS = 1.28e8;
+const EPOCH_DISPATCH_MACS = 5.12e8;
 /** While training, ρ(W diag ρ′) of the batch is measured at most this often. */
 const RADIUS_INTERVAL_MS = 5000;
 
@@ -899,7 +906,7 @@ function work(): void {
     // Sweeps and comparisons train too: they rest between slices as Train does, so the page
     // keeps its share.
     training = ['train', 'sweep', 'compare', 'metaTrain'].includes(current.spec.kind);
-    epochRun = current.spec.kind === 'train' && current.spec.untilEpochEnd === true;
+    epochRun = epochJob();
     reserveKernelCores(epochRun ? 0 : PAGE_CORES);
     setDispatchBudget(epochRun ? EPOCH_DISPATCH_MACS : 'interactive');
     try {
@@ -1069,7 +1076,7 @@ function failFieldRequests(message: string): void {
 
 function sendBusy(force = false): void {
   const now = performance.now();
-  if (!force && now - lastBusy < BUSY_INTERVAL_MS) return;
+  if (!force && now - lastBusy < (epochJob() ? EPOCH_BUSY_INTERVAL_MS : BUSY_INTERVAL_MS)) return;
   lastBusy = now;
   const busy: Busy | null = job
     ? busyOf(job)
@@ -1161,11 +1168,19 @@ function takeCheckpoint(): void {
   );
 }
 
+/** Is the running job Train 1 epoch (to the epoch's end)? */
+function epochJob(): boolean {
+  return job?.spec.kind === 'train' && job.spec.untilEpochEnd === true;
+}
+
 function maybeSendSnapshot(force = false): void {
   if (!sim || !sim.trainer) return;
   const now = performance.now();
-  const interval =
-    job?.spec.kind === 'train' ? TRAINING_SNAPSHOT_INTERVAL_MS : SNAPSHOT_INTERVAL_MS;
+  const interval = epochJob()
+    ? EPOCH_SNAPSHOT_INTERVAL_MS
+    : job?.spec.kind === 'train'
+      ? TRAINING_SNAPSHOT_INTERVAL_MS
+      : SNAPSHOT_INTERVAL_MS;
   if (awaitingAck || !dirty || (!force && now - lastSnapshot < interval)) return;
   // The old network's state means nothing once a new one is on its way.
   if (buildPending()) return;
