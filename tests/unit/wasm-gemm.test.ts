@@ -6,6 +6,7 @@
  */
 import v8 from 'node:v8';
 import { describe, expect, it } from 'vitest';
+import { pad16 } from '../../src/engine/kernels/spec';
 import { buildStepModule, stepSupport } from '../../src/engine/kernels/wasm/step';
 import { Rng } from '../../src/engine/rng';
 
@@ -31,7 +32,7 @@ function product(
   const bytes = buildStepModule({ ...options, shared: false }) as Uint8Array<ArrayBuffer>;
   const ex = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } })
     .exports as unknown as GemmExports;
-  const Np = Math.ceil(N / 16) * 16;
+  const Np = pad16(N);
   const at = { x: 1 << 16, stage: 0, y: 0, c: 0 };
   at.stage = at.x + 4 * M * K;
   at.y = at.stage + 4 * K * N;
